@@ -1,0 +1,101 @@
+#include "etcd/connection.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace etcdisc::internal {
+namespace {
+
+std::shared_ptr<const MemberStubs> MakeMember(const ConnectionOptions& options,
+                                              size_t index) {
+  const Endpoint& endpoint = options.endpoints[index];
+  grpc::ChannelArguments args;
+  // Watch responses can batch many events; etcd's own limit applies.
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
+              static_cast<int>(options.keepalive_time.count()));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+              static_cast<int>(options.keepalive_timeout.count()));
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // Reconnect quickly to a member that comes back.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 1000);
+  // Each member gets its own channel even when two share an address.
+  args.SetInt("etcdisc.member_index", static_cast<int>(index));
+  auto credentials = options.credentials ? options.credentials
+                                         : grpc::InsecureChannelCredentials();
+
+  auto member = std::make_shared<MemberStubs>();
+  member->index = index;
+  member->endpoint = endpoint.Url();
+  member->channel =
+      grpc::CreateCustomChannel(endpoint.Target(), credentials, args);
+  member->kv = etcdserverpb::KV::NewStub(member->channel);
+  member->lease = etcdserverpb::Lease::NewStub(member->channel);
+  member->watch = etcdserverpb::Watch::NewStub(member->channel);
+  member->cluster = etcdserverpb::Cluster::NewStub(member->channel);
+  member->maintenance = etcdserverpb::Maintenance::NewStub(member->channel);
+  return member;
+}
+
+}  // namespace
+
+Connection::Connection(ConnectionOptions options)
+    : dial_timeout_(options.dial_timeout) {
+  for (size_t i = 0; i < options.endpoints.size(); ++i) {
+    members_.push_back(MakeMember(options, i));
+  }
+}
+
+std::shared_ptr<const MemberStubs> Connection::Current() const {
+  absl::MutexLock lock(&mu_);
+  return members_[current_];
+}
+
+std::shared_ptr<const MemberStubs> Connection::Member(size_t index) const {
+  return members_.at(index);
+}
+
+void Connection::ReportFailure(size_t index) {
+  absl::MutexLock lock(&mu_);
+  if (index == current_) current_ = (current_ + 1) % members_.size();
+}
+
+absl::Status Connection::Connect(
+    const MemberStubs& member,
+    std::chrono::steady_clock::time_point deadline) const {
+  const auto wall_deadline =
+      std::chrono::system_clock::now() +
+      (deadline - std::chrono::steady_clock::now());
+  grpc_connectivity_state state = member.channel->GetState(true);
+  bool attempted = false;
+  while (state != GRPC_CHANNEL_READY) {
+    // A connection attempt that ends in failure (refused, reset) fails the
+    // call at once; one still pending, or a channel waiting out its reconnect
+    // backoff, gets the time left.
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE && attempted) {
+      return absl::UnavailableError(absl::StrCat(
+          "etcd member ", member.endpoint, " refused or dropped the connection"));
+    }
+    if (state == GRPC_CHANNEL_CONNECTING) attempted = true;
+    if (!member.channel->WaitForStateChange(state, wall_deadline)) {
+      return absl::UnavailableError(absl::StrCat(
+          "etcd member ", member.endpoint, " did not accept a connection in time"));
+    }
+    state = member.channel->GetState(true);
+  }
+  return absl::OkStatus();
+}
+
+void Connection::PrepareUnary(grpc::ClientContext* context,
+                              std::chrono::milliseconds timeout) const {
+  context->set_deadline(std::chrono::system_clock::now() + timeout);
+}
+
+void Connection::PrepareStream(grpc::ClientContext* context) const {
+  context->AddMetadata("hasleader", "true");
+}
+
+}  // namespace etcdisc::internal

@@ -1,0 +1,131 @@
+// The gRPC side of a client's link to an etcd cluster: one channel per member
+// endpoint, one of them in use at a time, and the move to the next member when
+// the one in use fails.
+#ifndef ETCDISC_ETCD_CONNECTION_H_
+#define ETCDISC_ETCD_CONNECTION_H_
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "etcd/endpoints.h"
+#include "etcd/grpc_status.h"
+#include "grpcpp/grpcpp.h"
+#include "rpc.grpc.pb.h"
+
+namespace etcdisc::internal {
+
+struct ConnectionOptions {
+  // The members to talk to, in the order they are tried. Must not be empty.
+  std::vector<Endpoint> endpoints;
+  // Credentials for every channel; nullptr means plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // Time between HTTP/2 pings on a connection with calls in flight; a member
+  // that stops answering them (paused, cut off) is dropped after
+  // keepalive_timeout. etcd refuses pings more often than every 5 s.
+  std::chrono::milliseconds keepalive_time{6000};
+  std::chrono::milliseconds keepalive_timeout{3000};
+  // How long a call waits for a member that is not connected before it moves
+  // on to the next one. Bounded by the call's own deadline.
+  std::chrono::milliseconds dial_timeout{2000};
+};
+
+// The stubs of one member's channel. Stubs are safe for concurrent use.
+struct MemberStubs {
+  size_t index = 0;      // Position in ConnectionOptions::endpoints.
+  std::string endpoint;  // Its URL, for messages.
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<etcdserverpb::KV::Stub> kv;
+  std::unique_ptr<etcdserverpb::Lease::Stub> lease;
+  std::unique_ptr<etcdserverpb::Watch::Stub> watch;
+  std::unique_ptr<etcdserverpb::Cluster::Stub> cluster;
+  std::unique_ptr<etcdserverpb::Maintenance::Stub> maintenance;
+};
+
+// Safe for concurrent use without external synchronization.
+class Connection {
+ public:
+  explicit Connection(ConnectionOptions options);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // The member in use now. Never null.
+  std::shared_ptr<const MemberStubs> Current() const;
+  // Stubs for one given member, whichever is in use (for tools and tests
+  // that address a member directly).
+  std::shared_ptr<const MemberStubs> Member(size_t index) const;
+  size_t size() const { return members_.size(); }
+
+  // Says that a call through the member at `index` failed in a way that
+  // blames the member. If it is still the member in use, the next one takes
+  // its place; reports about a member already left behind change nothing.
+  void ReportFailure(size_t index);
+
+  // Waits until `member`'s channel is connected, at most until `deadline`.
+  // Unavailable, naming the member, if it is not. While a channel is down
+  // gRPC makes progress on reconnecting only when some thread waits on it,
+  // so calls wait here instead of failing fast against a channel that is
+  // still reconnecting.
+  absl::Status Connect(const MemberStubs& member,
+                       std::chrono::steady_clock::time_point deadline) const;
+
+  // Sets a unary call's deadline and etcd's metadata.
+  void PrepareUnary(grpc::ClientContext* context,
+                    std::chrono::milliseconds timeout) const;
+  // Sets a long-lived stream's metadata: no deadline, and etcd's
+  // require-leader key so that a member that loses its leader ends the stream
+  // instead of holding it silently.
+  void PrepareStream(grpc::ClientContext* context) const;
+
+  // Runs a unary call against the member in use. `call(stubs, context)`
+  // performs it and returns gRPC's status. On a member failure the next member
+  // takes over; with `retry` the call is tried again there, once per member,
+  // while its deadline allows (for reads and other calls safe to repeat).
+  template <typename CallFn>
+  absl::Status Call(absl::string_view what, std::chrono::milliseconds timeout,
+                    bool retry, CallFn&& call);
+
+ private:
+  std::vector<std::shared_ptr<const MemberStubs>> members_;
+  const std::chrono::milliseconds dial_timeout_;
+  mutable absl::Mutex mu_;
+  size_t current_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+template <typename CallFn>
+absl::Status Connection::Call(absl::string_view what,
+                              std::chrono::milliseconds timeout, bool retry,
+                              CallFn&& call) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + timeout;
+  absl::Status status;
+  for (size_t attempt = 0; attempt < members_.size(); ++attempt) {
+    if (attempt > 0 && Clock::now() >= deadline) break;
+    std::shared_ptr<const MemberStubs> member = Current();
+    status = Connect(*member, std::min(deadline, Clock::now() + dial_timeout_));
+    if (!status.ok()) {
+      // Nothing was sent: any call may go on to the next member.
+      ReportFailure(member->index);
+      continue;
+    }
+    grpc::ClientContext context;
+    PrepareUnary(&context, std::chrono::duration_cast<std::chrono::milliseconds>(
+                               deadline - Clock::now()));
+    status = FromGrpcStatus(call(*member, &context), what, member->endpoint);
+    if (status.ok() || !IsMemberFailure(status)) return status;
+    ReportFailure(member->index);
+    if (!retry) break;
+  }
+  return status;
+}
+
+}  // namespace etcdisc::internal
+
+#endif  // ETCDISC_ETCD_CONNECTION_H_

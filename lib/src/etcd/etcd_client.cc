@@ -1,0 +1,53 @@
+#include "etcd/etcd_client.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace etcdisc::internal {
+
+absl::StatusOr<std::unique_ptr<EtcdClient>> EtcdClient::Create(
+    const EtcdClientOptions& options) {
+  auto endpoints = ParseEndpoints(options.endpoints);
+  if (!endpoints.ok()) return endpoints.status();
+  for (const Endpoint& e : *endpoints) {
+    if (e.tls) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "etcd endpoint \"", e.Url(), "\": TLS is not supported yet"));
+    }
+  }
+  if (options.call_timeout.count() <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "call timeout must be above zero, got ", options.call_timeout.count(),
+        "ms"));
+  }
+  ConnectionOptions connection_options;
+  connection_options.endpoints = *std::move(endpoints);
+  connection_options.keepalive_time = options.keepalive_time;
+  connection_options.keepalive_timeout = options.keepalive_timeout;
+  connection_options.dial_timeout = options.dial_timeout;
+  return std::unique_ptr<EtcdClient>(
+      new EtcdClient(std::move(connection_options), options));
+}
+
+EtcdClient::EtcdClient(ConnectionOptions connection_options,
+                       const EtcdClientOptions& options)
+    : connection_(std::move(connection_options)),
+      kv_(&connection_, options.call_timeout),
+      lease_(&connection_, options.call_timeout),
+      cluster_(&connection_, options.call_timeout),
+      keeper_(std::make_unique<LeaseKeeper>(&connection_, &scheduler_)),
+      watch_(std::make_unique<WatchHub>(&connection_, &scheduler_,
+                                        options.watch_timing)) {}
+
+EtcdClient::~EtcdClient() {
+  // Streams first (their callbacks may schedule work), then the scheduler,
+  // whose pending tasks point into the keeper and the hub, then those.
+  watch_->Shutdown();
+  keeper_->Shutdown();
+  scheduler_.Shutdown();
+  watch_.reset();
+  keeper_.reset();
+}
+
+}  // namespace etcdisc::internal

@@ -1,0 +1,74 @@
+// The etcd layer's entry point: one connection to a cluster and everything
+// that runs over it. Knows nothing of services.
+#ifndef ETCDISC_ETCD_ETCD_CLIENT_H_
+#define ETCDISC_ETCD_ETCD_CLIENT_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "etcd/cluster_client.h"
+#include "etcd/connection.h"
+#include "etcd/kv_client.h"
+#include "etcd/lease_client.h"
+#include "etcd/lease_keeper.h"
+#include "etcd/watch_hub.h"
+#include "util/scheduler.h"
+
+namespace etcdisc::internal {
+
+struct EtcdClientOptions {
+  // Comma-separated member URLs: "http://10.0.0.1:2379,http://10.0.0.2:2379".
+  std::string endpoints = "http://127.0.0.1:2379";
+  // Deadline of each unary call (Range, Put, Txn, LeaseGrant, ...).
+  std::chrono::milliseconds call_timeout{5000};
+  // How long a call waits to connect to a member before trying the next.
+  std::chrono::milliseconds dial_timeout{2000};
+  // HTTP/2 keep-alive pings on connections with calls in flight. etcd refuses
+  // pings more often than every 5 s.
+  std::chrono::milliseconds keepalive_time{6000};
+  std::chrono::milliseconds keepalive_timeout{3000};
+  // Progress probes of the watch stream: how often, and how long an answer
+  // may take before the member is taken as stalled and left.
+  WatchHub::Timing watch_timing;
+};
+
+// One gRPC channel in use at a time, one Watch stream and one LeaseKeepAlive
+// stream, however many leases and watchers it carries. Safe for concurrent
+// use. Destruction ends both streams, waits for their last callbacks and joins
+// the scheduler thread.
+class EtcdClient {
+ public:
+  // InvalidArgument, naming the bad item, for a malformed endpoint list;
+  // InvalidArgument for https:// until TLS is supported. Connects lazily: a
+  // cluster that is down shows only in the calls.
+  static absl::StatusOr<std::unique_ptr<EtcdClient>> Create(
+      const EtcdClientOptions& options);
+  ~EtcdClient();
+  EtcdClient(const EtcdClient&) = delete;
+  EtcdClient& operator=(const EtcdClient&) = delete;
+
+  KvClient& kv() { return kv_; }
+  LeaseClient& lease() { return lease_; }
+  LeaseKeeper& keeper() { return *keeper_; }
+  WatchHub& watch() { return *watch_; }
+  ClusterClient& cluster() { return cluster_; }
+  Connection& connection() { return connection_; }
+
+ private:
+  EtcdClient(ConnectionOptions connection_options,
+             const EtcdClientOptions& options);
+
+  Connection connection_;
+  Scheduler scheduler_;
+  KvClient kv_;
+  LeaseClient lease_;
+  ClusterClient cluster_;
+  std::unique_ptr<LeaseKeeper> keeper_;
+  std::unique_ptr<WatchHub> watch_;
+};
+
+}  // namespace etcdisc::internal
+
+#endif  // ETCDISC_ETCD_ETCD_CLIENT_H_

@@ -1,0 +1,31 @@
+#include "etcd/grpc_status.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace etcdisc::internal {
+
+absl::Status FromGrpcStatus(const grpc::Status& status, absl::string_view what,
+                            absl::string_view endpoint) {
+  if (status.ok()) return absl::OkStatus();
+  // grpc::StatusCode and absl::StatusCode share their numbering (both follow
+  // google.rpc.Code), so the cast keeps the code.
+  const auto code = static_cast<absl::StatusCode>(status.error_code());
+  return absl::Status(code, absl::StrCat("etcd ", what, " at ", endpoint, ": ",
+                                         status.error_message()));
+}
+
+bool IsMemberFailure(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return true;
+    default:
+      // etcd reports a member without a leader as UNAVAILABLE, but older
+      // members used UNKNOWN with these texts.
+      return absl::StrContains(status.message(), "no leader") ||
+             absl::StrContains(status.message(), "leader changed");
+  }
+}
+
+}  // namespace etcdisc::internal

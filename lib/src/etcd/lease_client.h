@@ -1,0 +1,37 @@
+// etcd's unary Lease calls: grant, revoke, time-to-live. Keep-alives live in
+// LeaseKeeper.
+#ifndef ETCDISC_ETCD_LEASE_CLIENT_H_
+#define ETCDISC_ETCD_LEASE_CLIENT_H_
+
+#include <chrono>
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "etcd/connection.h"
+#include "etcd/types.h"
+
+namespace etcdisc::internal {
+
+// Safe for concurrent use; `connection` must outlive it.
+class LeaseClient {
+ public:
+  LeaseClient(Connection* connection, std::chrono::milliseconds timeout)
+      : connection_(connection), timeout_(timeout) {}
+
+  // Grants a lease of `ttl` (whole seconds, rounded up; etcd raises a TTL
+  // below its minimum). InvalidArgument for a TTL not above zero.
+  absl::StatusOr<LeaseGrant> Grant(std::chrono::milliseconds ttl);
+  // Revokes a lease and deletes its keys. NotFound if it does not exist.
+  absl::Status Revoke(int64_t id);
+  // The lease's remaining TTL (-1 when it does not exist) and, if asked,
+  // its keys.
+  absl::StatusOr<LeaseTimeToLive> TimeToLive(int64_t id, bool keys);
+
+ private:
+  Connection* connection_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace etcdisc::internal
+
+#endif  // ETCDISC_ETCD_LEASE_CLIENT_H_

@@ -1,0 +1,86 @@
+// Keeps etcd leases alive over ONE LeaseKeepAlive stream per client.
+#ifndef ETCDISC_ETCD_LEASE_KEEPER_H_
+#define ETCDISC_ETCD_LEASE_KEEPER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "etcd/stream_supervisor.h"
+#include "rpc.pb.h"
+
+namespace etcdisc::internal {
+
+// Why a kept lease ended without Forget().
+using LeaseLostHandler = std::function<void(const absl::Status& why)>;
+
+// Refreshes every kept lease at a third of its TTL over one shared stream, and
+// tells a lease's owner once when the lease is lost: etcd answered that it no
+// longer exists (NotFound), or no refresh was confirmed before it would have
+// expired (DeadlineExceeded). A lost lease is forgotten.
+//
+// When the stream breaks, or stops answering for `stall_timeout`, it reopens
+// on the next member and refreshes every lease at once.
+//
+// Safe for concurrent use. Lost handlers run on the client's scheduler thread
+// or a gRPC thread, never with the keeper's lock held; they must not block.
+// Shutdown() before destruction, and the scheduler's shutdown between the two.
+class LeaseKeeper final
+    : public StreamSupervisor<etcdserverpb::LeaseKeepAliveRequest,
+                              etcdserverpb::LeaseKeepAliveResponse> {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  LeaseKeeper(Connection* connection, Scheduler* scheduler);
+  ~LeaseKeeper() override;
+
+  // Starts keeping `id`, granted with `ttl_seconds` just now. Keeping a lease
+  // already kept replaces its handler.
+  void Keep(int64_t id, int64_t ttl_seconds, LeaseLostHandler on_lost)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Stops keeping `id`; its handler will not be called after this returns...
+  // unless it is running now on another thread.
+  void Forget(int64_t id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether `id` is kept (not lost, not forgotten).
+  bool IsKept(int64_t id) const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // When the last refresh of `id` was confirmed (for tests and metrics).
+  Clock::time_point LastRefreshed(int64_t id) const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  struct Kept {
+    Clock::duration ttl;
+    Clock::time_point next_send;
+    Clock::time_point expires;      // Our estimate: last confirmed send + TTL.
+    Clock::time_point sent_at;      // Of the unanswered request, if any.
+    bool awaiting = false;
+    Clock::time_point refreshed;    // Last confirmation.
+    LeaseLostHandler on_lost;
+  };
+  using Lost = std::vector<std::pair<LeaseLostHandler, absl::Status>>;
+
+  void OnStreamOpenedLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnStreamLostLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnStreamResponse(Stream* stream,
+                        const etcdserverpb::LeaseKeepAliveResponse& response)
+      override ABSL_LOCKS_EXCLUDED(mu_);
+
+  void Tick() ABSL_LOCKS_EXCLUDED(mu_);
+  void ScheduleTickLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendDueLocked(Clock::time_point now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ExpireLocked(Clock::time_point now, Lost* lost)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool StalledLocked(Clock::time_point now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static void RunLost(Lost lost);
+
+  std::map<int64_t, Kept> leases_ ABSL_GUARDED_BY(mu_);
+  bool tick_scheduled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace etcdisc::internal
+
+#endif  // ETCDISC_ETCD_LEASE_KEEPER_H_

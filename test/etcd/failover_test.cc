@@ -1,0 +1,151 @@
+// The etcd layer against a 3-member cluster losing members.
+#include <atomic>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "gtest/gtest.h"
+#include "support/etcd_test.h"
+#include "support/event_log.h"
+#include "support/wait.h"
+
+namespace etcdisc::internal {
+namespace {
+
+using ::etcdisc::testing::EtcdClusterTest;
+using ::etcdisc::testing::EventLog;
+using ::etcdisc::testing::WaitFor;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class FailoverTest : public EtcdClusterTest {
+ protected:
+  // A client whose first endpoint is member `first`, so that its streams
+  // start there.
+  std::unique_ptr<EtcdClient> ClientStartingAt(int first,
+                                               milliseconds call_timeout) {
+    std::vector<std::string> urls;
+    for (int k = 0; k < cluster().size(); ++k) {
+      urls.push_back(cluster().endpoint((first + k) % cluster().size()));
+    }
+    EtcdClientOptions options;
+    options.endpoints = absl::StrJoin(urls, ",");
+    options.call_timeout = call_timeout;
+    auto created = EtcdClient::Create(options);
+    EXPECT_TRUE(created.ok()) << created.status();
+    return created.ok() ? *std::move(created) : nullptr;
+  }
+
+  // Puts through `writer`, retrying while the cluster elects a leader.
+  int64_t PutRetrying(EtcdClient& writer, const std::string& key) {
+    int64_t revision = 0;
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          auto response = writer.kv().Put({key, "v", 0, false});
+          if (response.ok()) revision = response->revision;
+          return response.ok();
+        },
+        seconds(20)));
+    return revision;
+  }
+};
+
+TEST_F(FailoverTest, KillingTheLeaderKeepsWatchesAndLeasesGoing) {
+  auto leader = cluster().Leader();
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  auto watcher = ClientStartingAt(*leader, seconds(2));
+  auto start = cluster().Revision();
+  ASSERT_TRUE(start.ok());
+
+  EventLog log;
+  WatchOptions options;
+  options.key = "/f/";
+  options.range_end = PrefixRangeEnd("/f/");
+  options.start_revision = *start + 1;
+  watcher->watch().Watch(options, log.Handler());
+  auto grant = watcher->lease().Grant(seconds(3));
+  ASSERT_TRUE(grant.ok()) << grant.status();
+  std::atomic<bool> lost{false};
+  watcher->keeper().Keep(grant->id, grant->ttl_seconds,
+                         [&](const absl::Status&) { lost = true; });
+
+  std::vector<int64_t> written;
+  for (int i = 0; i < 10; ++i) {
+    written.push_back(PutRetrying(client(), "/f/before/" + std::to_string(i)));
+  }
+  ASSERT_TRUE(log.WaitForEvents(10, seconds(10)));
+  ASSERT_TRUE(cluster().Kill(*leader).ok());
+  for (int i = 0; i < 10; ++i) {
+    written.push_back(PutRetrying(client(), "/f/after/" + std::to_string(i)));
+  }
+  ASSERT_TRUE(log.WaitForEvents(written.size(), seconds(20)));
+  std::vector<int64_t> delivered;
+  for (const auto& e : log.events()) delivered.push_back(e.kv.mod_revision);
+  EXPECT_EQ(delivered, written);
+  EXPECT_GE(watcher->watch().streams_opened(), 2);
+
+  // Past two TTLs after the kill, the lease still lives.
+  std::this_thread::sleep_for(seconds(6));
+  EXPECT_FALSE(lost);
+  auto ttl = client().lease().TimeToLive(grant->id, false);
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  EXPECT_GT(ttl->ttl_seconds, 0);
+}
+
+TEST_F(FailoverTest, CallToAPausedMemberFailsWithinItsDeadlineThenMovesOn) {
+  const milliseconds deadline(1000);
+  auto paused_first = ClientStartingAt(0, deadline);
+  // Connect first, so that the call meets a member that stops answering.
+  ASSERT_TRUE(paused_first->kv().Put({"/p/warm", "v", 0, false}).ok());
+  ASSERT_TRUE(cluster().Pause(0).ok());
+
+  const auto before = std::chrono::steady_clock::now();
+  auto failed = paused_first->kv().Put({"/p/k", "v", 0, false});
+  const auto took = std::chrono::steady_clock::now() - before;
+  EXPECT_TRUE(failed.status().code() == absl::StatusCode::kDeadlineExceeded ||
+              failed.status().code() == absl::StatusCode::kUnavailable)
+      << failed.status();
+  // Bounded by the deadline (with slack for a loaded machine), not hung.
+  EXPECT_LT(took, deadline + seconds(2));
+
+  auto next = paused_first->kv().Put({"/p/k", "v", 0, false});
+  EXPECT_TRUE(next.ok()) << next.status();
+  ASSERT_TRUE(cluster().Resume(0).ok());
+}
+
+TEST_F(FailoverTest, ReadToAKilledMemberIsRetriedOnTheNextOne) {
+  auto client_at_0 = ClientStartingAt(0, seconds(2));
+  ASSERT_TRUE(cluster().Kill(0).ok());
+  auto range = client_at_0->kv().Range(RangeRequest::Prefix("/"));
+  EXPECT_TRUE(range.ok()) << range.status();
+}
+
+TEST_F(FailoverTest, WatchMovesOffAPausedMember) {
+  auto start = cluster().Revision();
+  ASSERT_TRUE(start.ok());
+  auto watcher = ClientStartingAt(0, seconds(2));
+  EventLog log;
+  WatchOptions options;
+  options.key = "/q/";
+  options.range_end = PrefixRangeEnd("/q/");
+  options.start_revision = *start + 1;
+  watcher->watch().Watch(options, log.Handler());
+  PutRetrying(client(), "/q/0");
+  ASSERT_TRUE(log.WaitForEvents(1, seconds(10)));
+
+  ASSERT_TRUE(cluster().Pause(0).ok());
+  // Member 0 holds the stream but answers nothing: the progress probe must
+  // notice and move the watch to another member.
+  auto writer = ClientStartingAt(1, seconds(2));
+  std::vector<int64_t> written{log.events()[0].kv.mod_revision};
+  for (int i = 1; i <= 5; ++i) {
+    written.push_back(PutRetrying(*writer, "/q/" + std::to_string(i)));
+  }
+  ASSERT_TRUE(log.WaitForEvents(written.size(), seconds(30)));
+  std::vector<int64_t> delivered;
+  for (const auto& e : log.events()) delivered.push_back(e.kv.mod_revision);
+  EXPECT_EQ(delivered, written);
+  ASSERT_TRUE(cluster().Resume(0).ok());
+}
+
+}  // namespace
+}  // namespace etcdisc::internal

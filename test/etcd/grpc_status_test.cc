@@ -1,0 +1,27 @@
+#include "etcd/grpc_status.h"
+
+#include "gtest/gtest.h"
+
+namespace etcdisc::internal {
+namespace {
+
+TEST(GrpcStatusTest, KeepsTheCodeAndNamesCallAndEndpoint) {
+  const absl::Status status =
+      FromGrpcStatus(grpc::Status(grpc::StatusCode::OUT_OF_RANGE, "compacted"),
+                     "Range", "http://h:1");
+  EXPECT_EQ(status.code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(status.message(), "etcd Range at http://h:1: compacted");
+  EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK, "Range", "x").ok());
+}
+
+TEST(GrpcStatusTest, MemberFailuresAreTheOnesToMoveOnFrom) {
+  EXPECT_TRUE(IsMemberFailure(absl::UnavailableError("x")));
+  EXPECT_TRUE(IsMemberFailure(absl::DeadlineExceededError("x")));
+  EXPECT_TRUE(IsMemberFailure(absl::UnknownError("etcdserver: no leader")));
+  EXPECT_FALSE(IsMemberFailure(absl::OutOfRangeError("compacted")));
+  EXPECT_FALSE(IsMemberFailure(absl::NotFoundError("lease not found")));
+  EXPECT_FALSE(IsMemberFailure(absl::InvalidArgumentError("bad")));
+}
+
+}  // namespace
+}  // namespace etcdisc::internal

@@ -1,0 +1,134 @@
+#include "etcd/lease_keeper.h"
+
+#include <atomic>
+
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+#include "support/etcd_test.h"
+#include "support/wait.h"
+
+namespace etcdisc::internal {
+namespace {
+
+using ::etcdisc::testing::EtcdTest;
+using ::etcdisc::testing::WaitFor;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class LeaseKeeperTest : public EtcdTest {
+ protected:
+  bool KeyExists(const std::string& key) {
+    RangeRequest request;
+    request.key = key;
+    auto range = client().kv().Range(request);
+    EXPECT_TRUE(range.ok()) << range.status();
+    return range.ok() && range->kvs.size() == 1;
+  }
+};
+
+TEST_F(LeaseKeeperTest, KeptLeaseOutlivesThreeTimesItsTtl) {
+  auto grant = client().lease().Grant(seconds(2));
+  ASSERT_TRUE(grant.ok()) << grant.status();
+  ASSERT_EQ(grant->ttl_seconds, 2);
+  MustPut("/leased", "v", grant->id);
+  std::atomic<bool> lost{false};
+  client().keeper().Keep(grant->id, grant->ttl_seconds,
+                         [&](const absl::Status&) { lost = true; });
+
+  const auto until = std::chrono::steady_clock::now() + seconds(6) +
+                     milliseconds(500);
+  // Still there after three TTLs, checked all along.
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_TRUE(KeyExists("/leased"));
+    std::this_thread::sleep_for(milliseconds(500));
+  }
+  EXPECT_FALSE(lost);
+  EXPECT_TRUE(client().keeper().IsKept(grant->id));
+  auto ttl = client().lease().TimeToLive(grant->id, /*keys=*/true);
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  EXPECT_GT(ttl->ttl_seconds, 0);
+  ASSERT_EQ(ttl->keys.size(), 1u);
+  EXPECT_EQ(ttl->keys[0], "/leased");
+}
+
+TEST_F(LeaseKeeperTest, RevokedLeaseTakesItsKeys) {
+  auto grant = client().lease().Grant(seconds(30));
+  ASSERT_TRUE(grant.ok()) << grant.status();
+  MustPut("/leased/a", "1", grant->id);
+  MustPut("/leased/b", "2", grant->id);
+  ASSERT_TRUE(KeyExists("/leased/a"));
+  ASSERT_TRUE(client().lease().Revoke(grant->id).ok());
+  EXPECT_FALSE(KeyExists("/leased/a"));
+  EXPECT_FALSE(KeyExists("/leased/b"));
+  auto ttl = client().lease().TimeToLive(grant->id, false);
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  EXPECT_EQ(ttl->ttl_seconds, -1);
+}
+
+TEST_F(LeaseKeeperTest, LeaseRevokedElsewhereIsReportedLostAsNotFound) {
+  auto grant = client().lease().Grant(seconds(3));
+  ASSERT_TRUE(grant.ok()) << grant.status();
+  absl::Notification lost;
+  absl::Status why;
+  client().keeper().Keep(grant->id, grant->ttl_seconds,
+                         [&](const absl::Status& status) {
+                           why = status;
+                           lost.Notify();
+                         });
+  auto other = NewClient();
+  ASSERT_TRUE(other->lease().Revoke(grant->id).ok());
+  // The next refresh (within TTL/3) hears that the lease is gone.
+  ASSERT_TRUE(lost.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(why.code(), absl::StatusCode::kNotFound) << why;
+  EXPECT_FALSE(client().keeper().IsKept(grant->id));
+}
+
+TEST_F(LeaseKeeperTest, LeaseThatCannotBeRefreshedIsReportedLostByItsDeadline) {
+  auto grant = client().lease().Grant(seconds(2));
+  ASSERT_TRUE(grant.ok()) << grant.status();
+  absl::Notification lost;
+  absl::Status why;
+  client().keeper().Keep(grant->id, grant->ttl_seconds,
+                         [&](const absl::Status& status) {
+                           why = status;
+                           lost.Notify();
+                         });
+  ASSERT_TRUE(cluster().Kill(0).ok());
+  ASSERT_TRUE(lost.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(why.code(), absl::StatusCode::kDeadlineExceeded) << why;
+  ASSERT_TRUE(cluster().Restart(0).ok());
+}
+
+TEST_F(LeaseKeeperTest, ForgottenLeaseIsNoLongerRefreshed) {
+  auto grant = client().lease().Grant(seconds(2));
+  ASSERT_TRUE(grant.ok()) << grant.status();
+  MustPut("/leased", "v", grant->id);
+  std::atomic<bool> lost{false};
+  client().keeper().Keep(grant->id, grant->ttl_seconds,
+                         [&](const absl::Status&) { lost = true; });
+  client().keeper().Forget(grant->id);
+  EXPECT_TRUE(WaitFor([&] { return !KeyExists("/leased"); }, seconds(10)));
+  EXPECT_FALSE(lost);
+}
+
+TEST_F(LeaseKeeperTest, ManyLeasesShareOneStream) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 50; ++i) {
+    auto grant = client().lease().Grant(seconds(2));
+    ASSERT_TRUE(grant.ok()) << grant.status();
+    client().keeper().Keep(grant->id, grant->ttl_seconds,
+                           [](const absl::Status&) {});
+    ids.push_back(grant->id);
+  }
+  std::this_thread::sleep_for(seconds(3));  // Past one TTL: refreshes needed.
+  for (int64_t id : ids) {
+    auto ttl = client().lease().TimeToLive(id, false);
+    ASSERT_TRUE(ttl.ok()) << ttl.status();
+    EXPECT_GT(ttl->ttl_seconds, 0) << "lease " << id;
+    EXPECT_TRUE(client().keeper().IsKept(id));
+  }
+  EXPECT_EQ(client().keeper().streams_opened(), 1);
+}
+
+}  // namespace
+}  // namespace etcdisc::internal

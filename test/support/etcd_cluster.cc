@@ -1,0 +1,291 @@
+#include "support/etcd_cluster.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "etcd/etcd_client.h"
+
+namespace etcdisc::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using internal::EtcdClient;
+using internal::EtcdClientOptions;
+
+// A port on 127.0.0.1 that nothing holds now. Chosen below Linux's ephemeral
+// range (32768 and up): a client connecting to an ephemeral port where nothing
+// listens yet can connect to itself, and then never reaches the etcd that
+// starts there a moment later.
+absl::StatusOr<int> FreePort() {
+  static std::mt19937 rng{std::random_device{}()};
+  std::uniform_int_distribution<int> pick(15000, 32000);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int port = pick(rng);
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return absl::InternalError("socket() failed");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool free =
+        ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  return absl::ResourceExhaustedError("no free loopback port found");
+}
+
+std::string PeerUrl(int port) { return absl::StrCat("http://127.0.0.1:", port); }
+
+// A client that talks to one member only, with short deadlines.
+absl::StatusOr<std::unique_ptr<EtcdClient>> AdminClient(
+    const std::string& endpoint) {
+  EtcdClientOptions options;
+  options.endpoints = endpoint;
+  options.call_timeout = std::chrono::milliseconds(1000);
+  return EtcdClient::Create(options);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(
+    EtcdClusterOptions options) {
+  if (::access(options.etcd_binary.c_str(), X_OK) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        options.etcd_binary, " not found: install Debian's etcd-server"));
+  }
+  std::unique_ptr<EtcdCluster> cluster(new EtcdCluster(options));
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / "etcdisc-etcd-XXXXXX")
+          .string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return absl::InternalError("mkdtemp failed");
+  }
+  cluster->dir_ = pattern;
+  cluster->token_ = absl::StrCat("etcdisc-", std::random_device{}());
+  for (int i = 0; i < options.members; ++i) {
+    MemberProcess m;
+    m.name = absl::StrCat("m", i);
+    m.data_dir = absl::StrCat(cluster->dir_, "/", m.name, ".etcd");
+    m.log_path = absl::StrCat(cluster->dir_, "/", m.name, ".log");
+    auto client_port = FreePort();
+    auto peer_port = FreePort();
+    if (!client_port.ok()) return client_port.status();
+    if (!peer_port.ok()) return peer_port.status();
+    m.client_port = *client_port;
+    m.peer_port = *peer_port;
+    cluster->members_.push_back(m);
+  }
+  for (int i = 0; i < cluster->size(); ++i) {
+    absl::Status launched = cluster->Launch(i);
+    if (!launched.ok()) return launched;
+  }
+  const auto until = Clock::now() + options.start_timeout;
+  for (int i = 0; i < cluster->size(); ++i) {
+    absl::Status serving = cluster->WaitServing(i, until);
+    if (!serving.ok()) return serving;
+  }
+  return cluster;
+}
+
+EtcdCluster::~EtcdCluster() {
+  for (int i = 0; i < size(); ++i) {
+    if (IsRunning(i)) Kill(i).IgnoreError();
+  }
+  std::error_code ignored;
+  if (!dir_.empty() && std::getenv("ETCDISC_KEEP_ETCD_DIR") == nullptr) {
+    std::filesystem::remove_all(dir_, ignored);
+  }
+}
+
+std::string EtcdCluster::endpoint(int i) const {
+  return absl::StrCat("http://127.0.0.1:", members_.at(i).client_port);
+}
+
+std::string EtcdCluster::endpoints() const {
+  std::vector<std::string> urls;
+  for (int i = 0; i < size(); ++i) urls.push_back(endpoint(i));
+  return absl::StrJoin(urls, ",");
+}
+
+std::vector<std::string> EtcdCluster::Args(int i) const {
+  const MemberProcess& m = members_[i];
+  std::vector<std::string> initial;
+  for (const auto& peer : members_) {
+    initial.push_back(absl::StrCat(peer.name, "=", PeerUrl(peer.peer_port)));
+  }
+  return {options_.etcd_binary,
+          "--name", m.name,
+          "--data-dir", m.data_dir,
+          "--listen-client-urls", endpoint(i),
+          "--advertise-client-urls", endpoint(i),
+          "--listen-peer-urls", PeerUrl(m.peer_port),
+          "--initial-advertise-peer-urls", PeerUrl(m.peer_port),
+          "--initial-cluster", absl::StrJoin(initial, ","),
+          "--initial-cluster-state", "new",
+          "--initial-cluster-token", token_,
+          "--heartbeat-interval", absl::StrCat(options_.heartbeat_ms),
+          "--election-timeout", absl::StrCat(options_.election_timeout_ms),
+          "--logger", "zap",
+          "--log-outputs", "stderr",
+          "--enable-v2=false"};
+}
+
+absl::Status EtcdCluster::Launch(int i) {
+  MemberProcess& m = members_[i];
+  const std::vector<std::string> args = Args(i);
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const int log_fd =
+      ::open(m.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) return absl::InternalError("cannot open the member's log");
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(log_fd);
+    return absl::InternalError("fork failed");
+  }
+  if (pid == 0) {
+    // Only async-signal-safe calls from here to exec.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);
+    ::dup2(log_fd, STDOUT_FILENO);
+    ::dup2(log_fd, STDERR_FILENO);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(log_fd);
+  m.pid = pid;
+  m.paused = false;
+  return absl::OkStatus();
+}
+
+absl::Status EtcdCluster::WaitServing(int i, Clock::time_point until) {
+  auto client = AdminClient(endpoint(i));
+  if (!client.ok()) return client.status();
+  absl::Status last;
+  while (Clock::now() < until) {
+    int wstatus = 0;
+    if (::waitpid(members_[i].pid, &wstatus, WNOHANG) == members_[i].pid) {
+      members_[i].pid = -1;
+      return absl::InternalError(absl::StrCat(
+          "etcd member ", i, " exited at start:\n", LogTail(i)));
+    }
+    auto status = (*client)->cluster().Status(0);
+    if (status.ok() && status->leader_id != 0) return absl::OkStatus();
+    last = status.ok() ? absl::UnavailableError("no leader yet")
+                       : status.status();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      "etcd member ", i, " did not serve in time (", last.ToString(), "):\n",
+      LogTail(i)));
+}
+
+absl::Status EtcdCluster::Kill(int i) {
+  MemberProcess& m = members_.at(i);
+  if (m.pid <= 0) return absl::FailedPreconditionError("member not running");
+  ::kill(m.pid, SIGKILL);
+  ::waitpid(m.pid, nullptr, 0);
+  m.pid = -1;
+  m.paused = false;
+  return absl::OkStatus();
+}
+
+absl::Status EtcdCluster::Restart(int i) {
+  if (IsRunning(i)) return absl::FailedPreconditionError("member is running");
+  absl::Status launched = Launch(i);
+  if (!launched.ok()) return launched;
+  return WaitServing(i, Clock::now() + options_.start_timeout);
+}
+
+absl::Status EtcdCluster::Pause(int i) {
+  MemberProcess& m = members_.at(i);
+  if (m.pid <= 0) return absl::FailedPreconditionError("member not running");
+  ::kill(m.pid, SIGSTOP);
+  m.paused = true;
+  return absl::OkStatus();
+}
+
+absl::Status EtcdCluster::Resume(int i) {
+  MemberProcess& m = members_.at(i);
+  if (m.pid <= 0) return absl::FailedPreconditionError("member not running");
+  ::kill(m.pid, SIGCONT);
+  m.paused = false;
+  return absl::OkStatus();
+}
+
+bool EtcdCluster::IsRunning(int i) const { return members_.at(i).pid > 0; }
+
+absl::StatusOr<int> EtcdCluster::AnyRunning() const {
+  for (int i = 0; i < size(); ++i) {
+    if (IsRunning(i) && !members_[i].paused) return i;
+  }
+  return absl::FailedPreconditionError("no member is running");
+}
+
+absl::StatusOr<int> EtcdCluster::Leader(std::chrono::milliseconds timeout) {
+  const auto until = Clock::now() + timeout;
+  while (Clock::now() < until) {
+    for (int i = 0; i < size(); ++i) {
+      if (!IsRunning(i) || members_[i].paused) continue;
+      auto client = AdminClient(endpoint(i));
+      if (!client.ok()) return client.status();
+      auto status = (*client)->cluster().Status(0);
+      if (status.ok() && status->leader_id != 0 &&
+          status->leader_id == status->member_id) {
+        return i;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return absl::DeadlineExceededError("no leader elected in time");
+}
+
+absl::Status EtcdCluster::Compact(int64_t revision) {
+  auto member = AnyRunning();
+  if (!member.ok()) return member.status();
+  auto client = AdminClient(endpoint(*member));
+  if (!client.ok()) return client.status();
+  return (*client)->kv().Compact(revision, /*physical=*/true);
+}
+
+absl::StatusOr<int64_t> EtcdCluster::Revision() {
+  auto member = AnyRunning();
+  if (!member.ok()) return member.status();
+  auto client = AdminClient(endpoint(*member));
+  if (!client.ok()) return client.status();
+  internal::RangeRequest request;
+  request.key = "/";  // Any key: the answer carries the store's revision.
+  request.count_only = true;
+  auto response = (*client)->kv().Range(request);
+  if (!response.ok()) return response.status();
+  return response->revision;
+}
+
+std::string EtcdCluster::LogTail(int i) const {
+  std::ifstream in(members_.at(i).log_path);
+  std::stringstream all;
+  all << in.rdbuf();
+  const std::string text = all.str();
+  const size_t keep = 2000;
+  return text.size() <= keep ? text : text.substr(text.size() - keep);
+}
+
+}  // namespace etcdisc::testing
