@@ -17,7 +17,7 @@ namespace etcdisc::testing {
 class EtcdTest : public ::testing::Test {
  protected:
   virtual int Members() const { return 1; }
-  virtual internal::EtcdClientOptions ClientOptions() const {
+  virtual internal::EtcdClientOptions EtcdOptions() const {
     internal::EtcdClientOptions options;
     options.endpoints = cluster_->endpoints();
     options.call_timeout = std::chrono::seconds(3);
@@ -35,13 +35,13 @@ class EtcdTest : public ::testing::Test {
   }
 
   std::unique_ptr<internal::EtcdClient> NewClient() const {
-    auto client = internal::EtcdClient::Create(ClientOptions());
+    auto client = internal::EtcdClient::Create(EtcdOptions());
     EXPECT_TRUE(client.ok()) << client.status();
     return client.ok() ? *std::move(client) : nullptr;
   }
 
   internal::EtcdClient& client() { return *client_; }
-  EtcdCluster& cluster() { return *cluster_; }
+  EtcdCluster& cluster() const { return *cluster_; }
 
   // Puts key=value and returns the revision of the write.
   int64_t MustPut(const std::string& key, const std::string& value,

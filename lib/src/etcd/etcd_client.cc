@@ -41,13 +41,17 @@ EtcdClient::EtcdClient(ConnectionOptions connection_options,
                                         options.watch_timing)) {}
 
 EtcdClient::~EtcdClient() {
+  Shutdown();
+  watch_.reset();
+  keeper_.reset();
+}
+
+void EtcdClient::Shutdown() {
   // Streams first (their callbacks may schedule work), then the scheduler,
-  // whose pending tasks point into the keeper and the hub, then those.
+  // whose pending tasks point into the keeper and the hub.
   watch_->Shutdown();
   keeper_->Shutdown();
   scheduler_.Shutdown();
-  watch_.reset();
-  keeper_.reset();
 }
 
 }  // namespace etcdisc::internal

@@ -55,6 +55,11 @@ class EtcdClient {
   WatchHub& watch() { return *watch_; }
   ClusterClient& cluster() { return cluster_; }
   Connection& connection() { return connection_; }
+  Scheduler& scheduler() { return scheduler_; }
+
+  // Ends both streams and joins the scheduler thread; calls made afterwards
+  // still work but nothing runs in the background. Idempotent.
+  void Shutdown();
 
  private:
   EtcdClient(ConnectionOptions connection_options,

@@ -43,8 +43,13 @@ absl::StatusOr<DeleteResponse> KvClient::Delete(const DeleteRequest& request) {
 absl::StatusOr<TxnResponse> KvClient::Txn(const TxnRequest& request) {
   const etcdserverpb::TxnRequest in = ToProto(request);
   etcdserverpb::TxnResponse out;
+  // A transaction that only reads is as safe to repeat as a Range.
+  bool read_only = true;
+  for (const auto* ops : {&request.success, &request.failure}) {
+    for (const TxnOp& op : *ops) read_only &= op.kind == TxnOp::Kind::kRange;
+  }
   absl::Status status = connection_->Call(
-      "Txn", timeout_, /*retry=*/false,
+      "Txn", timeout_, /*retry=*/read_only,
       [&](const MemberStubs& m, grpc::ClientContext* ctx) {
         return m.kv->Txn(ctx, in, &out);
       });

@@ -59,6 +59,11 @@ bool LeaseKeeper::IsKept(int64_t id) const {
   return leases_.count(id) > 0;
 }
 
+size_t LeaseKeeper::size() const {
+  absl::MutexLock lock(&mu_);
+  return leases_.size();
+}
+
 LeaseKeeper::Clock::time_point LeaseKeeper::LastRefreshed(int64_t id) const {
   absl::MutexLock lock(&mu_);
   auto it = leases_.find(id);

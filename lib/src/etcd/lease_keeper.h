@@ -47,6 +47,9 @@ class LeaseKeeper final
   // Whether `id` is kept (not lost, not forgotten).
   bool IsKept(int64_t id) const ABSL_LOCKS_EXCLUDED(mu_);
 
+  // How many leases are kept now.
+  size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
+
   // When the last refresh of `id` was confirmed (for tests and metrics).
   Clock::time_point LastRefreshed(int64_t id) const ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -1,0 +1,217 @@
+// etcdisc's entry point: register hosts of services in etcd, find them, and
+// follow them as they come and go.
+//
+//   auto client = etcdisc::Client::FromEnvironment();
+//   auto reg = (*client)->Register("web", host);
+//   auto hosts = (*client)->Get("web");
+//   auto news = (*client)->SubscribeNew("web");
+#ifndef ETCDISC_CLIENT_H_
+#define ETCDISC_CLIENT_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "etcdisc/host.h"
+#include "etcdisc/subscription.h"
+
+namespace etcdisc {
+
+struct ClientOptions {
+  // etcd members' client URLs, comma-separated: "http://h1:2379,http://h2:2379".
+  std::string endpoints = "http://localhost:2379";
+  // Prepended to every key etcdisc reads or writes ("" = none), so tenants and
+  // tests can share one etcd: "/tenant-a" gives "/tenant-a/services/...".
+  std::string key_prefix;
+  // The machine's private hostname, used when a host names none; empty: the
+  // HOSTNAME environment variable, else the operating system's hostname.
+  std::string hostname;
+  // Deadline of each call to etcd (Get, and each step of the background work).
+  std::chrono::milliseconds call_timeout{5000};
+  // Threads for background work that waits on etcd (registering, resyncing
+  // subscriptions). 0 is taken as 1.
+  int worker_threads = 4;
+  // Events a subscription holds unread before it closes with
+  // ResourceExhausted (0: no limit). See EventQueue.
+  size_t subscription_capacity = 1 << 16;
+};
+
+// Reads ClientOptions the way the Go package etcd-discovery does: ETCD_HOSTS
+// (comma-separated URLs), else ETCD_HOST, else http://localhost:2379; HOSTNAME
+// for the private hostname. InvalidArgument, naming the variable, when
+// ETCD_CACERT, ETCD_TLS_CERT, ETCD_TLS_KEY or ETCD_TLS_INMEMORY is set: TLS is
+// not supported yet.
+absl::StatusOr<ClientOptions> ClientOptionsFromEnvironment();
+
+struct RegisterOptions {
+  // Lifetime of the host's keys without a refresh; refreshed every ttl/3.
+  // Rounded up to whole seconds; etcd raises a TTL below its minimum (1.5x
+  // its election timeout: 2 s with etcd's defaults) to that minimum.
+  std::chrono::milliseconds ttl{5000};
+};
+
+// What happens to a registration over its life.
+struct RegistrationEvent {
+  enum class Kind {
+    kRegistered,          // First written to etcd.
+    kLost,                // Its lease is gone (expired, revoked, etcd wiped).
+    kReregistered,        // Written again, same uuid, after a loss.
+    kCredentialsChanged,  // Adopted new user/password from the service record.
+    kStopped,             // Stop() ran.
+  };
+  Kind kind;
+  absl::Status detail;      // Why, for kLost.
+  Credentials credentials;  // The credentials in force after the event.
+};
+
+// A host registered in etcd, kept there in the background until Stop() or
+// destruction: its lease is refreshed, and put back with the same uuid if it
+// is ever lost. Safe for concurrent use.
+class Registration {
+ public:
+  virtual ~Registration() = default;
+
+  // Whether the host's keys are in etcd now (as far as this process knows).
+  virtual bool Ready() const = 0;
+  // Waits until the host is registered. DeadlineExceeded after `timeout`;
+  // FailedPrecondition if the registration was stopped.
+  virtual absl::Status WaitRegistration(std::chrono::milliseconds timeout) = 0;
+  // The credentials in force: the host's, or those adopted from the service
+  // record. FailedPrecondition until the first registration.
+  virtual absl::StatusOr<Credentials> GetCredentials() const = 0;
+  // "<uuid4>-<private hostname>", fixed for the registration's life.
+  virtual std::string UUID() const = 0;
+  // The host record as written to etcd.
+  virtual Host host() const = 0;
+  // Revokes the lease so that watchers see the host go down at once, and
+  // stops all background work. Idempotent. Unavailable if etcd could not be
+  // told (the keys then expire with their TTL); stopped either way.
+  virtual absl::Status Stop() = 0;
+};
+
+// Handler of registration events. Runs on a client thread, one event at a
+// time; must not block for long, call Stop() or destroy the registration.
+using RegistrationCallback = std::function<void(const RegistrationEvent&)>;
+
+// The hosts of a service as read from etcd by one Get. A plain value.
+class ServiceHosts {
+ public:
+  ServiceHosts(std::string name, std::vector<Host> hosts,
+               std::optional<Service> record)
+      : name_(std::move(name)), hosts_(std::move(hosts)),
+        record_(std::move(record)) {}
+
+  const std::string& name() const { return name_; }
+  // The service record, when /service_infos/<service> exists.
+  const std::optional<Service>& record() const { return record_; }
+
+  // Every host. NotFound "service ... not found" when the service has neither
+  // hosts nor a record; NotFound "no host ..." when it has no host (on the
+  // shard, after GetForShard).
+  absl::StatusOr<std::vector<Host>> All() const;
+  // The first host (in key order), or All()'s error.
+  absl::StatusOr<Host> First() const;
+  // A host picked at random, or All()'s error.
+  absl::StatusOr<Host> One() const;
+  // For a public service, the URL of the service record (its hostname, ports
+  // and credentials); otherwise the URL of a random host. InvalidArgument for
+  // a scheme the service has no port for; All()'s errors otherwise.
+  absl::StatusOr<std::string> URL(absl::string_view scheme = "",
+                                  absl::string_view path = "") const;
+
+ private:
+  std::string name_;
+  std::vector<Host> hosts_;
+  std::optional<Service> record_;
+};
+
+// One line of ListServices().
+struct ServiceSummary {
+  std::string name;
+  int hosts = 0;          // Live host keys.
+  bool critical = false;  // From the service record (false without one).
+  bool has_record = false;
+};
+
+struct SubscribeOptions {
+  // First deliver the hosts present now as New events (SubscribeNew only),
+  // then the changes after them, with no gap and no repeat.
+  bool existing = false;
+};
+
+// What a client holds and has done, for monitoring and tests.
+struct ClientStats {
+  int watch_streams_opened = 0;      // 1 + reconnects of the one Watch stream.
+  int keepalive_streams_opened = 0;  // Likewise for LeaseKeepAlive.
+  size_t watchers = 0;               // Watches multiplexed on the stream now.
+  size_t leases_kept = 0;            // Leases refreshed now (spares included).
+  int64_t resyncs = 0;  // Subscriptions re-read after etcd compacted past them.
+};
+
+namespace internal {
+class ClientCore;
+}
+
+// A connection to etcd for discovery: one gRPC channel, one watch stream and
+// one lease keep-alive stream, whatever the number of registrations and
+// subscriptions. Safe for concurrent use without external synchronization.
+// Destruction stops every registration (revoking its lease) and closes every
+// subscription; handles that outlive the client are inert.
+class Client {
+ public:
+  // InvalidArgument, naming the bad value, for bad endpoints or options.
+  // Connects lazily: an unreachable etcd shows in the calls.
+  static absl::StatusOr<std::unique_ptr<Client>> Create(ClientOptions options);
+  // Create(ClientOptionsFromEnvironment()).
+  static absl::StatusOr<std::unique_ptr<Client>> FromEnvironment();
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Registers `host` as a host of `service` and returns at once; the work
+  // goes on in the background (see Registration). InvalidArgument, naming the
+  // bad value, for an invalid service name (empty, '/', whitespace or control
+  // characters, over 255 bytes), an empty hostname, or a port that is not a
+  // number from 1 to 65535 under a non-empty scheme. Nothing is written then.
+  absl::StatusOr<std::unique_ptr<Registration>> Register(
+      absl::string_view service, Host host, RegisterOptions options = {},
+      RegistrationCallback on_event = nullptr);
+
+  // Reads the service's hosts and record in one round trip. Unavailable or
+  // DeadlineExceeded when etcd cannot be reached in time; InvalidArgument for
+  // an invalid service name. A malformed host record is skipped.
+  absl::StatusOr<ServiceHosts> Get(absl::string_view service);
+  // The same, keeping only the hosts of `shard`.
+  absl::StatusOr<ServiceHosts> GetForShard(absl::string_view service,
+                                           absl::string_view shard);
+  // Every service with a host or a record, sorted by name, read in one
+  // round trip.
+  absl::StatusOr<std::vector<ServiceSummary>> ListServices();
+
+  // Hosts of `service` whose keys are created after this call returns (or,
+  // with `existing`, present now too). Unavailable when etcd cannot be read
+  // to start; afterwards the subscription survives reconnects, member
+  // failures and compaction, losing and repeating nothing.
+  absl::StatusOr<std::unique_ptr<Subscription<Host>>> SubscribeNew(
+      absl::string_view service, SubscribeOptions options = {});
+  // Uuids of hosts of `service` whose keys are deleted or expire after this
+  // call returns.
+  absl::StatusOr<std::unique_ptr<Subscription<std::string>>> SubscribeDown(
+      absl::string_view service);
+
+  ClientStats Stats() const;
+
+ private:
+  explicit Client(std::shared_ptr<internal::ClientCore> core);
+  std::shared_ptr<internal::ClientCore> core_;
+};
+
+}  // namespace etcdisc
+
+#endif  // ETCDISC_CLIENT_H_

@@ -1,0 +1,151 @@
+// A closable, thread-safe stream of events, like a Go channel.
+#ifndef ETCDISC_SUBSCRIPTION_H_
+#define ETCDISC_SUBSCRIPTION_H_
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace etcdisc {
+
+// The queue behind a Subscription: producers Push, consumers Pop. Safe for
+// concurrent use by any number of producers and consumers.
+//
+// Overflow policy: Push never blocks. When `capacity` items wait unread
+// (0: no limit), the queue closes itself with ResourceExhausted instead of
+// dropping events silently or stalling the producer: a consumer that falls
+// that far behind must resubscribe (with `existing` hosts) to catch up.
+template <typename T>
+class EventQueue {
+ public:
+  explicit EventQueue(size_t capacity = 0) : capacity_(capacity) {}
+
+  // Adds an item; false (and nothing added) once the queue is closed.
+  bool Push(T item) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    if (!status_.ok()) return false;
+    if (capacity_ > 0 && items_.size() >= capacity_) {
+      status_ = absl::ResourceExhaustedError(
+          "subscription closed: its consumer fell behind by more than the "
+          "queue's capacity");
+      return false;
+    }
+    items_.push_back(std::move(item));
+    return true;
+  }
+
+  // Closes the queue with `why` (must not be OK); items already queued can
+  // still be popped. The first close wins.
+  void Close(absl::Status why) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    if (status_.ok()) status_ = why.ok() ? absl::CancelledError("closed") : why;
+  }
+
+  // Waits for an item. Nothing once the queue is closed and empty.
+  std::optional<T> Pop() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &EventQueue::ReadyLocked));
+    return TakeLocked();
+  }
+
+  // Waits up to `timeout` for an item.
+  std::optional<T> Pop(std::chrono::milliseconds timeout)
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(this, &EventQueue::ReadyLocked),
+                         absl::FromChrono(timeout));
+    return TakeLocked();
+  }
+
+  // An item if one is waiting now.
+  std::optional<T> TryPop() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return TakeLocked();
+  }
+
+  // OK while open; then why it closed.
+  absl::Status status() const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return status_;
+  }
+
+  size_t size() const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return items_.size();
+  }
+
+ private:
+  bool ReadyLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !items_.empty() || !status_.ok();
+  }
+  std::optional<T> TakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (items_.empty()) return std::nullopt;
+    T item = std::move(items_.front());
+    items_.pop_front();
+    return item;
+  }
+
+  const size_t capacity_;
+  mutable absl::Mutex mu_;
+  std::deque<T> items_ ABSL_GUARDED_BY(mu_);
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+};
+
+// What SubscribeNew and SubscribeDown return: the consumer's end of an
+// EventQueue, tied to a watch in etcd. Destroying it (or Close()) ends the
+// watch. Safe for concurrent use; Pop from as many threads as you like.
+template <typename T>
+class Subscription {
+ public:
+  Subscription(std::shared_ptr<EventQueue<T>> queue,
+               std::function<void()> on_close)
+      : queue_(std::move(queue)), on_close_(std::move(on_close)) {}
+  ~Subscription() { Close(); }
+  Subscription(const Subscription&) = delete;
+  Subscription& operator=(const Subscription&) = delete;
+
+  // Waits for the next event; nothing once the subscription is closed and
+  // drained (see status() for why).
+  std::optional<T> Pop() { return queue_->Pop(); }
+  // Waits at most `timeout`; nothing if none came.
+  std::optional<T> Pop(std::chrono::milliseconds timeout) {
+    return queue_->Pop(timeout);
+  }
+  // The next event if one is waiting.
+  std::optional<T> TryPop() { return queue_->TryPop(); }
+  // Ends the subscription: its watch stops, blocked Pops return nothing once
+  // queued events are drained. Idempotent.
+  void Close() {
+    queue_->Close(absl::CancelledError("subscription closed by its owner"));
+    std::function<void()> on_close;
+    {
+      absl::MutexLock lock(&mu_);
+      on_close.swap(on_close_);
+    }
+    if (on_close) on_close();
+  }
+  // OK while open; otherwise why it closed: Cancelled after Close(),
+  // ResourceExhausted when the consumer fell too far behind, or the error
+  // that ended it (e.g. FailedPrecondition when the client shut down).
+  absl::Status status() const { return queue_->status(); }
+  // Events waiting to be popped.
+  size_t pending() const { return queue_->size(); }
+
+ private:
+  std::shared_ptr<EventQueue<T>> queue_;
+  absl::Mutex mu_;
+  std::function<void()> on_close_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace etcdisc
+
+#endif  // ETCDISC_SUBSCRIPTION_H_

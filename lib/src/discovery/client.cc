@@ -1,0 +1,216 @@
+#include "etcdisc/client.h"
+
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "discovery/client_core.h"
+#include "discovery/host_rules.h"
+#include "discovery/host_watch.h"
+#include "discovery/keys.h"
+#include "discovery/records.h"
+#include "discovery/registration_impl.h"
+#include "util/log.h"
+
+namespace etcdisc {
+
+using internal::ClientCore;
+using internal::HostSink;
+using internal::HostWatch;
+using internal::KeyValue;
+using internal::RangeRequest;
+using internal::TxnOp;
+using internal::TxnRequest;
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
+  auto core = ClientCore::Create(options);
+  if (!core.ok()) return core.status();
+  return std::unique_ptr<Client>(new Client(*std::move(core)));
+}
+
+absl::StatusOr<std::unique_ptr<Client>> Client::FromEnvironment() {
+  auto options = ClientOptionsFromEnvironment();
+  if (!options.ok()) return options.status();
+  return Create(*std::move(options));
+}
+
+Client::Client(std::shared_ptr<ClientCore> core) : core_(std::move(core)) {}
+
+Client::~Client() { core_->Shutdown(); }
+
+absl::StatusOr<std::unique_ptr<Registration>> Client::Register(
+    absl::string_view service, Host host, RegisterOptions options,
+    RegistrationCallback on_event) {
+  absl::Status status = internal::ValidateServiceName(service);
+  if (!status.ok()) return status;
+  status = internal::ValidateHost(host);
+  if (!status.ok()) return status;
+  if (options.ttl.count() <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid TTL ", options.ttl.count(), "ms: it must be above zero"));
+  }
+  internal::ApplyRegisterDefaults(service, core_->machine_hostname(),
+                                  internal::NewUuid4(), &host);
+  auto impl = std::make_shared<internal::RegistrationImpl>(
+      core_, std::string(service), std::move(host), options,
+      std::move(on_event));
+  status = core_->Track(impl);
+  if (!status.ok()) return status;
+  impl->Start();
+  return std::unique_ptr<Registration>(
+      new internal::RegistrationHandle(std::move(impl)));
+}
+
+absl::StatusOr<ServiceHosts> Client::Get(absl::string_view service) {
+  absl::Status valid = internal::ValidateServiceName(service);
+  if (!valid.ok()) return valid;
+  // The hosts and the record in one round trip, at one revision.
+  TxnRequest txn;
+  txn.success.push_back(
+      TxnOp::Range(RangeRequest::Prefix(core_->keys().HostsPrefix(service))));
+  RangeRequest record;
+  record.key = core_->keys().ServiceKey(service);
+  txn.success.push_back(TxnOp::Range(record));
+  auto read = core_->etcd().kv().Txn(txn);
+  if (!read.ok()) return read.status();
+
+  std::vector<Host> hosts;
+  for (const KeyValue& kv : read->responses[0].range.kvs) {
+    auto host = internal::DecodeHost(kv.value);
+    auto parts = core_->keys().ParseHostKey(kv.key);
+    if (!host.ok() || !parts.ok()) {
+      internal::LogWarning(absl::StrCat(
+          "skipping malformed host record ", kv.key, ": ",
+          (host.ok() ? parts.status() : host.status()).message()));
+      continue;
+    }
+    if (host->uuid.empty()) host->uuid = parts->uuid;
+    hosts.push_back(*std::move(host));
+  }
+  std::optional<Service> service_record;
+  for (const KeyValue& kv : read->responses[1].range.kvs) {
+    auto decoded = internal::DecodeService(kv.value);
+    if (decoded.ok()) {
+      service_record = *std::move(decoded);
+    } else {
+      internal::LogWarning(absl::StrCat("skipping malformed service record ",
+                                        kv.key, ": ",
+                                        decoded.status().message()));
+    }
+  }
+  return ServiceHosts(std::string(service), std::move(hosts),
+                      std::move(service_record));
+}
+
+absl::StatusOr<ServiceHosts> Client::GetForShard(absl::string_view service,
+                                                 absl::string_view shard) {
+  auto all = Get(service);
+  if (!all.ok()) return all.status();
+  auto hosts = all->All();
+  std::vector<Host> on_shard;
+  if (hosts.ok()) {
+    for (Host& h : *hosts) {
+      if (h.shard == shard) on_shard.push_back(std::move(h));
+    }
+  }
+  if (hosts.ok() && on_shard.empty()) {
+    return absl::NotFoundError(absl::StrCat(
+        "no host found for service \"", service, "\" on shard \"", shard,
+        "\""));
+  }
+  return ServiceHosts(all->name(), std::move(on_shard), all->record());
+}
+
+absl::StatusOr<std::vector<ServiceSummary>> Client::ListServices() {
+  TxnRequest txn;
+  RangeRequest hosts = RangeRequest::Prefix(core_->keys().AllHostsPrefix());
+  hosts.keys_only = true;
+  txn.success.push_back(TxnOp::Range(hosts));
+  txn.success.push_back(
+      TxnOp::Range(RangeRequest::Prefix(core_->keys().AllServicesPrefix())));
+  auto read = core_->etcd().kv().Txn(txn);
+  if (!read.ok()) return read.status();
+
+  std::map<std::string, ServiceSummary> by_name;
+  for (const KeyValue& kv : read->responses[0].range.kvs) {
+    auto parts = core_->keys().ParseHostKey(kv.key);
+    if (!parts.ok()) continue;
+    ServiceSummary& s = by_name[parts->service];
+    s.name = parts->service;
+    ++s.hosts;
+  }
+  const std::string services_prefix = core_->keys().AllServicesPrefix();
+  for (const KeyValue& kv : read->responses[1].range.kvs) {
+    const std::string name = kv.key.substr(services_prefix.size());
+    if (name.empty() || name.find('/') != std::string::npos) continue;
+    ServiceSummary& s = by_name[name];
+    s.name = name;
+    s.has_record = true;
+    auto record = internal::DecodeService(kv.value);
+    if (record.ok()) s.critical = record->critical;
+  }
+  std::vector<ServiceSummary> out;
+  for (auto& [name, summary] : by_name) out.push_back(std::move(summary));
+  return out;
+}
+
+namespace {
+
+// Starts a HostWatch feeding `queue` through `sink`, tracked by the core;
+// the subscription's close stops it.
+template <typename T>
+absl::StatusOr<std::unique_ptr<Subscription<T>>> StartSubscription(
+    const std::shared_ptr<ClientCore>& core, absl::string_view service,
+    std::shared_ptr<EventQueue<T>> queue, HostSink sink, bool existing) {
+  absl::Status valid = internal::ValidateServiceName(service);
+  if (!valid.ok()) return valid;
+  sink.on_end = [queue](const absl::Status& why) { queue->Close(why); };
+  auto watch = std::make_shared<HostWatch>(core, std::string(service),
+                                           std::move(sink));
+  absl::Status status = core->Track(watch);
+  if (!status.ok()) return status;
+  status = watch->Start(existing);
+  if (!status.ok()) {
+    watch->Stop();
+    return status;
+  }
+  return std::make_unique<Subscription<T>>(std::move(queue),
+                                           [watch] { watch->Stop(); });
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Subscription<Host>>> Client::SubscribeNew(
+    absl::string_view service, SubscribeOptions options) {
+  auto queue =
+      std::make_shared<EventQueue<Host>>(core_->options().subscription_capacity);
+  HostSink sink;
+  sink.on_new = [queue](const Host& host) { queue->Push(host); };
+  sink.on_down = [](const std::string&) {};
+  return StartSubscription(core_, service, queue, std::move(sink),
+                           options.existing);
+}
+
+absl::StatusOr<std::unique_ptr<Subscription<std::string>>>
+Client::SubscribeDown(absl::string_view service) {
+  auto queue = std::make_shared<EventQueue<std::string>>(
+      core_->options().subscription_capacity);
+  HostSink sink;
+  sink.on_new = [](const Host&) {};
+  sink.on_down = [queue](const std::string& uuid) { queue->Push(uuid); };
+  return StartSubscription(core_, service, queue, std::move(sink),
+                           /*existing=*/false);
+}
+
+ClientStats Client::Stats() const {
+  ClientStats stats;
+  internal::EtcdClient& etcd = core_->etcd();
+  stats.watch_streams_opened = etcd.watch().streams_opened();
+  stats.keepalive_streams_opened = etcd.keeper().streams_opened();
+  stats.watchers = etcd.watch().size();
+  stats.leases_kept = etcd.keeper().size();
+  stats.resyncs = core_->resyncs();
+  return stats;
+}
+
+}  // namespace etcdisc

@@ -1,0 +1,76 @@
+// What a Client's registrations and subscriptions share: the etcd client, the
+// worker threads, the key layout, spare leases; and the list of live ones to
+// stop at shutdown.
+#ifndef ETCDISC_DISCOVERY_CLIENT_CORE_H_
+#define ETCDISC_DISCOVERY_CLIENT_CORE_H_
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "discovery/keys.h"
+#include "discovery/lease_source.h"
+#include "etcd/etcd_client.h"
+#include "etcdisc/client.h"
+#include "util/thread_pool.h"
+
+namespace etcdisc::internal {
+
+// Something with background work that the core stops at shutdown.
+class Stoppable {
+ public:
+  virtual ~Stoppable() = default;
+  virtual void StopForShutdown() = 0;
+};
+
+// Safe for concurrent use. Registrations and subscriptions hold it by
+// shared_ptr, so it outlives them; Shutdown() stops them all, after which
+// they are inert.
+class ClientCore {
+ public:
+  static absl::StatusOr<std::shared_ptr<ClientCore>> Create(
+      const ClientOptions& options);
+  ~ClientCore();
+
+  EtcdClient& etcd() { return *etcd_; }
+  ThreadPool& pool() { return pool_; }
+  LeaseSource& leases() { return leases_; }
+  const KeyLayout& keys() const { return keys_; }
+  const ClientOptions& options() const { return options_; }
+  const std::string& machine_hostname() const { return machine_hostname_; }
+
+  // Counts a subscription's re-read after compaction.
+  void CountResync() { resyncs_.fetch_add(1, std::memory_order_relaxed); }
+  int64_t resyncs() const { return resyncs_.load(std::memory_order_relaxed); }
+
+  // Tracks `s` until it goes away; FailedPrecondition after Shutdown().
+  absl::Status Track(std::weak_ptr<Stoppable> s) ABSL_LOCKS_EXCLUDED(mu_);
+  bool shut_down() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Stops every tracked registration and subscription, then the background
+  // threads and streams. Idempotent; not from a client thread.
+  void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  ClientCore(const ClientOptions& options, std::unique_ptr<EtcdClient> etcd);
+
+  const ClientOptions options_;
+  const KeyLayout keys_;
+  const std::string machine_hostname_;
+  std::unique_ptr<EtcdClient> etcd_;
+  ThreadPool pool_;
+  LeaseSource leases_;
+  mutable absl::Mutex mu_;
+  std::vector<std::weak_ptr<Stoppable>> tracked_ ABSL_GUARDED_BY(mu_);
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<int64_t> resyncs_{0};
+};
+
+}  // namespace etcdisc::internal
+
+#endif  // ETCDISC_DISCOVERY_CLIENT_CORE_H_

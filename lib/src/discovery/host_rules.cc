@@ -1,0 +1,75 @@
+#include "discovery/host_rules.h"
+
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace etcdisc::internal {
+namespace {
+
+absl::Status ValidatePorts(const Ports& ports, absl::string_view field) {
+  for (const auto& [scheme, port] : ports) {
+    if (scheme.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid ", field, ": port \"", port, "\" has an empty scheme"));
+    }
+    int number = 0;
+    if (!absl::SimpleAtoi(port, &number) || number < 1 || number > 65535 ||
+        port.find_first_not_of("0123456789") != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid ", field, ": port \"", port, "\" for \"", scheme,
+          "\" must be a number from 1 to 65535"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateHost(const Host& host) {
+  if (host.name.empty()) {
+    return absl::InvalidArgumentError("invalid host: the hostname is empty");
+  }
+  absl::Status status = ValidatePorts(host.ports, "ports");
+  if (!status.ok()) return status;
+  return ValidatePorts(host.private_ports, "private ports");
+}
+
+void ApplyRegisterDefaults(absl::string_view service,
+                           absl::string_view machine_hostname,
+                           absl::string_view uuid4, Host* host) {
+  if (!host->public_ && host->private_hostname.empty()) {
+    host->private_hostname = host->name;
+  }
+  if (host->private_hostname.empty()) {
+    host->private_hostname = std::string(machine_hostname);
+  }
+  host->service_name = std::string(service);
+  if (!host->private_hostname.empty() && host->private_ports.empty()) {
+    host->private_ports = host->ports;
+  }
+  host->uuid = absl::StrCat(uuid4, "-", host->private_hostname);
+}
+
+std::string NewUuid4() {
+  uuid_t id;
+  uuid_generate_random(id);
+  char text[37];
+  uuid_unparse_lower(id, text);
+  return text;
+}
+
+std::string MachineHostname() {
+  if (const char* env = std::getenv("HOSTNAME"); env != nullptr && *env) {
+    return env;
+  }
+  char name[256] = {};
+  if (::gethostname(name, sizeof(name) - 1) != 0) return "localhost";
+  return name;
+}
+
+}  // namespace etcdisc::internal

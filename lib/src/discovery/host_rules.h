@@ -1,0 +1,35 @@
+// What Register checks in a host, and the defaults it fills in, in the order
+// of the Go package etcd-discovery.
+#ifndef ETCDISC_DISCOVERY_HOST_RULES_H_
+#define ETCDISC_DISCOVERY_HOST_RULES_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "etcdisc/host.h"
+
+namespace etcdisc::internal {
+
+// InvalidArgument, naming the bad value: an empty hostname, or a port that
+// is not a number from 1 to 65535 under a non-empty scheme (in ports or
+// private_ports).
+absl::Status ValidateHost(const Host& host);
+
+// Fills in, in this order: the private hostname (the hostname for a host that
+// is not public, else `machine_hostname`), the service name, the private
+// ports (the ports, when there is a private hostname and no private ports),
+// and the uuid (`uuid4` + "-" + private hostname).
+void ApplyRegisterDefaults(absl::string_view service,
+                           absl::string_view machine_hostname,
+                           absl::string_view uuid4, Host* host);
+
+// A random (version 4) uuid in its 36-character text form.
+std::string NewUuid4();
+
+// $HOSTNAME, else the operating system's hostname.
+std::string MachineHostname();
+
+}  // namespace etcdisc::internal
+
+#endif  // ETCDISC_DISCOVERY_HOST_RULES_H_

@@ -1,0 +1,70 @@
+#include "discovery/lease_source.h"
+
+#include <vector>
+
+namespace etcdisc::internal {
+
+absl::StatusOr<LeaseGrant> LeaseSource::Take(std::chrono::milliseconds ttl) {
+  std::optional<LeaseGrant> spare;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = spares_.find(ttl.count());
+    if (it != spares_.end()) {
+      spare = it->second;
+      spares_.erase(it);
+    }
+  }
+  pool_->Post([this, ttl] { Refill(ttl); });
+  if (spare) return *spare;
+  auto grant = etcd_->lease().Grant(ttl);
+  if (!grant.ok()) return grant.status();
+  etcd_->keeper().Keep(grant->id, grant->ttl_seconds,
+                       [](const absl::Status&) {});
+  return grant;
+}
+
+void LeaseSource::Refill(std::chrono::milliseconds ttl) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_ || spares_.count(ttl.count()) || refilling_[ttl.count()]) {
+      return;
+    }
+    refilling_[ttl.count()] = true;
+  }
+  auto grant = etcd_->lease().Grant(ttl);
+  absl::MutexLock lock(&mu_);
+  refilling_[ttl.count()] = false;
+  // A failed refill is not retried: the next Take grants on demand and asks
+  // for a refill again.
+  if (!grant.ok()) return;
+  if (shut_down_) {
+    etcd_->keeper().Forget(grant->id);  // Expires with its TTL.
+    return;
+  }
+  const int64_t id = grant->id;
+  spares_[ttl.count()] = *grant;
+  etcd_->keeper().Keep(id, grant->ttl_seconds,
+                       [this, ttl, id](const absl::Status&) { Drop(ttl, id); });
+}
+
+void LeaseSource::Drop(std::chrono::milliseconds ttl, int64_t id) {
+  absl::MutexLock lock(&mu_);
+  auto it = spares_.find(ttl.count());
+  if (it != spares_.end() && it->second.id == id) spares_.erase(it);
+}
+
+void LeaseSource::Shutdown() {
+  std::vector<int64_t> ids;
+  {
+    absl::MutexLock lock(&mu_);
+    shut_down_ = true;
+    for (const auto& [ttl, grant] : spares_) ids.push_back(grant.id);
+    spares_.clear();
+  }
+  for (int64_t id : ids) {
+    etcd_->keeper().Forget(id);
+    etcd_->lease().Revoke(id).IgnoreError();
+  }
+}
+
+}  // namespace etcdisc::internal

@@ -1,0 +1,319 @@
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "discovery/records.h"
+#include "gtest/gtest.h"
+#include "support/discovery_test.h"
+#include "support/wait.h"
+
+namespace etcdisc {
+namespace {
+
+using ::etcdisc::testing::DiscoveryTest;
+using ::etcdisc::testing::WaitFor;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Collects registration events for assertions.
+class EventRecorder {
+ public:
+  RegistrationCallback Callback() {
+    return [this](const RegistrationEvent& e) {
+      absl::MutexLock lock(&mu_);
+      events_.push_back(e);
+    };
+  }
+  std::vector<RegistrationEvent::Kind> kinds() {
+    absl::MutexLock lock(&mu_);
+    std::vector<RegistrationEvent::Kind> out;
+    for (const auto& e : events_) out.push_back(e.kind);
+    return out;
+  }
+  bool Saw(RegistrationEvent::Kind kind) {
+    for (auto k : kinds()) {
+      if (k == kind) return true;
+    }
+    return false;
+  }
+  RegistrationEvent Last() {
+    absl::MutexLock lock(&mu_);
+    return events_.back();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<RegistrationEvent> events_;
+};
+
+class RegisterTest : public DiscoveryTest {};
+
+TEST_F(RegisterTest, WritesHostAndServiceRecordsExactlyAsTheGoPackage) {
+  Host host;
+  host.name = "10.0.0.7";
+  host.ports = {{"http", "8080"}, {"https", "8443"}};
+  host.critical = true;
+  host.shard = "eu";
+  auto reg = MustRegister("web", host);
+  ASSERT_NE(reg, nullptr);
+
+  const std::string uuid = reg->UUID();
+  ASSERT_EQ(uuid.size(), 36 + 1 + std::string("10.0.0.7").size());
+  EXPECT_EQ(uuid.substr(36), "-10.0.0.7");
+  // Field by field, in the Go package's order and omit-if-empty rules:
+  // private_hostname and private_ports defaulted from the host itself.
+  EXPECT_EQ(RawValue("/services/web/" + uuid),
+            R"({"name":"10.0.0.7","service_name":"web",)"
+            R"("ports":{"http":"8080","https":"8443"},)"
+            R"("private_hostname":"10.0.0.7",)"
+            R"("private_ports":{"http":"8080","https":"8443"},)"
+            R"("critical":true,"shard":"eu","uuid":")" +
+                uuid + R"("})");
+  EXPECT_EQ(RawValue("/service_infos/web"),
+            R"({"name":"web","critical":true})");
+  // Both keys live under the registration's lease.
+  const int64_t lease = RawLease("/services/web/" + uuid);
+  EXPECT_NE(lease, 0);
+  EXPECT_EQ(RawLease("/service_infos/web"), lease);
+}
+
+TEST_F(RegisterTest, PublicHostPutsItsAddressAndCredentialsInTheServiceRecord) {
+  Host host;
+  host.name = "public-domain.dev";
+  host.public_ = true;
+  host.user = "user";
+  host.password = "secret";
+  host.ports = {{"http", "80"}, {"https", "443"}};
+  host.private_hostname = "node-1.internal.dev";
+  host.private_ports = {{"http", "8080"}};
+  auto reg = MustRegister("my-service", host);
+  ASSERT_NE(reg, nullptr);
+  EXPECT_EQ(RawValue("/service_infos/my-service"),
+            R"({"name":"my-service","critical":false,)"
+            R"("hostname":"public-domain.dev","user":"user",)"
+            R"("password":"secret","ports":{"http":"80","https":"443"},)"
+            R"("public":true})");
+  auto written = internal::DecodeHost(
+      RawValue("/services/my-service/" + reg->UUID()));
+  ASSERT_TRUE(written.ok());
+  EXPECT_EQ(written->private_hostname, "node-1.internal.dev");
+  EXPECT_EQ(written->private_ports.at("http"), "8080");
+  EXPECT_TRUE(written->public_);
+  auto credentials = reg->GetCredentials();
+  ASSERT_TRUE(credentials.ok());
+  EXPECT_EQ(credentials->user, "user");
+}
+
+TEST_F(RegisterTest, PublicHostWithoutPrivateHostnameUsesTheMachineName) {
+  Host host = WebHost("pub.example");
+  host.public_ = true;
+  auto reg = MustRegister("api", host);
+  ASSERT_NE(reg, nullptr);
+  EXPECT_EQ(reg->host().private_hostname, "test-machine");
+  EXPECT_EQ(reg->UUID().substr(36), "-test-machine");
+}
+
+TEST_F(RegisterTest, BadInputIsRefusedNamingItAndWritesNothing) {
+  auto existing = MustRegister("web", WebHost("10.0.0.1"));
+  ASSERT_NE(existing, nullptr);
+  struct Case {
+    std::string service;
+    Host host;
+    std::string named;
+  };
+  Host bad_port = WebHost("h", "99999");
+  Host no_name = WebHost("");
+  Host bad_private = WebHost("h");
+  bad_private.private_ports = {{"http", "x1"}};
+  const std::vector<Case> cases = {
+      {"", WebHost("h"), "service name"},
+      {"a/b", WebHost("h"), "\"a/b\""},
+      {"with space", WebHost("h"), "\"with space\""},
+      {std::string(256, 's'), WebHost("h"), "255"},
+      {"web", bad_port, "\"99999\""},
+      {"web", no_name, "hostname"},
+      {"web", bad_private, "\"x1\""},
+  };
+  for (const Case& c : cases) {
+    auto reg = discovery().Register(c.service, c.host);
+    ASSERT_FALSE(reg.ok()) << c.service;
+    EXPECT_EQ(reg.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(reg.status().message().find(c.named), absl::string_view::npos)
+        << reg.status();
+  }
+  RegisterOptions zero_ttl;
+  zero_ttl.ttl = milliseconds(0);
+  EXPECT_EQ(discovery().Register("web", WebHost("h"), zero_ttl).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Nothing new in etcd, and what was registered is still there.
+  auto all = client().kv().Range(internal::RangeRequest::Prefix("/"));
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->kvs.size(), 2u);
+  EXPECT_TRUE(existing->Ready());
+}
+
+TEST_F(RegisterTest, StopRevokesTheLeaseSoDownArrivesAtOnce) {
+  auto down = discovery().SubscribeDown("web");
+  ASSERT_TRUE(down.ok()) << down.status();
+  RegisterOptions long_ttl;
+  long_ttl.ttl = seconds(60);  // Down well before this proves the revoke.
+  EventRecorder events;
+  auto reg = MustRegister("web", WebHost("10.0.0.1"), long_ttl,
+                          events.Callback());
+  ASSERT_NE(reg, nullptr);
+  ASSERT_TRUE(reg->Stop().ok());
+  auto uuid = (*down)->Pop(milliseconds(10000));
+  ASSERT_TRUE(uuid.has_value());
+  EXPECT_EQ(*uuid, reg->UUID());
+  EXPECT_FALSE(reg->Ready());
+  EXPECT_EQ(RawValue("/services/web/" + reg->UUID()), "");
+  EXPECT_EQ(RawValue("/service_infos/web"), "");
+  EXPECT_EQ(reg->WaitRegistration(milliseconds(10)).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(reg->Stop().ok());  // Idempotent.
+  EXPECT_EQ(events.kinds(),
+            (std::vector<RegistrationEvent::Kind>{
+                RegistrationEvent::Kind::kRegistered,
+                RegistrationEvent::Kind::kStopped}));
+}
+
+TEST_F(RegisterTest, LeaseRevokedBehindItsBackIsReplacedWithTheSameUuid) {
+  EventRecorder events;
+  auto reg = MustRegister("web", WebHost("10.0.0.1"), RegisterOptions{},
+                          events.Callback());
+  ASSERT_NE(reg, nullptr);
+  const std::string key = "/services/web/" + reg->UUID();
+  const int64_t first_lease = RawLease(key);
+  ASSERT_TRUE(client().lease().Revoke(first_lease).ok());
+
+  ASSERT_TRUE(WaitFor([&] { return events.Saw(RegistrationEvent::Kind::kReregistered); },
+                      seconds(20)));
+  EXPECT_TRUE(events.Saw(RegistrationEvent::Kind::kLost));
+  EXPECT_NE(RawValue(key), "");
+  EXPECT_NE(RawLease(key), first_lease);
+  EXPECT_NE(RawValue("/service_infos/web"), "");
+  EXPECT_TRUE(reg->Ready());
+}
+
+TEST_F(RegisterTest, ServiceRecordIsPutBackWhenItsHolderGoes) {
+  auto a = MustRegister("web", WebHost("10.0.0.1"));
+  auto b = MustRegister("web", WebHost("10.0.0.2"));
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  // The last writer's lease holds the record; stopping it revokes that lease.
+  const int64_t holder = RawLease("/service_infos/web");
+  ASSERT_EQ(holder, RawLease("/services/web/" + b->UUID()));
+  ASSERT_TRUE(b->Stop().ok());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return RawLease("/service_infos/web") ==
+               RawLease("/services/web/" + a->UUID());
+      },
+      seconds(10)));
+  EXPECT_EQ(RawValue("/service_infos/web"), R"({"name":"web","critical":false})");
+
+  // Deleted by hand: put back too.
+  internal::DeleteRequest del;
+  del.key = "/service_infos/web";
+  ASSERT_TRUE(client().kv().Delete(del).ok());
+  EXPECT_TRUE(WaitFor([&] { return !RawValue("/service_infos/web").empty(); },
+                      seconds(10)));
+}
+
+TEST_F(RegisterTest, PublicHostAdoptsCredentialsChangedInTheServiceRecord) {
+  Host host = WebHost("pub.example");
+  host.public_ = true;
+  host.user = "old-user";
+  host.password = "old-pass";
+  EventRecorder events;
+  auto reg = MustRegister("db", host, RegisterOptions{}, events.Callback());
+  ASSERT_NE(reg, nullptr);
+
+  Service changed;
+  changed.name = "db";
+  changed.public_ = true;
+  changed.hostname = "pub.example";
+  changed.user = "new-user";
+  changed.password = "new-pass";
+  MustPut("/service_infos/db", internal::EncodeService(changed));
+
+  ASSERT_TRUE(WaitFor(
+      [&] { return events.Saw(RegistrationEvent::Kind::kCredentialsChanged); },
+      seconds(10)));
+  EXPECT_EQ(events.Last().credentials.user, "new-user");
+  auto credentials = reg->GetCredentials();
+  ASSERT_TRUE(credentials.ok());
+  EXPECT_EQ(credentials->password, "new-pass");
+  auto written =
+      internal::DecodeHost(RawValue("/services/db/" + reg->UUID()));
+  ASSERT_TRUE(written.ok());
+  EXPECT_EQ(written->user, "new-user");
+  EXPECT_EQ(written->password, "new-pass");
+}
+
+TEST_F(RegisterTest, KilledRegistrarProcessGoesDownByLeaseExpiry) {
+  auto down = discovery().SubscribeDown("web");
+  ASSERT_TRUE(down.ok()) << down.status();
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  const std::string endpoints = cluster().endpoints();
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    ::close(out[0]);
+    ::execl(ETCDISC_REGISTRAR_PATH, ETCDISC_REGISTRAR_PATH, endpoints.c_str(),
+            "web", "10.9.9.9", "2000", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  std::string uuid;
+  char c;
+  while (::read(out[0], &c, 1) == 1 && c != '\n') uuid.push_back(c);
+  ::close(out[0]);
+  ASSERT_FALSE(uuid.empty()) << "the registrar did not register";
+  EXPECT_NE(RawValue("/services/web/" + uuid), "");
+
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  auto gone = (*down)->Pop(seconds(20));  // TTL 2 s; generous deadline.
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_EQ(*gone, uuid);
+}
+
+TEST_F(RegisterTest, DestroyingTheClientStopsItsRegistrations) {
+  auto other = NewDiscoveryClient();
+  auto reg = other->Register("web", WebHost("10.0.0.3"));
+  ASSERT_TRUE(reg.ok());
+  ASSERT_TRUE((*reg)->WaitRegistration(seconds(10)).ok());
+  const std::string key = "/services/web/" + (*reg)->UUID();
+  ASSERT_NE(RawValue(key), "");
+  other.reset();
+  EXPECT_EQ(RawValue(key), "");  // Revoked, not left to expire.
+  EXPECT_FALSE((*reg)->Ready());
+  reg->reset();  // A handle outliving its client is inert.
+}
+
+TEST_F(RegisterTest, ManyRegistrationsShareOneKeepAliveStream) {
+  std::vector<std::unique_ptr<Registration>> regs;
+  RegisterOptions ttl;
+  ttl.ttl = seconds(2);
+  for (int i = 0; i < 20; ++i) {
+    regs.push_back(MustRegister("web", WebHost("10.0.1." + std::to_string(i)),
+                                ttl));
+  }
+  std::this_thread::sleep_for(seconds(3));  // Past a TTL: refreshes needed.
+  for (auto& r : regs) {
+    EXPECT_TRUE(r->Ready());
+    EXPECT_NE(RawValue("/services/web/" + r->UUID()), "");
+  }
+  const ClientStats stats = discovery().Stats();
+  EXPECT_EQ(stats.keepalive_streams_opened, 1);
+  EXPECT_GE(stats.leases_kept, 20u);
+}
+
+}  // namespace
+}  // namespace etcdisc

@@ -1,0 +1,100 @@
+#include "etcdisc/subscription.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace etcdisc {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(EventQueueTest, PopsInOrderAndTimesOut) {
+  EventQueue<int> q;
+  EXPECT_TRUE(q.Push(1));
+  EXPECT_TRUE(q.Push(2));
+  EXPECT_EQ(q.Pop(), 1);
+  EXPECT_EQ(q.TryPop(), 2);
+  EXPECT_EQ(q.TryPop(), std::nullopt);
+  EXPECT_EQ(q.Pop(milliseconds(20)), std::nullopt);
+}
+
+TEST(EventQueueTest, CloseWakesWaitersAndKeepsQueuedItems) {
+  EventQueue<int> q;
+  q.Push(7);
+  std::thread closer([&] { q.Close(absl::UnavailableError("bye")); });
+  closer.join();
+  EXPECT_FALSE(q.Push(8));
+  EXPECT_EQ(q.Pop(), 7);
+  EXPECT_EQ(q.Pop(), std::nullopt);  // Closed and drained: returns at once.
+  EXPECT_EQ(q.status().code(), absl::StatusCode::kUnavailable);
+  q.Close(absl::InternalError("second"));
+  EXPECT_EQ(q.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(EventQueueTest, BlockedPopReturnsWhenClosed) {
+  EventQueue<int> q;
+  std::thread waiter([&] { EXPECT_EQ(q.Pop(), std::nullopt); });
+  std::this_thread::sleep_for(milliseconds(20));
+  q.Close(absl::CancelledError("done"));
+  waiter.join();
+}
+
+TEST(EventQueueTest, OverflowClosesWithResourceExhausted) {
+  EventQueue<int> q(2);
+  EXPECT_TRUE(q.Push(1));
+  EXPECT_TRUE(q.Push(2));
+  EXPECT_FALSE(q.Push(3));
+  EXPECT_EQ(q.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(q.Pop(), 1);
+  EXPECT_EQ(q.Pop(), 2);
+  EXPECT_EQ(q.Pop(), std::nullopt);
+}
+
+TEST(EventQueueTest, ManyProducersAndConsumersLoseNothing) {
+  EventQueue<int> q;
+  constexpr int kPerProducer = 5000;
+  std::atomic<long> sum{0};
+  std::atomic<int> count{0};
+  std::vector<std::thread> threads;
+  for (int p = 0; p < 4; ++p) {
+    threads.emplace_back([&, p] {
+      for (int i = 0; i < kPerProducer; ++i) q.Push(p * kPerProducer + i);
+    });
+  }
+  for (int c = 0; c < 3; ++c) {
+    threads.emplace_back([&] {
+      while (auto v = q.Pop()) {
+        sum += *v;
+        ++count;
+      }
+    });
+  }
+  for (int p = 0; p < 4; ++p) threads[p].join();
+  while (q.size() > 0) std::this_thread::yield();
+  q.Close(absl::CancelledError("done"));
+  for (size_t t = 4; t < threads.size(); ++t) threads[t].join();
+  const long n = 4L * kPerProducer;
+  EXPECT_EQ(count.load(), n);
+  EXPECT_EQ(sum.load(), n * (n - 1) / 2);
+}
+
+TEST(SubscriptionTest, CloseRunsTheHookOnceAndClosesTheQueue) {
+  auto q = std::make_shared<EventQueue<int>>();
+  int hooks = 0;
+  {
+    Subscription<int> s(q, [&] { ++hooks; });
+    q->Push(1);
+    EXPECT_EQ(s.pending(), 1u);
+    EXPECT_EQ(s.Pop(), 1);
+    s.Close();
+    s.Close();
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kCancelled);
+  }
+  EXPECT_EQ(hooks, 1);
+}
+
+}  // namespace
+}  // namespace etcdisc
