@@ -202,7 +202,8 @@ TEST_F(SubscribeCompactionTest, CompactionWhileDisconnectedDeliversTheDifference
   ASSERT_EQ(Drain(**news, milliseconds(1000)).size(), 2u);
 
   ASSERT_TRUE(cluster().Kill(0).ok());
-  ASSERT_TRUE(leaves->Stop().ok());              // Down while cut off.
+  const absl::Status stopped = leaves->Stop();  // Down while cut off.
+  ASSERT_TRUE(stopped.ok()) << stopped;
   auto arrives = register_host("10.0.0.3");      // New while cut off.
   auto blinks = register_host("10.0.0.4");       // Comes and goes: unseen.
   ASSERT_TRUE(blinks->Stop().ok());

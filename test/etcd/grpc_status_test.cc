@@ -23,5 +23,14 @@ TEST(GrpcStatusTest, MemberFailuresAreTheOnesToMoveOnFrom) {
   EXPECT_FALSE(IsMemberFailure(absl::InvalidArgumentError("bad")));
 }
 
+TEST(GrpcStatusTest, OnlyNoLeaderMeansRefusedUnapplied) {
+  EXPECT_TRUE(IsRejectedUnapplied(
+      absl::UnavailableError("etcd Put at x: etcdserver: no leader")));
+  EXPECT_FALSE(IsRejectedUnapplied(
+      absl::UnavailableError("etcdserver: leader changed")));
+  EXPECT_FALSE(IsRejectedUnapplied(
+      absl::DeadlineExceededError("etcdserver: request timed out")));
+}
+
 }  // namespace
 }  // namespace etcdisc::internal

@@ -1,5 +1,7 @@
 #include "etcd/connection.h"
 
+#include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -87,6 +89,16 @@ absl::Status Connection::Connect(
     state = member.channel->GetState(true);
   }
   return absl::OkStatus();
+}
+
+void Connection::PauseBeforeRetry(
+    size_t attempt, std::chrono::steady_clock::time_point deadline) const {
+  const size_t round = attempt / members_.size();
+  auto pause = std::chrono::milliseconds(100) * (1 << std::min<size_t>(round, 3));
+  pause = std::min(pause, std::chrono::milliseconds(1000));
+  const auto until =
+      std::min(deadline, std::chrono::steady_clock::now() + pause);
+  std::this_thread::sleep_until(until);
 }
 
 void Connection::PrepareUnary(grpc::ClientContext* context,

@@ -86,13 +86,22 @@ class Connection {
 
   // Runs a unary call against the member in use. `call(stubs, context)`
   // performs it and returns gRPC's status. On a member failure the next member
-  // takes over; with `retry` the call is tried again there, once per member,
-  // while its deadline allows (for reads and other calls safe to repeat).
+  // takes over. The call is tried again, while its deadline allows, when
+  // nothing was sent (no connection), when etcd refused it unapplied (no
+  // leader), and on any member failure with `retry` (for reads and other
+  // calls safe to repeat).
   template <typename CallFn>
   absl::Status Call(absl::string_view what, std::chrono::milliseconds timeout,
                     bool retry, CallFn&& call);
 
  private:
+  // The shortest time one try of a repeatable call gets.
+  static constexpr std::chrono::milliseconds kMinAttemptTime{500};
+
+  // Sleeps 100 ms, doubling per round up to 1 s, never past `deadline`.
+  void PauseBeforeRetry(size_t attempt,
+                        std::chrono::steady_clock::time_point deadline) const;
+
   std::vector<std::shared_ptr<const MemberStubs>> members_;
   const std::chrono::milliseconds dial_timeout_;
   mutable absl::Mutex mu_;
@@ -106,22 +115,31 @@ absl::Status Connection::Call(absl::string_view what,
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + timeout;
   absl::Status status;
-  for (size_t attempt = 0; attempt < members_.size(); ++attempt) {
-    if (attempt > 0 && Clock::now() >= deadline) break;
+  for (size_t attempt = 0; attempt == 0 || Clock::now() < deadline;
+       ++attempt) {
+    // One quick round through the members, then a pause between tries so that
+    // a cluster electing a leader has the time to.
+    if (attempt >= members_.size()) PauseBeforeRetry(attempt, deadline);
     std::shared_ptr<const MemberStubs> member = Current();
     status = Connect(*member, std::min(deadline, Clock::now() + dial_timeout_));
     if (!status.ok()) {
-      // Nothing was sent: any call may go on to the next member.
       ReportFailure(member->index);
-      continue;
+      continue;  // Nothing was sent: any call may try again.
+    }
+    // A call that may be repeated gets a slice of the time, so that one
+    // swallowed by a member that lost its leader leaves time for another try.
+    auto attempt_deadline = deadline;
+    if (retry) {
+      attempt_deadline = std::min(
+          deadline, Clock::now() + std::max(timeout / 3, kMinAttemptTime));
     }
     grpc::ClientContext context;
     PrepareUnary(&context, std::chrono::duration_cast<std::chrono::milliseconds>(
-                               deadline - Clock::now()));
+                               attempt_deadline - Clock::now()));
     status = FromGrpcStatus(call(*member, &context), what, member->endpoint);
     if (status.ok() || !IsMemberFailure(status)) return status;
     ReportFailure(member->index);
-    if (!retry) break;
+    if (!retry && !IsRejectedUnapplied(status)) break;
   }
   return status;
 }

@@ -28,4 +28,8 @@ bool IsMemberFailure(const absl::Status& status) {
   }
 }
 
+bool IsRejectedUnapplied(const absl::Status& status) {
+  return absl::StrContains(status.message(), "etcdserver: no leader");
+}
+
 }  // namespace etcdisc::internal

@@ -20,6 +20,10 @@ absl::Status FromGrpcStatus(const grpc::Status& status, absl::string_view what,
 // DEADLINE_EXCEEDED, and etcd's "no leader" and timeout errors.
 bool IsMemberFailure(const absl::Status& status);
 
+// Whether etcd refused a call before applying anything (it has no leader), so
+// that even a write may be sent again.
+bool IsRejectedUnapplied(const absl::Status& status);
+
 }  // namespace etcdisc::internal
 
 #endif  // ETCDISC_ETCD_GRPC_STATUS_H_
