@@ -24,6 +24,11 @@ RegistrationImpl::RegistrationImpl(std::shared_ptr<ClientCore> core,
 
 void RegistrationImpl::Start() { Kick(); }
 
+std::pair<Host, int64_t> RegistrationImpl::HostAndLease() const {
+  absl::MutexLock lock(&mu_);
+  return {host_, lease_};
+}
+
 bool RegistrationImpl::Ready() const {
   absl::MutexLock lock(&mu_);
   return registered_ && !stopped_;
@@ -241,13 +246,7 @@ absl::Status RegistrationImpl::Write() {
 }
 
 absl::Status RegistrationImpl::RewriteHost() {
-  Host host;
-  int64_t lease = 0;
-  {
-    absl::MutexLock lock(&mu_);
-    host = host_;
-    lease = lease_;
-  }
+  auto [host, lease] = HostAndLease();
   auto put = core_->etcd().kv().Put({host_key_, EncodeHost(host), lease, false});
   if (!put.ok()) return put.status();
   bool changed = false;
@@ -291,13 +290,7 @@ absl::Status RegistrationImpl::WatchService() {
 }
 
 absl::Status RegistrationImpl::RestoreService() {
-  Host host;
-  int64_t lease = 0;
-  {
-    absl::MutexLock lock(&mu_);
-    host = host_;
-    lease = lease_;
-  }
+  auto [host, lease] = HostAndLease();
   // Several live hosts may race to put it back; the first one wins.
   TxnRequest txn;
   txn.compares.push_back(Compare::Missing(service_key_));

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -59,6 +60,8 @@ class RegistrationImpl final
   absl::Status WatchService() ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status RestoreService() ABSL_LOCKS_EXCLUDED(mu_);
   void RetryLater() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The host record and lease to write now.
+  std::pair<Host, int64_t> HostAndLease() const ABSL_LOCKS_EXCLUDED(mu_);
 
   void OnLeaseLost(int64_t lease, const absl::Status& why)
       ABSL_LOCKS_EXCLUDED(mu_);
