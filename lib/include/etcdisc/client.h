@@ -205,6 +205,11 @@ class Client {
   absl::StatusOr<std::unique_ptr<Subscription<std::string>>> SubscribeDown(
       absl::string_view service);
 
+  // New and Down events of `service` in one stream, in etcd's order: what
+  // SubscribeNew and SubscribeDown give separately, with their promises.
+  absl::StatusOr<std::unique_ptr<Subscription<HostEvent>>> Subscribe(
+      absl::string_view service, SubscribeOptions options = {});
+
   ClientStats Stats() const;
 
  private:

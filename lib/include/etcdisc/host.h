@@ -64,6 +64,21 @@ struct Service {
   bool operator==(const Service& o) const;
 };
 
+// The record as JSON, exactly as etcdisc and the Go package store it.
+std::string ToJson(const Host& host);
+std::string ToJson(const Service& service);
+// Reads a host record; unknown fields are ignored. InvalidArgument when the
+// text is not a JSON object or a known field has the wrong type.
+absl::StatusOr<Host> HostFromJson(absl::string_view json);
+
+// A change in the hosts of a service, as Client::Subscribe delivers it.
+struct HostEvent {
+  enum class Kind { kNew, kDown };
+  Kind kind = Kind::kNew;
+  std::string uuid;
+  Host host;  // For kNew; for kDown only host.uuid is known.
+};
+
 }  // namespace etcdisc
 
 #endif  // ETCDISC_HOST_H_

@@ -202,6 +202,23 @@ Client::SubscribeDown(absl::string_view service) {
                            /*existing=*/false);
 }
 
+absl::StatusOr<std::unique_ptr<Subscription<HostEvent>>> Client::Subscribe(
+    absl::string_view service, SubscribeOptions options) {
+  auto queue = std::make_shared<EventQueue<HostEvent>>(
+      core_->options().subscription_capacity);
+  HostSink sink;
+  sink.on_new = [queue](const Host& host) {
+    queue->Push(HostEvent{HostEvent::Kind::kNew, host.uuid, host});
+  };
+  sink.on_down = [queue](const std::string& uuid) {
+    HostEvent event{HostEvent::Kind::kDown, uuid, Host{}};
+    event.host.uuid = uuid;
+    queue->Push(std::move(event));
+  };
+  return StartSubscription(core_, service, queue, std::move(sink),
+                           options.existing);
+}
+
 ClientStats Client::Stats() const {
   ClientStats stats;
   internal::EtcdClient& etcd = core_->etcd();

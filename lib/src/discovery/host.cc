@@ -1,6 +1,7 @@
 #include "etcdisc/host.h"
 
 #include "absl/strings/str_cat.h"
+#include "discovery/records.h"
 
 namespace etcdisc {
 namespace {
@@ -40,6 +41,16 @@ absl::StatusOr<std::string> Host::PrivateURL(absl::string_view scheme,
   if (private_hostname.empty()) return URL(scheme, path);
   return BuildURL(private_hostname, private_ports, user, password, scheme,
                   path);
+}
+
+std::string ToJson(const Host& host) { return internal::EncodeHost(host); }
+
+std::string ToJson(const Service& service) {
+  return internal::EncodeService(service);
+}
+
+absl::StatusOr<Host> HostFromJson(absl::string_view json) {
+  return internal::DecodeHost(json);
 }
 
 bool Host::operator==(const Host& o) const {

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The etcdisc demo: sets up a fresh Debian 12 machine, builds the etcdisc CLI,
+# starts a throwaway etcd (unless ETCD_HOSTS points at one), and shows real
+# processes registering, being found, watched, killed and stopped.
+# Cleans up after itself, also on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+build_dir=${BUILD_DIR:-build}
+echo "demo: building the etcdisc CLI in $build_dir (a minute the first time)"
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build_dir" --target etcdisc_cli --parallel "$(nproc)" >/dev/null
+etcdisc="$PWD/$build_dir/tools/etcdisc"
+
+work=$(mktemp -d /tmp/etcdisc-demo-XXXXXX)
+pids=()
+cleanup() {
+  # Hosts first (SIGTERM: they revoke their leases), etcd last.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'echo; echo "demo: interrupted, cleaning up"; exit 130' INT TERM
+
+bold=$'\e[1m'; dim=$'\e[2m'; reset=$'\e[0m'
+[[ -t 1 ]] || { bold=""; dim=""; reset=""; }
+step() { echo; echo "${bold}== $1${reset}"; shift; for line in "$@"; do echo "${dim}   $line${reset}"; done; }
+run() { echo "${bold}\$ etcdisc $*${reset}"; "$etcdisc" "$@"; }
+# Waits until a file holds a line matching a pattern.
+wait_for() { for _ in $(seq 1 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "demo: timed out waiting for '$2' in $1" >&2; return 1; }
+
+if [[ -z "${ETCD_HOSTS:-}" ]]; then
+  port=$(( 20000 + RANDOM % 10000 )); peer=$(( port + 1 ))
+  step "Starting a throwaway etcd on 127.0.0.1:$port" "(data in $work, removed at the end)"
+  /usr/bin/etcd --name demo --data-dir "$work/etcd" \
+    --listen-client-urls "http://127.0.0.1:$port" --advertise-client-urls "http://127.0.0.1:$port" \
+    --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+    --initial-cluster "demo=http://127.0.0.1:$peer" --logger zap --log-outputs "$work/etcd.log" \
+    >/dev/null 2>&1 &
+  pids=($! "${pids[@]}")
+  export ETCD_HOSTS="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do "$etcdisc" services --timeout=200ms >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+echo "demo: etcd at $ETCD_HOSTS"
+
+register() {  # register NAME HOSTNAME PORTS: a host process in the background
+  "$etcdisc" register web --hostname="$2" --ports="$3" --ttl=2s >"$work/$1.log" 2>&1 &
+  pids+=($!)
+  eval "$1=$!"
+  wait_for "$work/$1.log" registered
+  sed "s/^/   [$1] /" "$work/$1.log"
+}
+
+step "Two hosts of service 'web' register" \
+  "Each is its own process holding a lease with a 2 s TTL, refreshed every ~0.7 s."
+register host1 10.0.0.1 http=8080
+register host2 10.0.0.2 http=8080,https=8443
+
+step "Finding them" "get reads every host of a service in one etcd round trip."
+run get web
+run get web --url=http --path=/health
+run services
+
+step "Watching 'web'" "watch prints hosts as they appear (new) and go (down); it runs from now on."
+"$etcdisc" watch web > >(sed -u "s/^/   [watch] /") 2>&1 &
+pids+=($!)
+sleep 0.5
+
+step "A third host joins"
+register host3 10.0.0.3 http=9090
+sleep 0.5
+
+step "host1 is killed -9" "It cannot say goodbye: its lease expires within the 2 s TTL and watchers see it down."
+{ kill -9 "$host1"; wait "$host1"; } 2>/dev/null || true
+sleep 3
+
+step "host2 stops gracefully (SIGTERM)" "It revokes its lease: watchers see it down at once."
+kill -TERM "$host2"
+wait_for "$work/host2.log" stopped
+sed -n "/stopped/s/^/   [host2] /p" "$work/host2.log"
+sleep 0.5
+
+step "What is left" 
+run get web
+
+echo
+echo "demo: done; stopping the remaining processes and etcd"

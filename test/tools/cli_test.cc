@@ -1,0 +1,313 @@
+// End-to-end tests of the etcdisc binary against a real etcd.
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "discovery/json.h"
+#include "gtest/gtest.h"
+#include "support/discovery_test.h"
+#include "support/process.h"
+
+namespace etcdisc {
+namespace {
+
+using ::etcdisc::internal::JsonValue;
+using ::etcdisc::internal::ParseJson;
+using ::etcdisc::testing::BackgroundProcess;
+using ::etcdisc::testing::DiscoveryTest;
+using ::etcdisc::testing::ProcessResult;
+using ::etcdisc::testing::RunProcess;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::string Field(const JsonValue& object, const std::string& name) {
+  const JsonValue* v = object.Find(name);
+  return v == nullptr ? "<absent>" : v->text;
+}
+
+class CliTest : public DiscoveryTest {
+ protected:
+  std::vector<std::string> Cli(std::vector<std::string> args) {
+    args.insert(args.begin(), ETCDISC_CLI_PATH);
+    return args;
+  }
+  // Runs the CLI with ETCD_HOSTS pointing at the test's etcd.
+  ProcessResult Run(std::vector<std::string> args) {
+    return RunProcess(Cli(std::move(args)), Env());
+  }
+  std::map<std::string, std::string> Env() {
+    return {{"ETCD_HOSTS", cluster().endpoints()}};
+  }
+  JsonValue ParseOrFail(const std::string& text) {
+    auto parsed = ParseJson(text);
+    EXPECT_TRUE(parsed.ok()) << parsed.status() << " in: " << text;
+    return parsed.ok() ? *parsed : JsonValue{};
+  }
+};
+
+TEST_F(CliTest, HelpVersionAndUsageErrors) {
+  ProcessResult help = Run({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_TRUE(Contains(help.out, "register")) << help.out;
+  EXPECT_TRUE(Contains(help.out, "Exit codes: 0 success; 1 nothing found"));
+  ProcessResult get_help = Run({"get", "--help"});
+  EXPECT_EQ(get_help.exit_code, 0);
+  EXPECT_TRUE(Contains(get_help.out, "--first")) << get_help.out;
+  EXPECT_FALSE(Contains(get_help.out, "--password-file"));
+  ProcessResult version = Run({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_TRUE(Contains(version.out, "etcdisc 0.")) << version.out;
+
+  EXPECT_EQ(Run({}).exit_code, 2);
+  ProcessResult unknown = Run({"frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_TRUE(Contains(unknown.err, "\"frobnicate\"")) << unknown.err;
+  ProcessResult wrong_flag = Run({"get", "web", "--ttl=2s"});
+  EXPECT_EQ(wrong_flag.exit_code, 2);
+  EXPECT_TRUE(Contains(wrong_flag.err, "--ttl=2s")) << wrong_flag.err;
+  EXPECT_EQ(Run({"get"}).exit_code, 2);
+  EXPECT_EQ(Run({"get", "web", "--first", "--one"}).exit_code, 2);
+}
+
+TEST_F(CliTest, RegisterPrintsTheUuidAndSigtermRevokesIt) {
+  auto downs = discovery().SubscribeDown("web");
+  ASSERT_TRUE(downs.ok());
+  BackgroundProcess registrar(
+      Cli({"register", "web", "--hostname=10.0.0.1", "--ports=http=8080",
+           "--ttl=60s", "--critical", "--shard=eu", "--json"}),
+      Env());
+  auto line = registrar.ReadLine(seconds(20));
+  ASSERT_TRUE(line.has_value());
+  const JsonValue event = ParseOrFail(*line);
+  EXPECT_EQ(Field(event, "event"), "registered");
+  EXPECT_EQ(Field(event, "service"), "web");
+  const std::string uuid = Field(event, "uuid");
+  EXPECT_TRUE(Contains(uuid, "-10.0.0.1")) << uuid;
+
+  auto hosts = discovery().Get("web");
+  ASSERT_TRUE(hosts.ok());
+  const Host host = *hosts->First();
+  EXPECT_EQ(host.uuid, uuid);
+  EXPECT_EQ(host.ports.at("http"), "8080");
+  EXPECT_TRUE(host.critical);
+  EXPECT_EQ(host.shard, "eu");
+
+  registrar.Signal(SIGTERM);
+  auto down = (*downs)->Pop(seconds(10));  // TTL 60 s: only a revoke is this quick.
+  ASSERT_TRUE(down.has_value());
+  EXPECT_EQ(*down, uuid);
+  auto stopped = registrar.ReadLine(seconds(10));
+  ASSERT_TRUE(stopped.has_value());
+  EXPECT_EQ(Field(ParseOrFail(*stopped), "event"), "stopped");
+  EXPECT_EQ(registrar.Wait(seconds(10)), 0);
+}
+
+TEST_F(CliTest, GetPrintsTablesJsonInTheGoFormatAndUrls) {
+  Host eu = WebHost("10.0.0.1", "8080");
+  eu.shard = "eu";
+  eu.critical = true;
+  auto a = MustRegister("web", eu);
+  auto b = MustRegister("web", WebHost("10.0.0.2", "8081"));
+
+  ProcessResult table = Run({"get", "web"});
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_TRUE(Contains(table.out, "UUID")) << table.out;
+  EXPECT_TRUE(Contains(table.out, a->UUID()));
+  EXPECT_TRUE(Contains(table.out, b->UUID()));
+
+  ProcessResult json = Run({"get", "web", "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const JsonValue array = ParseOrFail(json.out);
+  ASSERT_EQ(array.type, JsonValue::Type::kArray);
+  ASSERT_EQ(array.items.size(), 2u);
+  for (const JsonValue& record : array.items) {
+    const Host expected =
+        Field(record, "uuid") == a->UUID() ? a->host() : b->host();
+    EXPECT_EQ(Field(record, "name"), expected.name);
+    EXPECT_EQ(Field(record, "service_name"), "web");
+    ASSERT_NE(record.Find("ports"), nullptr);
+    EXPECT_EQ(Field(*record.Find("ports"), "http"), expected.ports.at("http"));
+    EXPECT_EQ(Field(record, "private_hostname"), expected.private_hostname);
+    EXPECT_EQ(Field(*record.Find("private_ports"), "http"),
+              expected.private_ports.at("http"));
+    EXPECT_EQ(record.Find("critical") != nullptr, expected.critical);
+    EXPECT_EQ(record.Find("shard") != nullptr, !expected.shard.empty());
+    // Byte for byte the record the library writes.
+    EXPECT_TRUE(Contains(json.out, ToJson(expected))) << json.out;
+  }
+
+  ProcessResult first = Run({"get", "web", "--shard=eu", "--first", "--json"});
+  ASSERT_EQ(first.exit_code, 0);
+  EXPECT_EQ(ParseOrFail(first.out).items.size(), 1u);
+  EXPECT_TRUE(Contains(first.out, a->UUID()));
+
+  ProcessResult url = Run({"get", "web", "--shard=eu", "--url=http", "--path=/health"});
+  EXPECT_EQ(url.exit_code, 0);
+  EXPECT_EQ(url.out, "http://10.0.0.1:8080/health\n");
+  ProcessResult private_url = Run({"get", "web", "--shard=eu", "--private", "--url=http"});
+  EXPECT_EQ(private_url.out, "http://10.0.0.1:8080\n");
+  EXPECT_EQ(Run({"get", "web", "--url=gopher"}).exit_code, 2);
+}
+
+TEST_F(CliTest, PasswordsStayHiddenUnlessShowSecrets) {
+  Host host = WebHost("pub.example", "80");
+  host.public_ = true;
+  host.user = "admin";
+  host.password = "s3cr3t-pw";
+  auto reg = MustRegister("db", host);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"get", "db"}, {"get", "db", "--json"}, {"get", "db", "--url=http"}}) {
+    ProcessResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_FALSE(Contains(r.out, "s3cr3t-pw")) << r.out;
+  }
+  EXPECT_EQ(Run({"get", "db", "--url=http"}).out,
+            "http://admin:*****@pub.example:80\n");
+  EXPECT_TRUE(Contains(Run({"get", "db", "--json", "--show-secrets"}).out,
+                       "\"password\":\"s3cr3t-pw\""));
+  EXPECT_EQ(Run({"get", "db", "--url=http", "--show-secrets"}).out,
+            "http://admin:s3cr3t-pw@pub.example:80\n");
+}
+
+TEST_F(CliTest, RegisterReadsThePasswordFromAFile) {
+  const std::string file = ::testing::TempDir() + "/etcdisc-password";
+  std::ofstream(file) << "from-file\n";
+  BackgroundProcess registrar(
+      Cli({"register", "db", "--hostname=pub.example", "--ports=http=80",
+           "--public", "--user=admin", "--password-file=" + file}),
+      Env());
+  auto line = registrar.ReadLine(seconds(20));
+  ASSERT_TRUE(line.has_value());
+  EXPECT_TRUE(Contains(*line, "registered")) << *line;
+  EXPECT_TRUE(Contains(RawValue("/service_infos/db"), "\"password\":\"from-file\""));
+  registrar.Signal(SIGINT);
+  EXPECT_EQ(registrar.Wait(seconds(10)), 0);
+  EXPECT_EQ(RawValue("/service_infos/db"), "");
+
+  ProcessResult missing = Run({"register", "db", "--hostname=h", "--ports=http=80",
+                               "--password-file=/nonexistent/pw"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_TRUE(Contains(missing.err, "/nonexistent/pw")) << missing.err;
+}
+
+TEST_F(CliTest, WatchStreamsJsonLinesForNewAndDown) {
+  auto before = MustRegister("web", WebHost("10.0.0.1"));
+  BackgroundProcess watch(Cli({"watch", "web", "--existing", "--json"}), Env());
+  auto line = watch.ReadLine(seconds(20));
+  ASSERT_TRUE(line.has_value());
+  JsonValue event = ParseOrFail(*line);
+  EXPECT_EQ(Field(event, "event"), "new");
+  EXPECT_EQ(Field(event, "service"), "web");
+  EXPECT_EQ(Field(event, "uuid"), before->UUID());
+  ASSERT_NE(event.Find("host"), nullptr);
+  EXPECT_EQ(Field(*event.Find("host"), "name"), "10.0.0.1");
+  EXPECT_EQ(Field(*event.Find("host"), "uuid"), before->UUID());
+
+  auto after = MustRegister("web", WebHost("10.0.0.2"));
+  line = watch.ReadLine(seconds(20));
+  ASSERT_TRUE(line.has_value());
+  EXPECT_EQ(Field(ParseOrFail(*line), "uuid"), after->UUID());
+
+  ASSERT_TRUE(before->Stop().ok());
+  line = watch.ReadLine(seconds(20));
+  ASSERT_TRUE(line.has_value());
+  event = ParseOrFail(*line);
+  EXPECT_EQ(Field(event, "event"), "down");
+  EXPECT_EQ(Field(event, "uuid"), before->UUID());
+  EXPECT_EQ(event.Find("host"), nullptr);
+
+  watch.Signal(SIGINT);
+  EXPECT_EQ(watch.Wait(seconds(10)), 0);
+}
+
+TEST_F(CliTest, WatchEventsFlagFilters) {
+  BackgroundProcess watch(Cli({"watch", "web", "--events=down", "--json"}), Env());
+  // Hosts come and go until the watch, started asynchronously, reports one:
+  // only their downs may show.
+  std::optional<std::string> line;
+  for (int i = 0; i < 40 && !line; ++i) {
+    auto reg = MustRegister("web", WebHost("10.0.0." + std::to_string(i)));
+    ASSERT_TRUE(reg->Stop().ok());
+    line = watch.ReadLine(milliseconds(500));
+  }
+  ASSERT_TRUE(line.has_value());
+  EXPECT_EQ(Field(ParseOrFail(*line), "event"), "down");
+  EXPECT_EQ(Run({"watch", "web", "--events=up"}).exit_code, 2);
+}
+
+TEST_F(CliTest, MalformedRecordBreaksNeitherGetNorWatch) {
+  auto good = MustRegister("web", WebHost("10.0.0.1"));
+  MustPut("/services/web/broken", "{{{ not json");
+  ProcessResult get = Run({"get", "web", "--json"});
+  EXPECT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(ParseOrFail(get.out).items.size(), 1u);
+  EXPECT_TRUE(Contains(get.err, "malformed")) << get.err;
+
+  BackgroundProcess watch(Cli({"watch", "web", "--existing", "--json"}), Env());
+  auto line = watch.ReadLine(seconds(20));
+  ASSERT_TRUE(line.has_value());
+  EXPECT_EQ(Field(ParseOrFail(*line), "uuid"), good->UUID());
+  auto next = MustRegister("web", WebHost("10.0.0.2"));
+  line = watch.ReadLine(seconds(20));
+  ASSERT_TRUE(line.has_value());
+  EXPECT_EQ(Field(ParseOrFail(*line), "uuid"), next->UUID());
+}
+
+TEST_F(CliTest, ServicesListsHostCountsAndCriticality) {
+  Host critical = WebHost("10.0.0.1");
+  critical.critical = true;
+  auto a = MustRegister("alpha", critical);
+  auto b = MustRegister("beta", WebHost("10.0.0.2"));
+  auto c = MustRegister("beta", WebHost("10.0.0.3"));
+  ProcessResult json = Run({"services", "--json"});
+  ASSERT_EQ(json.exit_code, 0);
+  EXPECT_EQ(json.out,
+            "[{\"name\":\"alpha\",\"hosts\":1,\"critical\":true},"
+            "{\"name\":\"beta\",\"hosts\":2,\"critical\":false}]\n");
+  ProcessResult table = Run({"services"});
+  EXPECT_TRUE(Contains(table.out, "SERVICE")) << table.out;
+  EXPECT_TRUE(Contains(table.out, "beta")) << table.out;
+}
+
+TEST_F(CliTest, ExitCodesSayWhatWentWrong) {
+  ProcessResult missing = Run({"get", "nothing"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_TRUE(Contains(missing.err, "\"nothing\"")) << missing.err;
+
+  ProcessResult bad_port = Run({"register", "web", "--hostname=h", "--ports=http=abc"});
+  EXPECT_EQ(bad_port.exit_code, 2);
+  EXPECT_TRUE(Contains(bad_port.err, "\"abc\"")) << bad_port.err;
+  ProcessResult bad_item = Run({"register", "web", "--hostname=h", "--ports=http"});
+  EXPECT_EQ(bad_item.exit_code, 2);
+  ProcessResult bad_timeout = Run({"get", "web", "--timeout=fast"});
+  EXPECT_EQ(bad_timeout.exit_code, 2);
+  EXPECT_TRUE(Contains(bad_timeout.err, "--timeout=fast")) << bad_timeout.err;
+  ProcessResult bad_name = Run({"get", "a/b"});
+  EXPECT_EQ(bad_name.exit_code, 2);
+
+  ProcessResult unreachable = RunProcess(
+      Cli({"get", "web", "--endpoints=http://127.0.0.1:1", "--timeout=500ms"}));
+  EXPECT_EQ(unreachable.exit_code, 3);
+  EXPECT_TRUE(Contains(unreachable.err, "http://127.0.0.1:1")) << unreachable.err;
+  ProcessResult bad_endpoint = RunProcess(Cli({"get", "web", "--endpoints=ftp://x:1"}));
+  EXPECT_EQ(bad_endpoint.exit_code, 2);
+  EXPECT_TRUE(Contains(bad_endpoint.err, "ftp://x:1")) << bad_endpoint.err;
+}
+
+TEST_F(CliTest, PrefixFlagSelectsATenant) {
+  BackgroundProcess registrar(
+      Cli({"register", "web", "--hostname=10.0.0.1", "--ports=http=80",
+           "--prefix=/tenant"}),
+      Env());
+  ASSERT_TRUE(registrar.ReadLine(seconds(20)).has_value());
+  EXPECT_EQ(Run({"get", "web"}).exit_code, 1);
+  EXPECT_EQ(Run({"get", "web", "--prefix=/tenant"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace etcdisc

@@ -1,0 +1,133 @@
+#include "tools/cli.h"
+
+#include <signal.h>
+#include <time.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "discovery/json.h"
+#include "gflags/gflags.h"
+
+DEFINE_string(endpoints, "",
+              "etcd members, comma-separated: http://h1:2379,http://h2:2379 "
+              "(default: $ETCD_HOSTS, else $ETCD_HOST, else "
+              "http://localhost:2379)");
+DEFINE_string(timeout, "5s", "deadline of each call to etcd, e.g. 500ms, 2s");
+DEFINE_string(prefix, "", "key prefix shared by the services, e.g. /tenant-a");
+DEFINE_bool(show_secrets, false, "show passwords in output");
+DEFINE_bool(json, false, "print JSON (JSON lines for watch) for scripts");
+
+namespace etcdisc::cli {
+
+int ExitCodeFor(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return kOk;
+    case absl::StatusCode::kNotFound:
+      return kNotFound;
+    case absl::StatusCode::kInvalidArgument:
+      return kUsage;
+    default:
+      return kUnreachable;
+  }
+}
+
+int Fail(const absl::Status& status) {
+  const int code = ExitCodeFor(status);
+  if (code == kUnreachable) {
+    std::fprintf(stderr, "etcdisc: etcd failed or unreachable (endpoints %s): %s\n",
+                 EndpointsFromFlags().c_str(),
+                 std::string(status.message()).c_str());
+  } else {
+    std::fprintf(stderr, "etcdisc: %s\n", std::string(status.message()).c_str());
+  }
+  return code;
+}
+
+int UsageError(absl::string_view message) {
+  std::fprintf(stderr, "etcdisc: %s\n", std::string(message).c_str());
+  return kUsage;
+}
+
+absl::StatusOr<std::chrono::milliseconds> ParseDuration(
+    absl::string_view flag, absl::string_view text) {
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid --", flag, "=", text,
+        ": expected a positive duration like 500ms, 2s or 1m"));
+  }
+  return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
+}
+
+absl::StatusOr<Ports> ParsePorts(absl::string_view flag,
+                                 absl::string_view text) {
+  Ports ports;
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(item, absl::MaxSplits('=', 1));
+    if (kv.first.empty() || kv.second.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid --", flag, " item \"", item,
+          "\": expected SCHEME=PORT, like http=80"));
+    }
+    ports[std::string(kv.first)] = std::string(kv.second);
+  }
+  return ports;
+}
+
+std::string EndpointsFromFlags() {
+  if (!FLAGS_endpoints.empty()) return FLAGS_endpoints;
+  auto options = ClientOptionsFromEnvironment();
+  return options.ok() ? options->endpoints : "?";
+}
+
+absl::StatusOr<std::unique_ptr<Client>> ClientFromFlags() {
+  auto options = ClientOptionsFromEnvironment();
+  if (!options.ok()) return options.status();
+  if (!FLAGS_endpoints.empty()) options->endpoints = FLAGS_endpoints;
+  auto timeout = ParseDuration("timeout", FLAGS_timeout);
+  if (!timeout.ok()) return timeout.status();
+  options->call_timeout = *timeout;
+  options->key_prefix = FLAGS_prefix;
+  options->worker_threads = 2;
+  return Client::Create(*std::move(options));
+}
+
+void BlockTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int TakeTerminationSignal(std::chrono::milliseconds wait) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  timespec timeout;
+  timeout.tv_sec = wait.count() / 1000;
+  timeout.tv_nsec = (wait.count() % 1000) * 1000000;
+  const int signal = sigtimedwait(&set, nullptr, &timeout);
+  return signal > 0 ? signal : 0;
+}
+
+Host Redacted(Host host) {
+  if (!FLAGS_show_secrets) host.password.clear();
+  return host;
+}
+
+std::string JsonString(absl::string_view text) {
+  std::string out;
+  internal::AppendJsonString(&out, text);
+  return out;
+}
+
+}  // namespace etcdisc::cli

@@ -1,0 +1,170 @@
+// etcdisc: register, find and watch services in etcd from the command line.
+#include <cstdio>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "gflags/gflags.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+#ifndef ETCDISC_VERSION
+#define ETCDISC_VERSION "unknown"
+#endif
+
+namespace etcdisc::cli {
+namespace {
+
+const std::vector<std::string> kCommonFlags = {
+    "endpoints", "timeout", "prefix", "json", "show_secrets"};
+
+constexpr char kExitCodes[] =
+    "Exit codes: 0 success; 1 nothing found (no such service, no host);\n"
+    "2 bad usage or invalid argument; 3 etcd unreachable or timed out.\n";
+
+std::string FlagHelp(const std::string& name) {
+  gflags::CommandLineFlagInfo info;
+  if (!gflags::GetCommandLineFlagInfo(name.c_str(), &info)) return "";
+  std::string description = info.description;
+  // "register: ..." -> "..." (the prefix says which command uses the flag).
+  const size_t colon = description.find(": ");
+  if (colon != std::string::npos && colon < 20) {
+    description = description.substr(colon + 2);
+  }
+  std::string flag = absl::StrReplaceAll(name, {{"_", "-"}});
+  if (info.type != "bool") flag += "=" + info.default_value;
+  return absl::StrCat("  --", flag, "\n      ", description, "\n");
+}
+
+void PrintUsage() {
+  std::string text =
+      "etcdisc: service discovery on etcd v3.\n\n"
+      "Usage: etcdisc COMMAND [flags]\n\nCommands:\n";
+  for (const Command& c : Commands()) {
+    absl::StrAppend(&text, "  ", c.name, std::string(10 - strlen(c.name), ' '),
+                    c.synopsis, "\n");
+  }
+  absl::StrAppend(&text, "\nFlags of every command:\n");
+  for (const auto& f : kCommonFlags) absl::StrAppend(&text, FlagHelp(f));
+  absl::StrAppend(&text,
+                  "\n`etcdisc COMMAND --help` lists a command's own flags; "
+                  "`etcdisc --version` prints the version.\n",
+                  kExitCodes);
+  std::fputs(text.c_str(), stdout);
+}
+
+void PrintCommandUsage(const Command& c) {
+  std::string text = absl::StrCat("Usage: etcdisc ", c.name, " ", c.usage,
+                                  "\n\n", c.synopsis, "\n");
+  if (!c.flags.empty()) absl::StrAppend(&text, "\nFlags:\n");
+  for (const auto& f : c.flags) absl::StrAppend(&text, FlagHelp(f));
+  absl::StrAppend(&text, "\nFlags of every command:\n");
+  for (const auto& f : kCommonFlags) absl::StrAppend(&text, FlagHelp(f));
+  absl::StrAppend(&text, "\n", kExitCodes);
+  std::fputs(text.c_str(), stdout);
+}
+
+// Checks every --flag against the command's flags (gflags would accept any
+// command's flag), and spells them the way gflags knows them (dashes become
+// underscores). Returns the index of a --help, 0 if none, or -1 after
+// printing an error.
+int NormalizeFlags(const Command& command, std::vector<std::string>* args) {
+  std::set<std::string> allowed(kCommonFlags.begin(), kCommonFlags.end());
+  allowed.insert(command.flags.begin(), command.flags.end());
+  for (size_t i = 1; i < args->size(); ++i) {
+    std::string& arg = (*args)[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    std::string body = arg.substr(arg[1] == '-' ? 2 : 1);
+    if (body == "help" || body == "h") return static_cast<int>(i);
+    const size_t eq = body.find('=');
+    std::string name = absl::StrReplaceAll(body.substr(0, eq), {{"-", "_"}});
+    std::string known = name;
+    if (!allowed.count(known) && absl::StartsWith(name, "no")) {
+      known = name.substr(2);  // --nojson
+    }
+    if (!allowed.count(known)) {
+      std::fprintf(stderr, "etcdisc: unknown flag %s for %s (see etcdisc %s --help)\n",
+                   arg.c_str(), command.name, command.name);
+      return -1;
+    }
+    arg = "--" + name + (eq == std::string::npos ? "" : body.substr(eq));
+    gflags::CommandLineFlagInfo info;
+    gflags::GetCommandLineFlagInfo(known.c_str(), &info);
+    if (info.type != "bool" && eq == std::string::npos) ++i;  // --flag VALUE
+  }
+  return 0;
+}
+
+}  // namespace
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> commands = {
+      {"register", "register a host of SERVICE and keep it registered until "
+                   "SIGINT or SIGTERM (which revoke it)",
+       "SERVICE --hostname=H --ports=http=80,https=443 [flags]",
+       {"hostname", "ports", "private_hostname", "private_ports", "public",
+        "critical", "shard", "user", "password_file", "ttl"},
+       &RunRegister},
+      {"get", "print the hosts of SERVICE, one of them, or its URL",
+       "SERVICE [--shard=S] [--first | --one] [--url=SCHEME] [--path=/p] "
+       "[--private]",
+       {"shard", "first", "one", "url", "path", "private"},
+       &RunGet},
+      {"watch", "print hosts of SERVICE as they appear and go down, until "
+                "interrupted",
+       "SERVICE [--events=new,down] [--existing]",
+       {"events", "existing"},
+       &RunWatch},
+      {"services", "list every service with its number of live hosts", "",
+       {},
+       &RunServices},
+  };
+  return commands;
+}
+
+}  // namespace etcdisc::cli
+
+int main(int argc, char** argv) {
+  using etcdisc::cli::Commands;
+  if (argc < 2) {
+    etcdisc::cli::PrintUsage();
+    return etcdisc::cli::kUsage;
+  }
+  const std::string first = argv[1];
+  if (first == "--help" || first == "-h" || first == "help") {
+    etcdisc::cli::PrintUsage();
+    return 0;
+  }
+  if (first == "--version" || first == "version") {
+    std::printf("etcdisc %s\n", ETCDISC_VERSION);
+    return 0;
+  }
+  const etcdisc::cli::Command* command = nullptr;
+  for (const auto& c : Commands()) {
+    if (first == c.name) command = &c;
+  }
+  if (command == nullptr) {
+    return etcdisc::cli::UsageError(absl::StrCat(
+        "unknown command \"", first, "\" (see etcdisc --help)"));
+  }
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const int help = etcdisc::cli::NormalizeFlags(*command, &args);
+  if (help < 0) return etcdisc::cli::kUsage;
+  if (help > 0) {
+    etcdisc::cli::PrintCommandUsage(*command);
+    return 0;
+  }
+  std::vector<char*> cargs;
+  for (auto& a : args) cargs.push_back(a.data());
+  int cargc = static_cast<int>(cargs.size());
+  char** cargv = cargs.data();
+  gflags::ParseCommandLineNonHelpFlags(&cargc, &cargv, /*remove_flags=*/true);
+  return command->run(std::vector<std::string>(cargv, cargv + cargc));
+}
