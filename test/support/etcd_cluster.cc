@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -50,6 +51,24 @@ absl::StatusOr<int> FreePort() {
   return absl::ResourceExhaustedError("no free loopback port found");
 }
 
+// Data directories are named etcdisc-etcd-<pid of the test>-XXXXXX. A test
+// that aborts cannot remove its own; the next fixture removes those whose
+// test process is gone.
+constexpr char kDirPrefix[] = "etcdisc-etcd-";
+
+void RemoveDirectoriesOfDeadRuns() {
+  std::error_code ignored;
+  for (const auto& entry : std::filesystem::directory_iterator(
+           std::filesystem::temp_directory_path(), ignored)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(kDirPrefix, 0) != 0) continue;
+    const pid_t pid = std::atoi(name.c_str() + sizeof(kDirPrefix) - 1);
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
+      std::filesystem::remove_all(entry.path(), ignored);
+    }
+  }
+}
+
 std::string PeerUrl(int port) { return absl::StrCat("http://127.0.0.1:", port); }
 
 // A client that talks to one member only, with short deadlines.
@@ -69,9 +88,11 @@ absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(
     return absl::FailedPreconditionError(absl::StrCat(
         options.etcd_binary, " not found: install Debian's etcd-server"));
   }
+  RemoveDirectoriesOfDeadRuns();
   std::unique_ptr<EtcdCluster> cluster(new EtcdCluster(options));
   std::string pattern =
-      (std::filesystem::temp_directory_path() / "etcdisc-etcd-XXXXXX")
+      (std::filesystem::temp_directory_path() /
+       absl::StrCat(kDirPrefix, ::getpid(), "-XXXXXX"))
           .string();
   if (::mkdtemp(pattern.data()) == nullptr) {
     return absl::InternalError("mkdtemp failed");

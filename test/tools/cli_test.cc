@@ -79,6 +79,7 @@ TEST_F(CliTest, RegisterPrintsTheUuidAndSigtermRevokesIt) {
   ASSERT_TRUE(downs.ok());
   BackgroundProcess registrar(
       Cli({"register", "web", "--hostname=10.0.0.1", "--ports=http=8080",
+           "--private-hostname=node-1.internal", "--private-ports", "http=9090",
            "--ttl=60s", "--critical", "--shard=eu", "--json"}),
       Env());
   auto line = registrar.ReadLine(seconds(20));
@@ -87,7 +88,7 @@ TEST_F(CliTest, RegisterPrintsTheUuidAndSigtermRevokesIt) {
   EXPECT_EQ(Field(event, "event"), "registered");
   EXPECT_EQ(Field(event, "service"), "web");
   const std::string uuid = Field(event, "uuid");
-  EXPECT_TRUE(Contains(uuid, "-10.0.0.1")) << uuid;
+  EXPECT_TRUE(Contains(uuid, "-node-1.internal")) << uuid;
 
   auto hosts = discovery().Get("web");
   ASSERT_TRUE(hosts.ok());
@@ -96,6 +97,8 @@ TEST_F(CliTest, RegisterPrintsTheUuidAndSigtermRevokesIt) {
   EXPECT_EQ(host.ports.at("http"), "8080");
   EXPECT_TRUE(host.critical);
   EXPECT_EQ(host.shard, "eu");
+  EXPECT_EQ(host.private_hostname, "node-1.internal");
+  EXPECT_EQ(host.private_ports.at("http"), "9090");
 
   registrar.Signal(SIGTERM);
   auto down = (*downs)->Pop(seconds(10));  // TTL 60 s: only a revoke is this quick.
