@@ -187,3 +187,23 @@ TEST_F(WatchHubTest, HandlerMayCancelItsOwnWatch) {
 
 }  // namespace
 }  // namespace etcdisc::internal
+
+namespace etcdisc::internal {
+namespace {
+
+TEST_F(WatchHubTest, WatchOnAWipedEtcdEndsWithAbortedInsteadOfWaiting) {
+  auto start = cluster().Revision();
+  ASSERT_TRUE(start.ok());
+  EventLog log;
+  client().watch().Watch(PrefixFrom("/w/", *start + 1), log.Handler());
+  for (int i = 0; i < 5; ++i) MustPut("/w/" + std::to_string(i), "v");
+  ASSERT_TRUE(log.WaitForEvents(5, seconds(10)));
+  ASSERT_TRUE(cluster().Kill(0).ok());
+  ASSERT_TRUE(cluster().RestartEmpty(0).ok());
+  WatchUpdate end;
+  ASSERT_TRUE(log.WaitForEnd(seconds(20), &end));
+  EXPECT_EQ(end.status.code(), absl::StatusCode::kAborted) << end.status;
+}
+
+}  // namespace
+}  // namespace etcdisc::internal

@@ -236,6 +236,28 @@ absl::Status EtcdCluster::Restart(int i) {
   return WaitServing(i, Clock::now() + options_.start_timeout);
 }
 
+absl::Status EtcdCluster::RestartEmpty(int i) {
+  if (IsRunning(i)) return absl::FailedPreconditionError("member is running");
+  std::error_code error;
+  std::filesystem::remove_all(members_.at(i).data_dir, error);
+  if (error) return absl::InternalError("cannot remove the member's data");
+  return Restart(i);
+}
+
+absl::Status EtcdCluster::RestartAll() {
+  for (int i = 0; i < size(); ++i) {
+    if (IsRunning(i)) continue;
+    absl::Status launched = Launch(i);
+    if (!launched.ok()) return launched;
+  }
+  const auto until = Clock::now() + options_.start_timeout;
+  for (int i = 0; i < size(); ++i) {
+    absl::Status serving = WaitServing(i, until);
+    if (!serving.ok()) return serving;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status EtcdCluster::Pause(int i) {
   MemberProcess& m = members_.at(i);
   if (m.pid <= 0) return absl::FailedPreconditionError("member not running");

@@ -50,6 +50,12 @@ class EtcdCluster {
   absl::Status Kill(int i);
   // Starts member i again on its data; waits until it serves with a leader.
   absl::Status Restart(int i);
+  // Starts a killed member i again with its data removed. For a one-member
+  // cluster this is etcd wiped: an empty store at revision 1.
+  absl::Status RestartEmpty(int i);
+  // Starts several killed members at once (a cluster needs a quorum before
+  // any member serves), then waits for each to serve.
+  absl::Status RestartAll();
   // SIGSTOP / SIGCONT member i.
   absl::Status Pause(int i);
   absl::Status Resume(int i);

@@ -149,7 +149,21 @@ bool WatchHub::TakeUpdateLocked(const Response& response,
   if (response.created()) {
     // A watch "from now" starts after the revision etcd reports here.
     if (watcher.next_revision == 0) watcher.next_revision = revision + 1;
-    return false;
+    if (revision + 1 >= watcher.next_revision) return false;
+    // The store is behind what this watcher has seen: etcd lost its data or
+    // was restored from an old snapshot (or the member lags). Waiting for the
+    // old revisions to come again would skip what happens meanwhile, so the
+    // watch ends and the layer above re-reads.
+    update->status = absl::AbortedError(absl::StrCat(
+        "watch of \"", watcher.options.key, "\": etcd is at revision ",
+        revision, ", behind revision ", watcher.next_revision - 1,
+        " already delivered (data lost or restored from an old snapshot)"));
+    Request cancel;
+    cancel.mutable_cancel_request()->set_watch_id(response.watch_id());
+    if (stream_ != nullptr) stream_->Send(std::move(cancel));
+    *handler = std::move(watcher.handler);
+    watchers_.erase(it);
+    return true;
   }
   if (response.events_size() == 0) {
     // A progress notification for this watcher: etcd sends them only once it

@@ -39,7 +39,9 @@ struct WatchUpdate {
   // Not OK when the watch has ended for good and nothing more will come.
   // OutOfRange when its start revision was compacted (compact_revision is
   // then the oldest revision still available: re-read and watch again from
-  // the read's revision + 1); Cancelled or another code when etcd ended it.
+  // the read's revision + 1); Aborted when etcd's store went back behind the
+  // revisions already delivered (wiped, restored from an old snapshot):
+  // re-read too; Cancelled or another code when etcd ended it.
   absl::Status status;
   int64_t compact_revision = 0;
 };

@@ -1,0 +1,183 @@
+// Harder faults: a registrar frozen past its TTL, etcd wiped, the whole
+// cluster down, and shutdown while everything is reconnecting.
+#include <signal.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "support/discovery_test.h"
+#include "support/process.h"
+#include "support/wait.h"
+
+namespace etcdisc {
+namespace {
+
+using ::etcdisc::testing::BackgroundProcess;
+using ::etcdisc::testing::DiscoveryTest;
+using ::etcdisc::testing::WaitFor;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class FaultTest : public DiscoveryTest {
+ protected:
+  ClientOptions DiscoveryOptions() const override {
+    ClientOptions options = DiscoveryTest::DiscoveryOptions();
+    options.call_timeout = seconds(1);
+    return options;
+  }
+  RegisterOptions Ttl2s() const {
+    RegisterOptions options;
+    options.ttl = seconds(2);
+    return options;
+  }
+};
+
+TEST_F(FaultTest, RegistrarPausedPastItsTtlGoesDownThenComesBackWithTheSameUuid) {
+  auto events = discovery().Subscribe("web");
+  ASSERT_TRUE(events.ok());
+  BackgroundProcess registrar({ETCDISC_REGISTRAR_PATH, cluster().endpoints(),
+                               "web", "10.0.0.1", "2000"});
+  auto uuid = registrar.ReadLine(seconds(20));
+  ASSERT_TRUE(uuid.has_value());
+  auto first = (*events)->Pop(seconds(10));
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->kind, HostEvent::Kind::kNew);
+  EXPECT_EQ(first->uuid, *uuid);
+
+  registrar.Signal(SIGSTOP);
+  auto down = (*events)->Pop(seconds(20));  // Its 2 s lease expires.
+  ASSERT_TRUE(down.has_value());
+  EXPECT_EQ(down->kind, HostEvent::Kind::kDown);
+  EXPECT_EQ(down->uuid, *uuid);
+
+  registrar.Signal(SIGCONT);  // It learns its lease is gone and registers again.
+  auto back = (*events)->Pop(seconds(20));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->kind, HostEvent::Kind::kNew);
+  EXPECT_EQ(back->uuid, *uuid);
+}
+
+TEST_F(FaultTest, RegistrationsComeBackAfterEtcdIsWipedAndRestartedEmpty) {
+  auto a = MustRegister("web", WebHost("10.0.0.1"), Ttl2s());
+  auto b = MustRegister("db", WebHost("10.0.0.2"), Ttl2s());
+  auto news = discovery().SubscribeNew("web");
+  ASSERT_TRUE(news.ok());
+  ASSERT_TRUE(cluster().Kill(0).ok());
+  ASSERT_TRUE(cluster().RestartEmpty(0).ok());
+
+  for (const auto* reg : {&a, &b}) {
+    const std::string service = reg == &a ? "web" : "db";
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          return !RawValue("/services/" + service + "/" + (*reg)->UUID()).empty() &&
+                 !RawValue("/service_infos/" + service).empty();
+        },
+        seconds(30)))
+        << service;
+  }
+  // The subscriber, whose watch had seen revisions the new store does not
+  // have, re-reads and reports the host that appeared in the new store.
+  auto again = (*news)->Pop(seconds(30));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->uuid, a->UUID());
+  EXPECT_TRUE(a->Ready());
+}
+
+class WholeClusterFaultTest : public FaultTest {
+ protected:
+  int Members() const override { return 3; }
+};
+
+TEST_F(WholeClusterFaultTest, EverythingRecoversAfterAllMembersWereDownPastTheTtl) {
+  auto reg = MustRegister("web", WebHost("10.0.0.1"), Ttl2s());
+  auto events = discovery().Subscribe("web");
+  ASSERT_TRUE(events.ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(cluster().Kill(i).ok());
+
+  // Meanwhile calls fail within their deadline (1 s), with UNAVAILABLE.
+  const auto start = std::chrono::steady_clock::now();
+  auto hosts = discovery().Get("web");
+  EXPECT_TRUE(absl::IsUnavailable(hosts.status()) ||
+              absl::IsDeadlineExceeded(hosts.status()))
+      << hosts.status();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(5));
+  std::this_thread::sleep_for(seconds(4));  // Past the TTL.
+  EXPECT_FALSE(reg->Ready());
+
+  ASSERT_TRUE(cluster().RestartAll().ok());
+  ASSERT_TRUE(reg->WaitRegistration(seconds(30)).ok());
+  EXPECT_NE(RawValue("/services/web/" + reg->UUID()), "");
+  auto read = discovery().Get("web");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->First()->uuid, reg->UUID());
+
+  // The subscription still works, with nothing invented in between.
+  while (auto e = (*events)->Pop(milliseconds(500))) {
+    EXPECT_EQ(e->uuid, reg->UUID());  // At most its own down and new again.
+  }
+  auto other = MustRegister("web", WebHost("10.0.0.2"), Ttl2s());
+  auto next = (*events)->Pop(seconds(20));
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->uuid, other->UUID());
+  EXPECT_TRUE((*events)->status().ok());
+}
+
+TEST_F(FaultTest, ShutdownWhileReconnectingWithCallsInFlightNeitherHangsNorCrashes) {
+  std::vector<std::unique_ptr<Client>> clients;
+  std::vector<std::unique_ptr<Registration>> regs;
+  std::vector<std::unique_ptr<Subscription<Host>>> subs;
+  for (int c = 0; c < 3; ++c) {
+    clients.push_back(NewDiscoveryClient());
+    for (int r = 0; r < 3; ++r) {
+      auto reg = clients.back()->Register(
+          "web", WebHost("10.0." + std::to_string(c) + "." + std::to_string(r)),
+          Ttl2s());
+      ASSERT_TRUE(reg.ok());
+      ASSERT_TRUE((*reg)->WaitRegistration(seconds(10)).ok());
+      regs.push_back(*std::move(reg));
+    }
+    auto sub = clients.back()->SubscribeNew("web");
+    ASSERT_TRUE(sub.ok());
+    subs.push_back(*std::move(sub));
+  }
+  ASSERT_TRUE(cluster().Kill(0).ok());  // Every stream starts reconnecting.
+  std::this_thread::sleep_for(milliseconds(300));
+
+  std::atomic<int> finished{0};
+  std::vector<std::thread> threads;
+  for (auto& sub : subs) {  // Blocked consumers.
+    threads.emplace_back([&, s = sub.get()] {
+      while (s->Pop(milliseconds(50)) || s->status().ok()) {
+      }
+      ++finished;
+    });
+  }
+  for (auto& reg : regs) {  // Stops and waits racing with the shutdown.
+    threads.emplace_back([&, r = reg.get()] {
+      r->WaitRegistration(milliseconds(200)).IgnoreError();
+      r->Stop().IgnoreError();
+      ++finished;
+    });
+  }
+  for (auto& client : clients) {  // Clients shut down from their own threads.
+    threads.emplace_back([&, c = client.release()] {
+      delete c;
+      ++finished;
+    });
+  }
+  const size_t expected = threads.size();
+  EXPECT_TRUE(WaitFor([&] { return finished.load() == static_cast<int>(expected); },
+                      seconds(60)))
+      << finished.load() << " of " << expected << " finished";
+  for (auto& t : threads) t.join();
+  for (auto& sub : subs) {
+    EXPECT_FALSE(sub->status().ok());  // Closed by the shutdown, with why.
+  }
+  regs.clear();  // Handles that outlived their client are inert.
+  subs.clear();
+}
+
+}  // namespace
+}  // namespace etcdisc
