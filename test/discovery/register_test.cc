@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include "util/mutex.h"
 #include "discovery/records.h"
 #include "gtest/gtest.h"
 #include "support/discovery_test.h"
@@ -23,12 +23,12 @@ class EventRecorder {
  public:
   RegistrationCallback Callback() {
     return [this](const RegistrationEvent& e) {
-      absl::MutexLock lock(&mu_);
+      internal::MutexLock lock(&mu_);
       events_.push_back(e);
     };
   }
   std::vector<RegistrationEvent::Kind> kinds() {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     std::vector<RegistrationEvent::Kind> out;
     for (const auto& e : events_) out.push_back(e.kind);
     return out;
@@ -40,12 +40,12 @@ class EventRecorder {
     return false;
   }
   RegistrationEvent Last() {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     return events_.back();
   }
 
  private:
-  absl::Mutex mu_;
+  internal::Mutex mu_;
   std::vector<RegistrationEvent> events_;
 };
 

@@ -2,7 +2,7 @@
 
 #include <atomic>
 
-#include "absl/synchronization/notification.h"
+#include "support/notification.h"
 #include "gtest/gtest.h"
 #include "support/etcd_test.h"
 #include "support/wait.h"
@@ -68,7 +68,7 @@ TEST_F(LeaseKeeperTest, RevokedLeaseTakesItsKeys) {
 TEST_F(LeaseKeeperTest, LeaseRevokedElsewhereIsReportedLostAsNotFound) {
   auto grant = client().lease().Grant(seconds(3));
   ASSERT_TRUE(grant.ok()) << grant.status();
-  absl::Notification lost;
+  ::etcdisc::testing::Notification lost;
   absl::Status why;
   client().keeper().Keep(grant->id, grant->ttl_seconds,
                          [&](const absl::Status& status) {
@@ -78,7 +78,7 @@ TEST_F(LeaseKeeperTest, LeaseRevokedElsewhereIsReportedLostAsNotFound) {
   auto other = NewClient();
   ASSERT_TRUE(other->lease().Revoke(grant->id).ok());
   // The next refresh (within TTL/3) hears that the lease is gone.
-  ASSERT_TRUE(lost.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(lost.WaitFor(std::chrono::seconds(10)));
   EXPECT_EQ(why.code(), absl::StatusCode::kNotFound) << why;
   EXPECT_FALSE(client().keeper().IsKept(grant->id));
 }
@@ -86,7 +86,7 @@ TEST_F(LeaseKeeperTest, LeaseRevokedElsewhereIsReportedLostAsNotFound) {
 TEST_F(LeaseKeeperTest, LeaseThatCannotBeRefreshedIsReportedLostByItsDeadline) {
   auto grant = client().lease().Grant(seconds(2));
   ASSERT_TRUE(grant.ok()) << grant.status();
-  absl::Notification lost;
+  ::etcdisc::testing::Notification lost;
   absl::Status why;
   client().keeper().Keep(grant->id, grant->ttl_seconds,
                          [&](const absl::Status& status) {
@@ -94,7 +94,7 @@ TEST_F(LeaseKeeperTest, LeaseThatCannotBeRefreshedIsReportedLostByItsDeadline) {
                            lost.Notify();
                          });
   ASSERT_TRUE(cluster().Kill(0).ok());
-  ASSERT_TRUE(lost.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(lost.WaitFor(std::chrono::seconds(10)));
   EXPECT_EQ(why.code(), absl::StatusCode::kDeadlineExceeded) << why;
   ASSERT_TRUE(cluster().Restart(0).ok());
 }

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include "util/mutex.h"
 #include "etcd/watch_hub.h"
 
 namespace etcdisc::testing {
@@ -18,7 +18,7 @@ class EventLog {
   }
 
   void Add(internal::WatchUpdate update) {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     for (auto& e : update.events) events_.push_back(std::move(e));
     if (!update.status.ok()) {
       ended_ = true;
@@ -27,13 +27,13 @@ class EventLog {
   }
 
   std::vector<internal::WatchEvent> events() const {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     return events_;
   }
 
   // Waits until at least `n` events arrived; returns whether they did.
   bool WaitForEvents(size_t n, std::chrono::milliseconds timeout) const {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     struct Args {
       const EventLog* log;
       size_t n;
@@ -50,7 +50,7 @@ class EventLog {
   // Waits until the watch ended; returns its final update, or nothing.
   bool WaitForEnd(std::chrono::milliseconds timeout,
                   internal::WatchUpdate* end) const {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     const bool ended = mu_.AwaitWithTimeout(
         absl::Condition(
             +[](const EventLog* log) ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -63,7 +63,7 @@ class EventLog {
   }
 
  private:
-  mutable absl::Mutex mu_;
+  mutable internal::Mutex mu_;
   std::vector<internal::WatchEvent> events_ ABSL_GUARDED_BY(mu_);
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
   internal::WatchUpdate end_ ABSL_GUARDED_BY(mu_);

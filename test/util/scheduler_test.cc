@@ -3,8 +3,8 @@
 #include <atomic>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
+#include "util/mutex.h"
+#include "support/notification.h"
 #include "gtest/gtest.h"
 
 namespace etcdisc::internal {
@@ -14,24 +14,24 @@ using std::chrono::milliseconds;
 
 TEST(SchedulerTest, RunsTasksInTimeOrder) {
   Scheduler scheduler;
-  absl::Mutex mu;
+  internal::Mutex mu;
   std::vector<int> order;
-  absl::Notification done;
+  ::etcdisc::testing::Notification done;
   scheduler.RunAfter(milliseconds(60), [&] {
-    absl::MutexLock lock(&mu);
+    internal::MutexLock lock(&mu);
     order.push_back(3);
     done.Notify();
   });
   scheduler.RunAfter(milliseconds(20), [&] {
-    absl::MutexLock lock(&mu);
+    internal::MutexLock lock(&mu);
     order.push_back(2);
   });
   scheduler.RunAfter(milliseconds(0), [&] {
-    absl::MutexLock lock(&mu);
+    internal::MutexLock lock(&mu);
     order.push_back(1);
   });
-  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  absl::MutexLock lock(&mu);
+  ASSERT_TRUE(done.WaitFor(std::chrono::seconds(10)));
+  internal::MutexLock lock(&mu);
   EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
 }
 
@@ -40,9 +40,9 @@ TEST(SchedulerTest, CancelledTaskNeverRuns) {
   std::atomic<bool> ran{false};
   const auto id = scheduler.RunAfter(milliseconds(50), [&] { ran = true; });
   EXPECT_TRUE(scheduler.Cancel(id));
-  absl::Notification later;
+  ::etcdisc::testing::Notification later;
   scheduler.RunAfter(milliseconds(100), [&] { later.Notify(); });
-  ASSERT_TRUE(later.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(later.WaitFor(std::chrono::seconds(10)));
   EXPECT_FALSE(ran);
   EXPECT_FALSE(scheduler.Cancel(id));
 }
@@ -58,11 +58,11 @@ TEST(SchedulerTest, ShutdownDropsPendingTasksAndRefusesNewOnes) {
 
 TEST(SchedulerTest, ATaskMayScheduleAnother) {
   Scheduler scheduler;
-  absl::Notification second;
+  ::etcdisc::testing::Notification second;
   scheduler.RunAfter(milliseconds(0), [&] {
     scheduler.RunAfter(milliseconds(0), [&] { second.Notify(); });
   });
-  EXPECT_TRUE(second.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_TRUE(second.WaitFor(std::chrono::seconds(10)));
 }
 
 }  // namespace

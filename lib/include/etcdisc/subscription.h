@@ -3,17 +3,16 @@
 #define ETCDISC_SUBSCRIPTION_H_
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <utility>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
 
 namespace etcdisc {
 
@@ -30,64 +29,68 @@ class EventQueue {
   explicit EventQueue(size_t capacity = 0) : capacity_(capacity) {}
 
   // Adds an item; false (and nothing added) once the queue is closed.
-  bool Push(T item) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
-    if (!status_.ok()) return false;
-    if (capacity_ > 0 && items_.size() >= capacity_) {
-      status_ = absl::ResourceExhaustedError(
-          "subscription closed: its consumer fell behind by more than the "
-          "queue's capacity");
-      return false;
+  bool Push(T item) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!status_.ok()) return false;
+      if (capacity_ > 0 && items_.size() >= capacity_) {
+        status_ = absl::ResourceExhaustedError(
+            "subscription closed: its consumer fell behind by more than the "
+            "queue's capacity");
+      } else {
+        items_.push_back(std::move(item));
+      }
     }
-    items_.push_back(std::move(item));
-    return true;
+    ready_.notify_one();
+    return status().ok();
   }
 
   // Closes the queue with `why` (must not be OK); items already queued can
   // still be popped. The first close wins.
-  void Close(absl::Status why) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
-    if (status_.ok()) status_ = why.ok() ? absl::CancelledError("closed") : why;
+  void Close(absl::Status why) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (status_.ok()) status_ = why.ok() ? absl::CancelledError("closed") : why;
+    }
+    ready_.notify_all();
   }
 
   // Waits for an item. Nothing once the queue is closed and empty.
-  std::optional<T> Pop() ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(this, &EventQueue::ReadyLocked));
+  std::optional<T> Pop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ready_.wait(lock, [this] { return ReadyLocked(); });
     return TakeLocked();
   }
 
   // Waits up to `timeout` for an item.
-  std::optional<T> Pop(std::chrono::milliseconds timeout)
-      ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(this, &EventQueue::ReadyLocked),
-                         absl::FromChrono(timeout));
+  std::optional<T> Pop(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    ready_.wait_for(lock, timeout, [this] { return ReadyLocked(); });
     return TakeLocked();
   }
 
   // An item if one is waiting now.
-  std::optional<T> TryPop() ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+  std::optional<T> TryPop() {
+    std::lock_guard<std::mutex> lock(mu_);
     return TakeLocked();
   }
 
   // OK while open; then why it closed.
-  absl::Status status() const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+  absl::Status status() const {
+    std::lock_guard<std::mutex> lock(mu_);
     return status_;
   }
 
-  size_t size() const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+  size_t size() const {
+    std::lock_guard<std::mutex> lock(mu_);
     return items_.size();
   }
 
  private:
-  bool ReadyLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !items_.empty() || !status_.ok();
-  }
-  std::optional<T> TakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // The Locked helpers run with mu_ held. (std::mutex: this header is used
+  // by applications and must not depend on etcdisc's internal lock type.)
+  bool ReadyLocked() const { return !items_.empty() || !status_.ok(); }
+  std::optional<T> TakeLocked() {
     if (items_.empty()) return std::nullopt;
     T item = std::move(items_.front());
     items_.pop_front();
@@ -95,9 +98,10 @@ class EventQueue {
   }
 
   const size_t capacity_;
-  mutable absl::Mutex mu_;
-  std::deque<T> items_ ABSL_GUARDED_BY(mu_);
-  absl::Status status_ ABSL_GUARDED_BY(mu_);
+  mutable std::mutex mu_;
+  std::condition_variable ready_;
+  std::deque<T> items_;   // Guarded by mu_.
+  absl::Status status_;   // Guarded by mu_.
 };
 
 // What SubscribeNew and SubscribeDown return: the consumer's end of an
@@ -128,7 +132,7 @@ class Subscription {
     queue_->Close(absl::CancelledError("subscription closed by its owner"));
     std::function<void()> on_close;
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       on_close.swap(on_close_);
     }
     if (on_close) on_close();
@@ -142,8 +146,8 @@ class Subscription {
 
  private:
   std::shared_ptr<EventQueue<T>> queue_;
-  absl::Mutex mu_;
-  std::function<void()> on_close_ ABSL_GUARDED_BY(mu_);
+  std::mutex mu_;
+  std::function<void()> on_close_;  // Guarded by mu_; run once.
 };
 
 }  // namespace etcdisc

@@ -38,7 +38,7 @@ ClientCore::ClientCore(const ClientOptions& options,
 ClientCore::~ClientCore() { Shutdown(); }
 
 absl::Status ClientCore::Track(std::weak_ptr<Stoppable> s) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (shut_down_) {
     return absl::FailedPreconditionError("the etcdisc client is shut down");
   }
@@ -53,14 +53,14 @@ absl::Status ClientCore::Track(std::weak_ptr<Stoppable> s) {
 }
 
 bool ClientCore::shut_down() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return shut_down_;
 }
 
 void ClientCore::Shutdown() {
   std::vector<std::weak_ptr<Stoppable>> tracked;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (shut_down_) return;
     shut_down_ = true;
     tracked.swap(tracked_);

@@ -13,7 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "util/mutex.h"
 #include "discovery/keys.h"
 #include "discovery/lease_source.h"
 #include "etcd/etcd_client.h"
@@ -65,7 +65,7 @@ class ClientCore {
   std::unique_ptr<EtcdClient> etcd_;
   ThreadPool pool_;
   LeaseSource leases_;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::vector<std::weak_ptr<Stoppable>> tracked_ ABSL_GUARDED_BY(mu_);
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<int64_t> resyncs_{0};

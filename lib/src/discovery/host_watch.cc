@@ -17,7 +17,7 @@ HostWatch::HostWatch(std::shared_ptr<ClientCore> core, std::string service,
 absl::Status HostWatch::Start(bool existing) {
   auto current = core_->etcd().kv().Range(RangeRequest::Prefix(prefix_));
   if (!current.ok()) return current.status();
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (const KeyValue& kv : current->kvs) {
     Known& known = known_[kv.key];
     known.create_revision = kv.create_revision;
@@ -32,7 +32,7 @@ absl::Status HostWatch::Start(bool existing) {
 void HostWatch::Stop() {
   WatchId watch = 0;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopped_ = true;
     std::swap(watch, watch_);
   }
@@ -57,7 +57,7 @@ void HostWatch::WatchFromLocked(int64_t revision) {
 }
 
 void HostWatch::OnUpdate(WatchUpdate update) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (stopped_) return;
   for (const WatchEvent& event : update.events) {
     if (event.type == WatchEvent::Type::kDelete) {
@@ -125,7 +125,7 @@ bool HostWatch::AnnounceLocked(const KeyValue& kv) {
 
 void HostWatch::Resync() {
   auto current = core_->etcd().kv().Range(RangeRequest::Prefix(prefix_));
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (stopped_) return;
   if (!current.ok()) {
     RetryResyncLater();

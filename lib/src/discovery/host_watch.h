@@ -12,7 +12,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "util/mutex.h"
 #include "discovery/client_core.h"
 #include "etcd/watch_hub.h"
 #include "etcdisc/host.h"
@@ -70,7 +70,7 @@ class HostWatch final : public Stoppable,
   const std::string prefix_;
   const HostSink sink_;
 
-  absl::Mutex mu_;
+  Mutex mu_;
   std::map<std::string, Known> known_ ABSL_GUARDED_BY(mu_);
   WatchId watch_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;

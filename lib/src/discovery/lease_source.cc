@@ -7,7 +7,7 @@ namespace etcdisc::internal {
 absl::StatusOr<LeaseGrant> LeaseSource::Take(std::chrono::milliseconds ttl) {
   std::optional<LeaseGrant> spare;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = spares_.find(ttl.count());
     if (it != spares_.end()) {
       spare = it->second;
@@ -25,14 +25,14 @@ absl::StatusOr<LeaseGrant> LeaseSource::Take(std::chrono::milliseconds ttl) {
 
 void LeaseSource::Refill(std::chrono::milliseconds ttl) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (shut_down_ || spares_.count(ttl.count()) || refilling_[ttl.count()]) {
       return;
     }
     refilling_[ttl.count()] = true;
   }
   auto grant = etcd_->lease().Grant(ttl);
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   refilling_[ttl.count()] = false;
   // A failed refill is not retried: the next Take grants on demand and asks
   // for a refill again.
@@ -48,7 +48,7 @@ void LeaseSource::Refill(std::chrono::milliseconds ttl) {
 }
 
 void LeaseSource::Drop(std::chrono::milliseconds ttl, int64_t id) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = spares_.find(ttl.count());
   if (it != spares_.end() && it->second.id == id) spares_.erase(it);
 }
@@ -56,7 +56,7 @@ void LeaseSource::Drop(std::chrono::milliseconds ttl, int64_t id) {
 void LeaseSource::Shutdown() {
   std::vector<int64_t> ids;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     shut_down_ = true;
     for (const auto& [ttl, grant] : spares_) ids.push_back(grant.id);
     spares_.clear();

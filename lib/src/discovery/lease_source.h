@@ -8,7 +8,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "util/mutex.h"
 #include "etcd/etcd_client.h"
 #include "util/thread_pool.h"
 
@@ -40,7 +40,7 @@ class LeaseSource {
 
   EtcdClient* const etcd_;
   ThreadPool* const pool_;
-  absl::Mutex mu_;
+  Mutex mu_;
   std::map<int64_t, LeaseGrant> spares_ ABSL_GUARDED_BY(mu_);  // By ttl in ms.
   std::map<int64_t, bool> refilling_ ABSL_GUARDED_BY(mu_);
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -25,18 +25,18 @@ RegistrationImpl::RegistrationImpl(std::shared_ptr<ClientCore> core,
 void RegistrationImpl::Start() { Kick(); }
 
 std::pair<Host, int64_t> RegistrationImpl::HostAndLease() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return {host_, lease_};
 }
 
 bool RegistrationImpl::Ready() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return registered_ && !stopped_;
 }
 
 absl::Status RegistrationImpl::WaitRegistration(
     std::chrono::milliseconds timeout) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   mu_.AwaitWithTimeout(
       absl::Condition(
           +[](RegistrationImpl* r) ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -57,7 +57,7 @@ absl::Status RegistrationImpl::WaitRegistration(
 }
 
 absl::StatusOr<Credentials> RegistrationImpl::GetCredentials() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (!ever_registered_) {
     return absl::FailedPreconditionError(
         absl::StrCat("registration ", uuid_, " is not registered yet"));
@@ -66,7 +66,7 @@ absl::StatusOr<Credentials> RegistrationImpl::GetCredentials() const {
 }
 
 Host RegistrationImpl::host() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return host_;
 }
 
@@ -74,7 +74,7 @@ absl::Status RegistrationImpl::Stop() {
   int64_t lease = 0;
   WatchId watch = 0;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stopped_) {
       mu_.Await(absl::Condition(
           +[](RegistrationImpl* r) ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -103,7 +103,7 @@ absl::Status RegistrationImpl::Stop() {
     if (absl::IsNotFound(status)) status = absl::OkStatus();  // Gone already.
   }
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stop_status_ = status;
   }
   Emit(RegistrationEvent::Kind::kStopped, status);
@@ -112,12 +112,12 @@ absl::Status RegistrationImpl::Stop() {
 
 void RegistrationImpl::Kick() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stopped_ || running_ || retry_pending_) return;
     running_ = true;
   }
   if (!core_->pool().Post([self = shared_from_this()] { self->Run(); })) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     running_ = false;
   }
 }
@@ -135,7 +135,7 @@ void RegistrationImpl::Run() {
   while (true) {
     Step step;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       step = stopped_ ? Step::kNone : NextStepLocked();
       if (step == Step::kNone) {
         running_ = false;
@@ -143,7 +143,7 @@ void RegistrationImpl::Run() {
       }
     }
     const absl::Status status = Perform(step);
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (!status.ok()) {
       running_ = false;
       if (!stopped_) RetryLater();
@@ -160,7 +160,7 @@ void RegistrationImpl::RetryLater() {
     auto self = weak.lock();
     if (!self) return;
     {
-      absl::MutexLock lock(&self->mu_);
+      MutexLock lock(&self->mu_);
       self->retry_pending_ = false;
     }
     self->Kick();
@@ -188,7 +188,7 @@ absl::Status RegistrationImpl::Write() {
   int64_t lease = 0;
   std::optional<absl::Status> lost;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     host = host_;
     lease = lease_;
     lost.swap(lost_);
@@ -203,7 +203,7 @@ absl::Status RegistrationImpl::Write() {
         lease, grant->ttl_seconds, [weak, lease](const absl::Status& why) {
           if (auto self = weak.lock()) self->OnLeaseLost(lease, why);
         });
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     lease_ = lease;
   }
 
@@ -217,7 +217,7 @@ absl::Status RegistrationImpl::Write() {
     if (absl::IsNotFound(written.status())) {
       // The lease died before it could be used: take another next time.
       core_->etcd().keeper().Forget(lease);
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (lease_ == lease) lease_ = 0;
     }
     return written.status();
@@ -226,7 +226,7 @@ absl::Status RegistrationImpl::Write() {
   bool first = false;
   bool credentials_changed = false;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     need_write_ = false;
     need_host_rewrite_ = false;
     need_service_restore_ = false;
@@ -251,7 +251,7 @@ absl::Status RegistrationImpl::RewriteHost() {
   if (!put.ok()) return put.status();
   bool changed = false;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     need_host_rewrite_ = false;
     std::swap(changed, credentials_changed_);
   }
@@ -275,7 +275,7 @@ absl::Status RegistrationImpl::WatchService() {
       });
   bool cancel = false;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stopped_) {
       cancel = true;
     } else {
@@ -299,14 +299,14 @@ absl::Status RegistrationImpl::RestoreService() {
        false}));
   auto restored = core_->etcd().kv().Txn(txn);
   if (!restored.ok()) return restored.status();
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   need_service_restore_ = false;
   return absl::OkStatus();
 }
 
 void RegistrationImpl::OnLeaseLost(int64_t lease, const absl::Status& why) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stopped_ || lease != lease_) return;
     lease_ = 0;
     registered_ = false;
@@ -318,7 +318,7 @@ void RegistrationImpl::OnLeaseLost(int64_t lease, const absl::Status& why) {
 
 void RegistrationImpl::OnServiceUpdate(WatchUpdate update) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stopped_) return;
     if (!update.status.ok()) {
       // Compacted past our watch (or ended by etcd): read and watch again.
@@ -365,7 +365,7 @@ void RegistrationImpl::Emit(RegistrationEvent::Kind kind,
   event.kind = kind;
   event.detail = std::move(detail);
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     event.credentials = Credentials{host_.user, host_.password};
   }
   on_event_(event);

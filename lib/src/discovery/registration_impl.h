@@ -11,7 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "util/mutex.h"
 #include "discovery/client_core.h"
 #include "etcd/watch_hub.h"
 #include "etcdisc/client.h"
@@ -80,7 +80,7 @@ class RegistrationImpl final
   const RegisterOptions options_;
   const RegistrationCallback on_event_;
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   Host host_ ABSL_GUARDED_BY(mu_);
   int64_t lease_ ABSL_GUARDED_BY(mu_) = 0;
   bool registered_ ABSL_GUARDED_BY(mu_) = false;  // Keys written, lease alive.

@@ -11,7 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "util/mutex.h"
 #include "etcd/connection.h"
 #include "etcd/grpc_status.h"
 #include "grpcpp/grpcpp.h"
@@ -51,7 +51,7 @@ class BidiStream : public grpc::ClientBidiReactor<Request, Response> {
 
   // Queues a request; writes go out one at a time in order.
   void Send(Request request) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     queue_.push_back(std::move(request));
     if (!writing_) {
       writing_ = true;
@@ -73,7 +73,7 @@ class BidiStream : public grpc::ClientBidiReactor<Request, Response> {
   }
 
   void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     queue_.pop_front();
     if (ok && !queue_.empty()) {
       this->StartWrite(&queue_.front());
@@ -102,7 +102,7 @@ class BidiStream : public grpc::ClientBidiReactor<Request, Response> {
   const std::shared_ptr<const MemberStubs> member_;
   grpc::ClientContext context_;
   Response response_;
-  absl::Mutex mu_;
+  Mutex mu_;
   // std::deque keeps the front element in place while others are added.
   std::deque<Request> queue_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;

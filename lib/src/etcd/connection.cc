@@ -52,7 +52,7 @@ Connection::Connection(ConnectionOptions options)
 }
 
 std::shared_ptr<const MemberStubs> Connection::Current() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return members_[current_];
 }
 
@@ -61,7 +61,7 @@ std::shared_ptr<const MemberStubs> Connection::Member(size_t index) const {
 }
 
 void Connection::ReportFailure(size_t index) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (index == current_) current_ = (current_ + 1) % members_.size();
 }
 

@@ -14,7 +14,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "util/mutex.h"
 #include "etcd/endpoints.h"
 #include "etcd/grpc_status.h"
 #include "grpcpp/grpcpp.h"
@@ -104,7 +104,7 @@ class Connection {
 
   std::vector<std::shared_ptr<const MemberStubs>> members_;
   const std::chrono::milliseconds dial_timeout_;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   size_t current_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -36,7 +36,7 @@ LeaseKeeper::~LeaseKeeper() { Shutdown(); }
 
 void LeaseKeeper::Keep(int64_t id, int64_t ttl_seconds,
                        LeaseLostHandler on_lost) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const auto now = Clock::now();
   Kept& kept = leases_[id];
   kept.ttl = std::chrono::seconds(std::max<int64_t>(ttl_seconds, 1));
@@ -50,22 +50,22 @@ void LeaseKeeper::Keep(int64_t id, int64_t ttl_seconds,
 }
 
 void LeaseKeeper::Forget(int64_t id) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   leases_.erase(id);
 }
 
 bool LeaseKeeper::IsKept(int64_t id) const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return leases_.count(id) > 0;
 }
 
 size_t LeaseKeeper::size() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return leases_.size();
 }
 
 LeaseKeeper::Clock::time_point LeaseKeeper::LastRefreshed(int64_t id) const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = leases_.find(id);
   return it == leases_.end() ? Clock::time_point() : it->second.refreshed;
 }
@@ -87,7 +87,7 @@ void LeaseKeeper::OnStreamLostLocked() {
 void LeaseKeeper::OnStreamResponse(Stream* stream, const Response& response) {
   Lost lost;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stream != stream_) return;
     MarkHealthyLocked();
     auto it = leases_.find(response.id());
@@ -110,7 +110,7 @@ void LeaseKeeper::OnStreamResponse(Stream* stream, const Response& response) {
 void LeaseKeeper::Tick() {
   Lost lost;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     tick_scheduled_ = false;
     if (stopping_) return;
     const auto now = Clock::now();

@@ -10,7 +10,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "util/mutex.h"
 #include "etcd/bidi_stream.h"
 #include "etcd/connection.h"
 #include "util/backoff.h"
@@ -30,7 +30,7 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
   // Stops reconnecting, ends the open stream and waits until it is freed.
   // Idempotent.
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
     if (stream_ != nullptr) stream_->Cancel();
     mu_.Await(absl::Condition(
@@ -43,7 +43,7 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
   // How many streams this supervisor has opened so far (for tests and
   // metrics).
   int streams_opened() const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return streams_opened_;
   }
 
@@ -82,7 +82,7 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
   virtual void OnStreamLostLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {}
 
   void OnStreamClosing(Stream* stream) override ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stream_ == stream) {
       stream_ = nullptr;
       OnStreamLostLocked();
@@ -91,7 +91,7 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
 
   void OnStreamDone(size_t member_index, const absl::Status& /*status*/)
       override ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     --streams_alive_;
     if (stopping_) return;
     // Any end we did not ask for blames the member: it restarted, lost its
@@ -99,13 +99,13 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
     connection_->ReportFailure(member_index);
     reconnect_pending_ = true;
     scheduler_->RunAfter(backoff_.Next(), [this] {
-      absl::MutexLock relock(&mu_);
+      MutexLock relock(&mu_);
       reconnect_pending_ = false;
       EnsureStreamLocked();
     });
   }
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   Stream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   Connection* const connection_;

@@ -47,7 +47,7 @@ WatchHub::WatchHub(Connection* connection, Scheduler* scheduler, Timing timing)
 WatchHub::~WatchHub() { Shutdown(); }
 
 WatchId WatchHub::Watch(WatchOptions options, WatchHandler handler) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const WatchId id = next_id_++;
   Watcher& watcher = watchers_[id];
   watcher.next_revision = options.start_revision;
@@ -64,7 +64,7 @@ WatchId WatchHub::Watch(WatchOptions options, WatchHandler handler) {
 
 void WatchHub::Cancel(WatchId id) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = watchers_.find(id);
     if (it == watchers_.end()) return;
     const bool sent = it->second.sent;
@@ -76,11 +76,11 @@ void WatchHub::Cancel(WatchId id) {
     }
   }
   // Wait for a handler that may be running now (it may be this one's).
-  if (!in_handler) absl::MutexLock wait(&dispatch_mu_);
+  if (!in_handler) MutexLock wait(&dispatch_mu_);
 }
 
 size_t WatchHub::size() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return watchers_.size();
 }
 
@@ -115,11 +115,11 @@ void WatchHub::SendCreateLocked(WatchId id, Watcher* watcher) {
 }
 
 void WatchHub::OnStreamResponse(Stream* stream, const Response& response) {
-  absl::MutexLock dispatch(&dispatch_mu_);
+  MutexLock dispatch(&dispatch_mu_);
   WatchHandler handler;
   WatchUpdate update;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stream != stream_) return;
     MarkHealthyLocked();
     probe_outstanding_ = false;  // Any answer shows the member is alive.
@@ -191,7 +191,7 @@ void WatchHub::ScheduleProbeLocked() {
 }
 
 void WatchHub::Probe() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   probe_scheduled_ = false;
   if (stopping_ || stream_ == nullptr) return;
   const auto now = std::chrono::steady_clock::now();

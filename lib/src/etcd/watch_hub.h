@@ -12,7 +12,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "util/mutex.h"
 #include "etcd/stream_supervisor.h"
 #include "etcd/types.h"
 #include "rpc.pb.h"
@@ -107,7 +107,7 @@ class WatchHub final : public StreamSupervisor<etcdserverpb::WatchRequest,
 
   const Timing timing_;
   // Held while a handler runs, so that Cancel() can wait for it.
-  absl::Mutex dispatch_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  Mutex dispatch_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   std::map<WatchId, Watcher> watchers_ ABSL_GUARDED_BY(mu_);
   WatchId next_id_ ABSL_GUARDED_BY(mu_) = 1;
   // Progress probing of the open stream.

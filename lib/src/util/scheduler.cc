@@ -11,7 +11,7 @@ Scheduler::~Scheduler() { Shutdown(); }
 
 Scheduler::TaskId Scheduler::RunAfter(Clock::duration delay,
                                       std::function<void()> task) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (stopping_) return 0;
   const TaskId id = next_id_++;
   tasks_.emplace(std::make_pair(Clock::now() + delay, id), std::move(task));
@@ -19,7 +19,7 @@ Scheduler::TaskId Scheduler::RunAfter(Clock::duration delay,
 }
 
 bool Scheduler::Cancel(TaskId id) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (auto it = tasks_.begin(); it != tasks_.end(); ++it) {
     if (it->first.second == id) {
       tasks_.erase(it);
@@ -31,7 +31,7 @@ bool Scheduler::Cancel(TaskId id) {
 
 void Scheduler::Shutdown() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
     tasks_.clear();
   }
@@ -41,7 +41,7 @@ void Scheduler::Shutdown() {
 }
 
 void Scheduler::Loop() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   while (!stopping_) {
     if (tasks_.empty()) {
       mu_.Await(absl::Condition(

@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "util/mutex.h"
 
 namespace etcdisc::internal {
 
@@ -39,7 +39,7 @@ class Scheduler {
  private:
   void Loop();
 
-  absl::Mutex mu_;
+  Mutex mu_;
   // Keyed by (due time, id) so that equal times keep their order.
   std::map<std::pair<Clock::time_point, TaskId>, std::function<void()>> tasks_
       ABSL_GUARDED_BY(mu_);

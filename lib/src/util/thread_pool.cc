@@ -13,7 +13,7 @@ ThreadPool::ThreadPool(int threads) {
 ThreadPool::~ThreadPool() { Shutdown(); }
 
 bool ThreadPool::Post(std::function<void()> task) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (stopping_) return false;
   tasks_.push_back(std::move(task));
   return true;
@@ -22,7 +22,7 @@ bool ThreadPool::Post(std::function<void()> task) {
 void ThreadPool::Shutdown() {
   std::deque<std::function<void()>> dropped;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
     dropped.swap(tasks_);
   }
@@ -36,7 +36,7 @@ void ThreadPool::Work() {
   while (true) {
     std::function<void()> task;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
           +[](ThreadPool* p) ABSL_NO_THREAD_SAFETY_ANALYSIS {
             return p->stopping_ || !p->tasks_.empty();
