@@ -11,10 +11,9 @@ namespace etcdisc::testing {
 class Notification {
  public:
   void Notify() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      notified_ = true;
-    }
+    // Under the lock: once it is released the waiter may destroy this.
+    std::lock_guard<std::mutex> lock(mu_);
+    notified_ = true;
     cv_.notify_all();
   }
   // Whether Notify() was called within `timeout`.

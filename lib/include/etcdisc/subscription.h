@@ -30,28 +30,25 @@ class EventQueue {
 
   // Adds an item; false (and nothing added) once the queue is closed.
   bool Push(T item) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!status_.ok()) return false;
-      if (capacity_ > 0 && items_.size() >= capacity_) {
-        status_ = absl::ResourceExhaustedError(
-            "subscription closed: its consumer fell behind by more than the "
-            "queue's capacity");
-      } else {
-        items_.push_back(std::move(item));
-      }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!status_.ok()) return false;
+    if (capacity_ > 0 && items_.size() >= capacity_) {
+      status_ = absl::ResourceExhaustedError(
+          "subscription closed: its consumer fell behind by more than the "
+          "queue's capacity");
+      ready_.notify_all();
+      return false;
     }
+    items_.push_back(std::move(item));
     ready_.notify_one();
-    return status().ok();
+    return true;
   }
 
   // Closes the queue with `why` (must not be OK); items already queued can
   // still be popped. The first close wins.
   void Close(absl::Status why) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (status_.ok()) status_ = why.ok() ? absl::CancelledError("closed") : why;
-    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (status_.ok()) status_ = why.ok() ? absl::CancelledError("closed") : why;
     ready_.notify_all();
   }
 

@@ -31,8 +31,10 @@ class ABSL_LOCKABLE Mutex {
  public:
   void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
   void Unlock() ABSL_UNLOCK_FUNCTION() {
-    mu_.unlock();
+    // Notify before unlocking: once unlocked, a waiter may return and destroy
+    // this mutex.
     cv_.notify_all();
+    mu_.unlock();
   }
   void Await(const absl::Condition& condition)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(this) {

@@ -1,0 +1,47 @@
+// The line format chaos processes log in, and a writer that flushes each line
+// (a process may be killed at any time).
+//   REG <ms> <service> <uuid>      registered (WaitRegistration returned OK)
+//   STOP <ms> <service> <uuid> <ok|error>
+//   LIVE <service> <uuid>          still registered when told to go quiet
+//   QUIET                          stopped churning
+//   NEW <ms> <service> <uuid>      a subscriber saw a host appear
+//   DOWN <ms> <service> <uuid>     a subscriber saw a host go
+//   RESYNCS <n>                    re-reads after compaction, at exit
+// <ms> is wall-clock milliseconds since the epoch: all processes share it.
+#ifndef ETCDISC_TEST_CHAOS_CHAOS_LOG_H_
+#define ETCDISC_TEST_CHAOS_CHAOS_LOG_H_
+
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <string>
+
+namespace etcdisc::chaos {
+
+inline int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class LogWriter {
+ public:
+  explicit LogWriter(const std::string& path) : file_(std::fopen(path.c_str(), "w")) {}
+  ~LogWriter() {
+    if (file_) std::fclose(file_);
+  }
+  bool ok() const { return file_ != nullptr; }
+  void Line(const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::fprintf(file_, "%s\n", line.c_str());
+    std::fflush(file_);
+  }
+
+ private:
+  std::mutex mu_;
+  FILE* file_;
+};
+
+}  // namespace etcdisc::chaos
+
+#endif  // ETCDISC_TEST_CHAOS_CHAOS_LOG_H_

@@ -1,0 +1,85 @@
+// A chaos registrar: registers and stops hosts of several services at random,
+// logging each step, until SIGUSR1 (go quiet: log what is live) and SIGTERM.
+// Usage: chaos_registrar ENDPOINTS SERVICES(comma) SEED LOG
+#include <signal.h>
+
+#include <map>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "etcdisc/client.h"
+#include "test/chaos/chaos_log.h"
+
+using etcdisc::chaos::LogWriter;
+using etcdisc::chaos::NowMs;
+
+int main(int argc, char** argv) {
+  if (argc != 5) return 2;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  const std::vector<std::string> services = absl::StrSplit(argv[2], ',');
+  std::mt19937 rng(static_cast<unsigned>(std::atoi(argv[3])));
+  LogWriter log(argv[4]);
+  etcdisc::ClientOptions options;
+  options.endpoints = argv[1];
+  options.call_timeout = std::chrono::seconds(2);
+  auto client = etcdisc::Client::Create(options);
+  if (!client.ok() || !log.ok()) return 1;
+
+  struct Live {
+    std::string service;
+    std::unique_ptr<etcdisc::Registration> registration;
+  };
+  std::vector<Live> live;
+  bool quiet = false;
+  int next_host = 0;
+  while (true) {
+    timespec wait{0, std::uniform_int_distribution<long>(50, 400)(rng) * 1000000L};
+    const int signal = sigtimedwait(&set, nullptr, &wait);
+    if (signal == SIGTERM) break;
+    if (signal == SIGUSR1 && !quiet) {
+      quiet = true;
+      for (const Live& l : live) {
+        log.Line(absl::StrCat("LIVE ", l.service, " ", l.registration->UUID()));
+      }
+      log.Line("QUIET");
+    }
+    if (quiet) continue;
+    const bool add = live.size() < 4 ||
+                     (live.size() < 12 && std::uniform_int_distribution<int>(0, 1)(rng));
+    if (add) {
+      const std::string service =
+          services[std::uniform_int_distribution<size_t>(0, services.size() - 1)(rng)];
+      etcdisc::Host host;
+      host.name = absl::StrCat("10.", std::atoi(argv[3]) % 250, ".", next_host / 250,
+                               ".", next_host % 250);
+      ++next_host;
+      host.ports = {{"http", "8080"}};
+      etcdisc::RegisterOptions ro;
+      ro.ttl = std::chrono::seconds(2);
+      auto reg = (*client)->Register(service, host, ro);
+      if (!reg.ok()) continue;
+      // It may take a while during faults; it registers by itself anyway.
+      if ((*reg)->WaitRegistration(std::chrono::seconds(15)).ok()) {
+        log.Line(absl::StrCat("REG ", NowMs(), " ", service, " ", (*reg)->UUID()));
+        live.push_back({service, *std::move(reg)});
+      }
+    } else {
+      const size_t i = std::uniform_int_distribution<size_t>(0, live.size() - 1)(rng);
+      const std::string uuid = live[i].registration->UUID();
+      const absl::Status stopped = live[i].registration->Stop();
+      log.Line(absl::StrCat("STOP ", NowMs(), " ", live[i].service, " ", uuid,
+                            stopped.ok() ? " ok" : " error"));
+      live.erase(live.begin() + i);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,71 @@
+// A chaos subscriber: follows several services and logs every event until
+// SIGTERM. With "existing", it starts with the hosts present (a Get-then-watch
+// view). Usage: chaos_subscriber ENDPOINTS SERVICES(comma) LOG [existing]
+#include <signal.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "etcdisc/client.h"
+#include "test/chaos/chaos_log.h"
+
+using etcdisc::chaos::LogWriter;
+using etcdisc::chaos::NowMs;
+
+int main(int argc, char** argv) {
+  if (argc < 4) return 2;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  const std::vector<std::string> services = absl::StrSplit(argv[2], ',');
+  LogWriter log(argv[3]);
+  etcdisc::ClientOptions options;
+  options.endpoints = argv[1];
+  options.call_timeout = std::chrono::seconds(2);
+  auto client = etcdisc::Client::Create(options);
+  if (!client.ok() || !log.ok()) return 1;
+  etcdisc::SubscribeOptions subscribe;
+  subscribe.existing = argc > 4 && std::string(argv[4]) == "existing";
+
+  std::vector<std::unique_ptr<etcdisc::Subscription<etcdisc::HostEvent>>> subs;
+  for (const std::string& service : services) {
+    // The cluster may be in the middle of a fault: try until it answers.
+    while (true) {
+      auto sub = (*client)->Subscribe(service, subscribe);
+      if (sub.ok()) {
+        subs.push_back(*std::move(sub));
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  log.Line("READY");
+  std::vector<std::thread> readers;
+  for (size_t i = 0; i < subs.size(); ++i) {
+    readers.emplace_back([&, i] {
+      while (auto e = subs[i]->Pop()) {
+        const bool is_new = e->kind == etcdisc::HostEvent::Kind::kNew;
+        log.Line(absl::StrCat(is_new ? "NEW " : "DOWN ", NowMs(), " ",
+                              services[i], " ", e->uuid));
+      }
+      if (!subs[i]->status().ok() &&
+          subs[i]->status().code() != absl::StatusCode::kCancelled) {
+        log.Line(absl::StrCat("CLOSED ", services[i], " ",
+                              subs[i]->status().ToString()));
+      }
+    });
+  }
+  int signal = 0;
+  while (signal != SIGTERM) signal = sigwaitinfo(&set, nullptr);
+  log.Line(absl::StrCat("RESYNCS ", (*client)->Stats().resyncs));
+  for (auto& s : subs) s->Close();
+  for (auto& t : readers) t.join();
+  log.Line("END");
+  return 0;
+}

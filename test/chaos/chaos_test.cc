@@ -1,0 +1,294 @@
+// The chaos suite: registrar and subscriber processes on a 3-member etcd
+// cluster while members are killed, restarted, paused, and the keyspace is
+// compacted, also while a subscriber is cut off or frozen. At the end every
+// subscriber's view must match etcd, with no event repeated or out of order,
+// and every registration still held must be in etcd.
+//
+// ETCDISC_CHAOS_SECONDS sets how long faults are injected (default 120).
+#include <signal.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "etcdisc/client.h"
+#include "gtest/gtest.h"
+#include "support/etcd_cluster.h"
+#include "support/process.h"
+#include "support/wait.h"
+#include "test/chaos/chaos_log.h"
+
+namespace etcdisc::chaos {
+namespace {
+
+using ::etcdisc::testing::BackgroundProcess;
+using ::etcdisc::testing::EtcdCluster;
+using ::etcdisc::testing::EtcdClusterOptions;
+using ::etcdisc::testing::WaitFor;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const char kServices[] = "svc-a,svc-b,svc-c";
+
+std::vector<std::vector<std::string>> ReadLog(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::vector<std::string>> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    lines.push_back(absl::StrSplit(line, ' ', absl::SkipEmpty()));
+  }
+  return lines;
+}
+
+// What one subscriber's log says, checked as it is replayed.
+struct SubscriberView {
+  std::string name;
+  std::map<std::string, std::set<std::string>> live;  // service -> uuids
+  std::map<std::string, int64_t> first_seen_ms;       // uuid -> NEW time
+  std::map<std::string, int64_t> down_ms;             // uuid -> last DOWN
+  std::set<std::string> ever_new;
+  std::vector<std::string> errors;
+  int events = 0;
+  int64_t resyncs = -1;
+  bool ready = false;
+};
+
+SubscriberView Replay(const std::string& name, const std::string& path) {
+  SubscriberView view;
+  view.name = name;
+  for (const auto& f : ReadLog(path)) {
+    if (f.empty()) continue;
+    if (f[0] == "READY") view.ready = true;
+    if (f[0] == "RESYNCS" && f.size() == 2) view.resyncs = std::atoll(f[1].c_str());
+    if (f[0] == "CLOSED") view.errors.push_back(absl::StrJoin(f, " "));
+    if ((f[0] != "NEW" && f[0] != "DOWN") || f.size() != 4) continue;
+    ++view.events;
+    const int64_t ms = std::atoll(f[1].c_str());
+    auto& live = view.live[f[2]];
+    if (f[0] == "NEW") {
+      if (!live.insert(f[3]).second) {
+        view.errors.push_back("NEW repeated for live host " + f[3]);
+      }
+      view.ever_new.insert(f[3]);
+      view.first_seen_ms.emplace(f[3], ms);
+    } else {
+      if (live.erase(f[3]) == 0) {
+        view.errors.push_back("DOWN for a host not live: " + f[3]);
+      }
+      view.down_ms[f[3]] = ms;
+    }
+  }
+  return view;
+}
+
+class ChaosTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    EtcdClusterOptions options;
+    options.members = 3;
+    auto cluster = EtcdCluster::Start(options);
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    cluster_ = *std::move(cluster);
+    dir_ = ::testing::TempDir() + "/etcdisc-chaos-" + std::to_string(::getpid());
+    std::filesystem::create_directories(dir_);
+    const char* seconds_env = std::getenv("ETCDISC_CHAOS_SECONDS");
+    duration_ = seconds(seconds_env ? std::atoi(seconds_env) : 120);
+  }
+
+  std::unique_ptr<BackgroundProcess> StartSubscriber(const std::string& name,
+                                                     const std::string& endpoints,
+                                                     bool existing) {
+    std::vector<std::string> argv = {ETCDISC_CHAOS_SUBSCRIBER, endpoints,
+                                     kServices, Path(name)};
+    if (existing) argv.push_back("existing");
+    auto process = std::make_unique<BackgroundProcess>(argv);
+    EXPECT_TRUE(WaitFor([&] { return Replay(name, Path(name)).ready; }, seconds(60)))
+        << name << " did not start";
+    return process;
+  }
+  std::string Path(const std::string& name) const { return dir_ + "/" + name + ".log"; }
+
+  // etcd's host keys now: service -> uuids.
+  std::map<std::string, std::set<std::string>> EtcdState() {
+    std::map<std::string, std::set<std::string>> state;
+    ClientOptions options;
+    options.endpoints = cluster_->endpoints();
+    auto client = Client::Create(options);
+    EXPECT_TRUE(client.ok());
+    for (absl::string_view service : absl::StrSplit(kServices, ',')) {
+      auto hosts = (*client)->Get(service);
+      EXPECT_TRUE(hosts.ok()) << hosts.status();
+      auto& set = state[std::string(service)];
+      for (const Host& h : hosts->All().value_or(std::vector<Host>{})) {
+        set.insert(h.uuid);
+      }
+    }
+    return state;
+  }
+
+  std::unique_ptr<EtcdCluster> cluster_;
+  std::string dir_;
+  seconds duration_{120};
+};
+
+TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
+  std::mt19937 rng(std::random_device{}());
+  const auto pick = [&](int lo, int hi) {
+    return std::uniform_int_distribution<int>(lo, hi)(rng);
+  };
+  // steady: all endpoints; cutoff: member 2 only, so that killing it cuts
+  // the subscriber off while the keyspace is compacted.
+  std::map<std::string, std::unique_ptr<BackgroundProcess>> subscribers;
+  subscribers["steady"] = StartSubscriber("steady", cluster_->endpoints(), false);
+  subscribers["cutoff"] = StartSubscriber("cutoff", cluster_->endpoint(2), false);
+  std::vector<std::unique_ptr<BackgroundProcess>> registrars;
+  for (int r = 0; r < 3; ++r) {
+    registrars.push_back(std::make_unique<BackgroundProcess>(std::vector<std::string>{
+        ETCDISC_CHAOS_REGISTRAR, cluster_->endpoints(), kServices,
+        std::to_string(r + 1), Path("registrar" + std::to_string(r))}));
+  }
+
+  std::map<std::string, int> faults;
+  const auto compact = [&] {
+    auto revision = cluster_->Revision();
+    if (revision.ok() && cluster_->Compact(*revision).ok()) ++faults["compaction"];
+  };
+  const auto until = std::chrono::steady_clock::now() + duration_;
+  bool late_started = false;
+  while (std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(pick(2000, 5000)));
+    if (!late_started && std::chrono::steady_clock::now() > until - duration_ / 2) {
+      // A Get-then-watch view joining in the middle of it all.
+      subscribers["late"] = StartSubscriber("late", cluster_->endpoints(), true);
+      late_started = true;
+    }
+    switch (pick(0, 4)) {
+      case 0: {  // kill -9 a member, the leader half of the time
+        auto leader = cluster_->Leader(seconds(5));
+        const int victim = leader.ok() && pick(0, 1) ? *leader : pick(0, 2);
+        ASSERT_TRUE(cluster_->Kill(victim).ok());
+        ++faults[leader.ok() && victim == *leader ? "kill leader" : "kill member"];
+        std::this_thread::sleep_for(milliseconds(pick(1000, 4000)));
+        ASSERT_TRUE(cluster_->Restart(victim).ok()) << cluster_->LogTail(victim);
+        break;
+      }
+      case 1: {  // pause a member past the election timeout
+        const int victim = pick(0, 2);
+        ASSERT_TRUE(cluster_->Pause(victim).ok());
+        ++faults["pause member"];
+        std::this_thread::sleep_for(milliseconds(pick(1000, 3000)));
+        ASSERT_TRUE(cluster_->Resume(victim).ok());
+        break;
+      }
+      case 2: {  // compact while the cut-off subscriber's member is down
+        ASSERT_TRUE(cluster_->Kill(2).ok());
+        ++faults["kill member"];
+        std::this_thread::sleep_for(milliseconds(pick(1500, 3000)));
+        compact();
+        ASSERT_TRUE(cluster_->Restart(2).ok()) << cluster_->LogTail(2);
+        break;
+      }
+      case 3: {  // compact while a subscriber is frozen (slow consumer)
+        subscribers["steady"]->Signal(SIGSTOP);
+        ++faults["freeze subscriber"];
+        std::this_thread::sleep_for(milliseconds(pick(1000, 3000)));
+        compact();
+        subscribers["steady"]->Signal(SIGCONT);
+        break;
+      }
+      default:
+        compact();
+    }
+  }
+
+  // Quiet down: registrars stop churning and say what they hold.
+  for (auto& r : registrars) r->Signal(SIGUSR1);
+  std::map<std::string, std::set<std::string>> held;  // uuid -> service
+  std::set<std::string> registered;
+  for (int r = 0; r < 3; ++r) {
+    const std::string path = Path("registrar" + std::to_string(r));
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          for (const auto& f : ReadLog(path)) {
+            if (!f.empty() && f[0] == "QUIET") return true;
+          }
+          return false;
+        },
+        seconds(60)))
+        << "registrar " << r << " did not go quiet";
+    for (const auto& f : ReadLog(path)) {
+      if (f.size() == 3 && f[0] == "LIVE") held[f[1]].insert(f[2]);
+      if (f.size() == 4 && f[0] == "REG") registered.insert(f[3]);
+    }
+  }
+  // Hosts stopped while etcd failed to hear it expire with their 2 s TTL;
+  // then etcd and every subscriber must agree.
+  std::map<std::string, std::set<std::string>> final_state;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        final_state = EtcdState();
+        if (final_state != held) return false;
+        for (const auto& [name, p] : subscribers) {
+          if (Replay(name, Path(name)).live != final_state) return false;
+        }
+        return true;
+      },
+      seconds(60)))
+      << "subscribers or etcd did not settle on the registrars' hosts";
+
+  for (auto& [name, p] : subscribers) p->Signal(SIGTERM);
+  for (auto& [name, p] : subscribers) EXPECT_EQ(p->Wait(seconds(30)), 0) << name;
+  for (auto& r : registrars) r->Signal(SIGTERM);
+
+  int events = 0;
+  int64_t longest_behind_ms = 0;
+  std::map<std::string, int64_t> reg_ms;
+  for (int r = 0; r < 3; ++r) {
+    for (const auto& f : ReadLog(Path("registrar" + std::to_string(r)))) {
+      if (f.size() == 4 && f[0] == "REG") reg_ms.emplace(f[3], std::atoll(f[1].c_str()));
+    }
+  }
+  for (const auto& [name, p] : subscribers) {
+    const SubscriberView view = Replay(name, Path(name));
+    events += view.events;
+    EXPECT_TRUE(view.errors.empty())
+        << name << ": " << absl::StrJoin(view.errors, "; ");
+    EXPECT_EQ(view.live, final_state) << name;
+    if (name == "steady" && view.resyncs == 0) {
+      // Never re-read: it must have seen every registration.
+      for (const std::string& uuid : registered) {
+        EXPECT_TRUE(view.ever_new.count(uuid)) << name << " missed " << uuid;
+      }
+    }
+    for (const auto& [uuid, seen] : view.first_seen_ms) {
+      auto reg = reg_ms.find(uuid);
+      if (reg != reg_ms.end()) {
+        longest_behind_ms = std::max(longest_behind_ms, seen - reg->second);
+      }
+    }
+    std::printf("chaos: subscriber %-6s events %5d resyncs %lld\n", name.c_str(),
+                view.events, static_cast<long long>(view.resyncs));
+  }
+  std::string fault_text;
+  int fault_count = 0;
+  for (const auto& [kind, n] : faults) {
+    fault_count += n;
+    absl::StrAppend(&fault_text, " ", kind, "=", n);
+  }
+  std::printf("chaos: %lld s of faults; registrations %zu; events checked %d; "
+              "faults %d:%s; longest a subscriber was behind a registration: "
+              "%lld ms\n",
+              static_cast<long long>(duration_.count()), registered.size(), events,
+              fault_count, fault_text.c_str(), static_cast<long long>(longest_behind_ms));
+}
+
+}  // namespace
+}  // namespace etcdisc::chaos

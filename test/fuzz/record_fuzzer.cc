@@ -1,0 +1,7 @@
+// libFuzzer entry point; the property lives in fuzz_targets.cc.
+#include "test/fuzz/fuzz_targets.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  etcdisc::fuzz::CheckRecords(data, size);
+  return 0;
+}
