@@ -10,6 +10,7 @@ packages=(
   libabsl-dev uuid-dev libgflags-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   etcd-server etcd-client
+  clang libclang-rt-14-dev llvm
 )
 
 missing=()

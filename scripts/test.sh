@@ -1,16 +1,80 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian 12 machine, builds etcdisc and runs every test
-# (unit and integration, the latter against real etcd processes the tests
-# start themselves). Usage: scripts/test.sh [extra ctest arguments]
-# BUILD_DIR overrides the build directory (default: build).
+# Sets up a fresh Debian 12 machine, builds etcdisc and runs every check:
+#   1. unit and integration tests (real etcd processes started by the tests);
+#   2. the chaos suite (3-member cluster, members killed/paused, compaction);
+#   3. unit and integration tests under AddressSanitizer + UBSan;
+#   4. the concurrency-heavy tests under ThreadSanitizer;
+#   5. a clang build that checks the lock annotations (-Wthread-safety) and
+#      runs each libFuzzer target for a while.
+# Usage: scripts/test.sh [--quick] [extra ctest arguments for step 1]
+#   --quick   step 1 only (the everyday development loop).
+# Environment: ETCDISC_CHAOS_SECONDS (default 150), ETCDISC_FUZZ_SECONDS
+# (default 60 per target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
+
+quick=false
+if [[ "${1:-}" == "--quick" ]]; then quick=true; shift; fi
 
 scripts/setup.sh
-
-build_dir=${BUILD_DIR:-build}
 jobs=$(nproc)
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DETCDISC_BUILD_TESTS=ON -DETCDISC_WERROR=ON >/dev/null
-cmake --build "$build_dir" --parallel "$jobs"
-ctest --test-dir "$build_dir" --output-on-failure --parallel "$jobs" "$@"
+step() { echo; echo "==== $* ($(date +%T))"; }
+
+configure_and_build() {  # DIR [cmake args...]
+  local dir=$1; shift
+  cmake -S . -B "$dir" -G Ninja -DETCDISC_BUILD_TESTS=ON -DETCDISC_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" --parallel "$jobs"
+}
+
+step "1. build and run unit + integration tests"
+configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ctest --test-dir build --output-on-failure --parallel "$jobs" -LE chaos "$@"
+$quick && exit 0
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+step "2. chaos suite (${ETCDISC_CHAOS_SECONDS:=150} s of faults)"
+export ETCDISC_CHAOS_SECONDS
+if ! ctest --test-dir build -L chaos --verbose >"$work/chaos.log" 2>&1; then
+  grep -v '^[0-9]*: {"level"' "$work/chaos.log" | tail -60
+  echo "chaos suite failed"; exit 1
+fi
+grep -E 'chaos:|tests passed' "$work/chaos.log"
+
+step "3. AddressSanitizer + UndefinedBehaviorSanitizer"
+configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DETCDISC_SANITIZE=address
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure --parallel "$jobs" -LE chaos
+
+step "4. ThreadSanitizer (queues, scheduler, watch multiplexing, keep-alive, shutdown)"
+configure_and_build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DETCDISC_SANITIZE=thread
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/test/tsan_suppressions.txt"
+ctest --test-dir build-tsan --output-on-failure --parallel "$jobs" -L unit
+ctest --test-dir build-tsan --output-on-failure --parallel "$jobs" \
+  -R 'WatchHubTest|LeaseKeeperTest|FailoverTest|SubscribeTest|FaultTest\.Shutdown|RegisterTest\.(Many|Stop|LeaseRevoked)'
+unset TSAN_OPTIONS
+
+step "5. clang: lock annotations (-Wthread-safety -Werror) and fuzzing"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DETCDISC_BUILD_TESTS=ON -DETCDISC_WERROR=ON -DETCDISC_BUILD_FUZZERS=ON \
+  -DETCDISC_SANITIZE=address >/dev/null
+cmake --build build-fuzz --parallel "$jobs" --target etcdisc etcdisc_cli \
+  record_fuzzer key_fuzzer endpoints_fuzzer
+for target in record key endpoints; do
+  mkdir -p "$work/$target"
+  echo "fuzzing $target for ${ETCDISC_FUZZ_SECONDS:-60} s"
+  # New inputs go to a scratch corpus; a failing one is kept as an artifact,
+  # to be fixed and added to test/fuzz/corpus/$target as a regression input.
+  if ! ASAN_OPTIONS=detect_leaks=1 build-fuzz/test/${target}_fuzzer \
+      -max_total_time="${ETCDISC_FUZZ_SECONDS:-60}" -print_final_stats=1 \
+      -artifact_prefix="$work/$target-" "$work/$target" "test/fuzz/corpus/$target" \
+      >"$work/$target.log" 2>&1; then
+    tail -40 "$work/$target.log"
+    echo "fuzzer $target failed; inputs: $(ls "$work"/$target-* 2>/dev/null)"; exit 1
+  fi
+  grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$work/$target.log"
+done
+
+echo; echo "all checks passed"

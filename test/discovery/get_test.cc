@@ -167,6 +167,29 @@ TEST_F(GetTest, UnreachableEtcdFailsWithUnavailableWithinTheDeadline) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(GetTest, MalformedServiceRecordIsSkipped) {
+  auto reg = MustRegister("web", WebHost("10.0.0.1"));
+  MustPut("/service_infos/web", "[not an object]");
+  auto hosts = discovery().Get("web");
+  ASSERT_TRUE(hosts.ok()) << hosts.status();
+  EXPECT_FALSE(hosts->record().has_value());
+  EXPECT_EQ(hosts->All()->size(), 1u);
+}
+
+TEST_F(GetTest, BadOptionsAreRefusedNamingThem) {
+  ClientOptions options;
+  options.endpoints = "https://10.0.0.1:2379";
+  auto tls = Client::Create(options);
+  EXPECT_EQ(tls.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(tls.status().message().find("https://10.0.0.1:2379"),
+            absl::string_view::npos);
+  options.endpoints = "http://127.0.0.1:2379";
+  options.call_timeout = milliseconds(0);
+  auto no_time = Client::Create(options);
+  EXPECT_EQ(no_time.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(no_time.status().message().find("0ms"), absl::string_view::npos);
+}
+
 TEST_F(GetTest, BadEndpointsAreRefusedNamingThem) {
   ClientOptions options;
   options.endpoints = "http://ok:2379,http://bad:port";

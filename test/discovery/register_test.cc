@@ -144,6 +144,12 @@ TEST_F(RegisterTest, BadInputIsRefusedNamingItAndWritesNothing) {
     EXPECT_NE(reg.status().message().find(c.named), absl::string_view::npos)
         << reg.status();
   }
+  Host huge = WebHost("h");
+  huge.shard = std::string(2 * 1024 * 1024, 's');  // Above etcd's 1.5 MiB.
+  auto too_big = discovery().Register("web", huge);
+  EXPECT_EQ(too_big.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(too_big.status().message().find("bytes"), absl::string_view::npos)
+      << too_big.status();
   RegisterOptions zero_ttl;
   zero_ttl.ttl = milliseconds(0);
   EXPECT_EQ(discovery().Register("web", WebHost("h"), zero_ttl).status().code(),

@@ -28,7 +28,8 @@ TEST(EndpointsTest, ParsesBracketedIpv6) {
 TEST(EndpointsTest, RejectsBadItemsNamingThem) {
   for (const char* bad :
        {"ftp://h:1", "http://h", "http://h:0", "http://h:65536", "http://h:x",
-        "http://:2379", "http://h:2379/v3", "http://[::1:2379", "h o:1"}) {
+        "http://:2379", "http://h:2379/v3", "http://[::1:2379", "h o:1",
+        "http://[h]:1", "http://[::g]:1"}) {
     auto endpoints = ParseEndpoints(std::string("http://ok:1,") + bad);
     ASSERT_FALSE(endpoints.ok()) << bad;
     EXPECT_EQ(endpoints.status().code(), absl::StatusCode::kInvalidArgument);

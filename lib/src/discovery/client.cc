@@ -51,6 +51,8 @@ absl::StatusOr<std::unique_ptr<Registration>> Client::Register(
   }
   internal::ApplyRegisterDefaults(service, core_->machine_hostname(),
                                   internal::NewUuid4(), &host);
+  status = internal::ValidateRecordSize(service, host);
+  if (!status.ok()) return status;
   auto impl = std::make_shared<internal::RegistrationImpl>(
       core_, std::string(service), std::move(host), options,
       std::move(on_event));

@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "discovery/records.h"
 
 namespace etcdisc::internal {
 namespace {
@@ -37,6 +38,17 @@ absl::Status ValidateHost(const Host& host) {
   absl::Status status = ValidatePorts(host.ports, "ports");
   if (!status.ok()) return status;
   return ValidatePorts(host.private_ports, "private ports");
+}
+
+absl::Status ValidateRecordSize(absl::string_view service, const Host& host) {
+  // Leaves room for the keys and the Txn's own framing under etcd's limit.
+  constexpr size_t kMaxRecordsBytes = 1024 * 1024;
+  const size_t bytes =
+      EncodeHost(host).size() + EncodeService(ServiceFromHost(service, host)).size();
+  if (bytes <= kMaxRecordsBytes) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid host: its records take ", bytes, " bytes, above the ",
+      kMaxRecordsBytes, " that fit in one etcd request"));
 }
 
 void ApplyRegisterDefaults(absl::string_view service,

@@ -24,6 +24,11 @@ void ApplyRegisterDefaults(absl::string_view service,
                            absl::string_view machine_hostname,
                            absl::string_view uuid4, Host* host);
 
+// etcd refuses requests above 1.5 MiB (its default --max-request-bytes). A
+// host whose two records would not fit in one such Txn is refused up front
+// with InvalidArgument, instead of failing in the background for ever.
+absl::Status ValidateRecordSize(absl::string_view service, const Host& host);
+
 // A random (version 4) uuid in its 36-character text form.
 std::string NewUuid4();
 

@@ -38,6 +38,12 @@ absl::StatusOr<Endpoint> ParseOne(absl::string_view item) {
     if (close == absl::string_view::npos) return Bad(item, "missing ']'");
     e.host = std::string(rest.substr(0, close));
     rest.remove_prefix(close + 1);
+    // Brackets hold an IPv6 address: hex digits, ':' and '.' only.
+    if (e.host.find(':') == std::string::npos ||
+        e.host.find_first_not_of("0123456789abcdefABCDEF:.") !=
+            std::string::npos) {
+      return Bad(item, "brackets must hold an IPv6 address");
+    }
     if (!absl::ConsumePrefix(&rest, ":")) return Bad(item, "missing port");
     port_text = rest;
   } else {
