@@ -14,13 +14,16 @@ absl::StatusOr<LeaseGrant> LeaseSource::Take(std::chrono::milliseconds ttl) {
       spares_.erase(it);
     }
   }
-  pool_->Post([this, ttl] { Refill(ttl); });
   if (spare) return *spare;
   auto grant = etcd_->lease().Grant(ttl);
   if (!grant.ok()) return grant.status();
   etcd_->keeper().Keep(grant->id, grant->ttl_seconds,
                        [](const absl::Status&) {});
   return grant;
+}
+
+void LeaseSource::RefillLater(std::chrono::milliseconds ttl) {
+  pool_->Post([this, ttl] { Refill(ttl); });
 }
 
 void LeaseSource::Refill(std::chrono::milliseconds ttl) {

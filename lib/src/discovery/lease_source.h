@@ -31,6 +31,9 @@ class LeaseSource {
   // spare is ready. Unavailable / DeadlineExceeded when etcd cannot grant.
   absl::StatusOr<LeaseGrant> Take(std::chrono::milliseconds ttl)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Grants the next spare of `ttl` in the background. Called after the write
+  // that used the last one, so that the grant does not compete with it.
+  void RefillLater(std::chrono::milliseconds ttl) ABSL_LOCKS_EXCLUDED(mu_);
   // Revokes the spares (best effort) and grants no more.
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
 

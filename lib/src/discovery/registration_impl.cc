@@ -194,6 +194,7 @@ absl::Status RegistrationImpl::Write() {
     lost.swap(lost_);
   }
   if (lost) Emit(RegistrationEvent::Kind::kLost, *lost);
+  const bool took_lease = lease == 0;
   if (lease == 0) {
     auto grant = core_->leases().Take(options_.ttl);
     if (!grant.ok()) return grant.status();
@@ -213,6 +214,7 @@ absl::Status RegistrationImpl::Write() {
       {service_key_, EncodeService(ServiceFromHost(service_, host)), lease,
        false}));
   auto written = core_->etcd().kv().Txn(txn);
+  if (took_lease) core_->leases().RefillLater(options_.ttl);
   if (!written.ok()) {
     if (absl::IsNotFound(written.status())) {
       // The lease died before it could be used: take another next time.
@@ -233,7 +235,12 @@ absl::Status RegistrationImpl::Write() {
     registered_ = true;
     first = !ever_registered_;
     ever_registered_ = true;
-    if (service_watch_ == 0) need_service_watch_ = true;
+    if (service_watch_ == 0) {
+      need_service_watch_ = true;
+      // The Txn wrote the service record at this revision: watch what comes
+      // after it, with no read.
+      service_watch_from_ = written->revision + 1;
+    }
     std::swap(credentials_changed, credentials_changed_);
   }
   Emit(first ? RegistrationEvent::Kind::kRegistered
@@ -260,14 +267,26 @@ absl::Status RegistrationImpl::RewriteHost() {
 }
 
 absl::Status RegistrationImpl::WatchService() {
-  RangeRequest read;
-  read.key = service_key_;
-  auto current = core_->etcd().kv().Range(read);
-  if (!current.ok()) return current.status();
+  int64_t from = 0;
+  {
+    MutexLock lock(&mu_);
+    std::swap(from, service_watch_from_);
+  }
+  // Right after our own write we know the record and its revision; after a
+  // watch ended (compaction, etcd wiped) read it again.
+  std::optional<RangeResponse> current;
+  if (from == 0) {
+    RangeRequest read;
+    read.key = service_key_;
+    auto range = core_->etcd().kv().Range(read);
+    if (!range.ok()) return range.status();
+    current = *std::move(range);
+    from = current->revision + 1;
+  }
 
   WatchOptions options;
   options.key = service_key_;
-  options.start_revision = current->revision + 1;
+  options.start_revision = from;
   std::weak_ptr<RegistrationImpl> weak = weak_from_this();
   const WatchId id = core_->etcd().watch().Watch(
       options, [weak](WatchUpdate update) {
@@ -281,8 +300,10 @@ absl::Status RegistrationImpl::WatchService() {
     } else {
       service_watch_ = id;
       need_service_watch_ = false;
-      ApplyServiceRecordLocked(current->kvs.empty() ? nullptr
-                                                    : &current->kvs[0]);
+      if (current) {
+        ApplyServiceRecordLocked(current->kvs.empty() ? nullptr
+                                                      : &current->kvs[0]);
+      }
     }
   }
   if (cancel) core_->etcd().watch().Cancel(id);

@@ -99,6 +99,9 @@ class RegistrationImpl final
   bool retry_pending_ ABSL_GUARDED_BY(mu_) = false;
   Backoff backoff_ ABSL_GUARDED_BY(mu_);
   WatchId service_watch_ ABSL_GUARDED_BY(mu_) = 0;
+  // Where to start watching the service record without reading it first
+  // (right after our own write); 0: read it.
+  int64_t service_watch_from_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // The public handle: forwards to the shared implementation, stops on

@@ -116,13 +116,25 @@ void WatchHub::SendCreateLocked(WatchId id, Watcher* watcher) {
 
 void WatchHub::OnStreamResponse(Stream* stream, const Response& response) {
   MutexLock dispatch(&dispatch_mu_);
-  WatchHandler handler;
-  WatchUpdate update;
   {
     MutexLock lock(&mu_);
     if (stream != stream_) return;
     MarkHealthyLocked();
     probe_outstanding_ = false;  // Any answer shows the member is alive.
+  }
+  Dispatch(response);
+}
+
+void WatchHub::DispatchForTesting(const Response& response) {
+  MutexLock dispatch(&dispatch_mu_);
+  Dispatch(response);
+}
+
+void WatchHub::Dispatch(const Response& response) {
+  WatchHandler handler;
+  WatchUpdate update;
+  {
+    MutexLock lock(&mu_);
     if (!TakeUpdateLocked(response, &handler, &update)) return;
   }
   in_handler = true;

@@ -82,6 +82,11 @@ class WatchHub final : public StreamSupervisor<etcdserverpb::WatchRequest,
   // The number of active watchers.
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
 
+  // For benchmarks and tests: dispatches `response` as if the open stream
+  // had received it (no stream needs to be open).
+  void DispatchForTesting(const etcdserverpb::WatchResponse& response)
+      ABSL_LOCKS_EXCLUDED(mu_, dispatch_mu_);
+
  private:
   struct Watcher {
     WatchOptions options;
@@ -96,6 +101,8 @@ class WatchHub final : public StreamSupervisor<etcdserverpb::WatchRequest,
                         const etcdserverpb::WatchResponse& response) override
       ABSL_LOCKS_EXCLUDED(mu_, dispatch_mu_);
 
+  void Dispatch(const etcdserverpb::WatchResponse& response)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(dispatch_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   void SendCreateLocked(WatchId id, Watcher* watcher)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Turns a response into the update for its watcher, or nothing.

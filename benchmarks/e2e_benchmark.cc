@@ -1,0 +1,543 @@
+// End-to-end benchmarks against a real local etcd that this program starts.
+// Every figure crosses processes: the measuring process acts, a helper
+// process (this same binary in another role) observes and timestamps.
+//
+//   e2e_benchmark run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH]
+// writes OUT_DIR/report.md and CDF data files for the plots. Helper roles:
+//   subscribe ENDPOINTS SERVICE[,SERVICE...]   etcdisc Subscribe, one line per event
+//   raw-watch ENDPOINTS PREFIX                 the etcd layer's watch, one line per event
+//   register-one ENDPOINTS SERVICE TTL_MS      registers, prints its uuid, waits to be killed
+//   idle ENDPOINTS                             one registration + one subscription
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "benchmarks/bench_util.h"
+#include "etcd/etcd_client.h"
+#include "etcdisc/client.h"
+#include "support/etcd_cluster.h"
+#include "support/process.h"
+
+namespace etcdisc::bench {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::BackgroundProcess;
+
+std::string self_path;
+
+// ---- helper roles ----------------------------------------------------------
+
+void Emit(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+std::unique_ptr<Client> MakeClient(const std::string& endpoints) {
+  ClientOptions options;
+  options.endpoints = endpoints;
+  auto client = Client::Create(options);
+  if (!client.ok()) {
+    std::fprintf(stderr, "%s\n", client.status().ToString().c_str());
+    std::exit(1);
+  }
+  return *std::move(client);
+}
+
+int RoleSubscribe(const std::string& endpoints, const std::string& services) {
+  auto client = MakeClient(endpoints);
+  std::vector<std::unique_ptr<Subscription<HostEvent>>> subs;
+  for (absl::string_view service : absl::StrSplit(services, ',')) {
+    auto sub = client->Subscribe(service);
+    if (!sub.ok()) return 1;
+    subs.push_back(*std::move(sub));
+  }
+  const ClientStats stats = client->Stats();
+  Emit(absl::StrCat("READY ", stats.watch_streams_opened, " ",
+                    stats.keepalive_streams_opened, " ", stats.watchers));
+  std::vector<std::thread> readers;
+  for (auto& sub : subs) {
+    readers.emplace_back([s = sub.get()] {
+      while (auto e = s->Pop()) {
+        const int64_t t = NowNs();
+        Emit(absl::StrCat(t, e->kind == HostEvent::Kind::kNew ? " N " : " D ",
+                          e->uuid));
+      }
+    });
+  }
+  for (auto& t : readers) t.join();
+  return 0;
+}
+
+int RoleRawWatch(const std::string& endpoints, const std::string& prefix) {
+  internal::EtcdClientOptions options;
+  options.endpoints = endpoints;
+  auto client = internal::EtcdClient::Create(options);
+  if (!client.ok()) return 1;
+  auto rev = (*client)->kv().Range(internal::RangeRequest::Prefix(prefix));
+  if (!rev.ok()) return 1;
+  internal::WatchOptions w;
+  w.key = prefix;
+  w.range_end = internal::PrefixRangeEnd(prefix);
+  w.start_revision = rev->revision + 1;
+  (*client)->watch().Watch(w, [](internal::WatchUpdate u) {
+    const int64_t t = NowNs();
+    for (const auto& e : u.events) {
+      Emit(absl::StrCat(t, e.type == internal::WatchEvent::Type::kPut ? " P " : " D ",
+                        e.kv.key));
+    }
+  });
+  Emit("READY");
+  while (true) std::this_thread::sleep_for(seconds(1));
+}
+
+int RoleRegisterOne(const std::string& endpoints, const std::string& service,
+                    int ttl_ms) {
+  auto client = MakeClient(endpoints);
+  Host host;
+  host.name = "10.9.9.9";
+  host.ports = {{"http", "80"}};
+  RegisterOptions options;
+  options.ttl = milliseconds(ttl_ms);
+  auto reg = client->Register(service, host, options);
+  if (!reg.ok() || !(*reg)->WaitRegistration(seconds(20)).ok()) return 1;
+  Emit((*reg)->UUID());
+  while (true) std::this_thread::sleep_for(seconds(1));
+}
+
+int RoleIdle(const std::string& endpoints) {
+  auto client = MakeClient(endpoints);
+  Host host;
+  host.name = "10.8.8.8";
+  host.ports = {{"http", "80"}};
+  auto reg = client->Register("idle", host);
+  auto sub = client->SubscribeNew("idle-watched");
+  if (!reg.ok() || !sub.ok() || !(*reg)->WaitRegistration(seconds(20)).ok()) return 1;
+  Emit("READY");
+  while (true) std::this_thread::sleep_for(seconds(1));
+}
+
+// ---- the measuring process ---------------------------------------------------
+
+std::string ms3(double v) { return absl::StrFormat("%.3f", v); }
+
+std::string Row(const std::string& name, const Summary& s) {
+  return absl::StrCat("| ", name, " | ", s.n, " | ", ms3(s.p50), " | ", ms3(s.p90),
+                      " | ", ms3(s.p99), " | ", ms3(s.max), " |\n");
+}
+
+// Reads lines from `watcher` until one ends with " <tag> <id>"; returns its
+// timestamp (ns), or -1 after `timeout`.
+int64_t AwaitEvent(BackgroundProcess& watcher, const std::string& tag,
+                   const std::string& id, milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  const std::string suffix = absl::StrCat(" ", tag, " ", id);
+  while (std::chrono::steady_clock::now() < until) {
+    auto line = watcher.ReadLine(milliseconds(200));
+    if (!line) continue;
+    if (line->size() > suffix.size() &&
+        line->compare(line->size() - suffix.size(), suffix.size(), suffix) == 0) {
+      return std::atoll(line->c_str());
+    }
+  }
+  return -1;
+}
+
+// Starts this binary in a helper role and waits for its READY line (kept in
+// `ready` if asked for).
+std::unique_ptr<BackgroundProcess> Helper(std::vector<std::string> args,
+                                          std::string* ready = nullptr) {
+  args.insert(args.begin(), self_path);
+  auto p = std::make_unique<BackgroundProcess>(args);
+  auto line = p->ReadLine(seconds(120));
+  if (!line || line->rfind("READY", 0) != 0) {
+    std::fprintf(stderr, "helper %s did not start\n", args[1].c_str());
+    std::exit(1);
+  }
+  if (ready != nullptr) *ready = line->substr(std::min<size_t>(6, line->size()));
+  return p;
+}
+
+struct Options {
+  std::string out;
+  int samples = 1000;
+  int kills = 20;
+  std::string cli;
+};
+
+class Run {
+ public:
+  Run(Options o, std::string endpoints) : o_(std::move(o)), endpoints_(std::move(endpoints)) {}
+
+  void Latencies(std::string* report) {
+    // The floor: a put under a lease and a lease revoke, seen by a raw watch.
+    auto raw_watch = Helper({"raw-watch", endpoints_, "/bench/raw/"});
+    internal::EtcdClientOptions eo;
+    eo.endpoints = endpoints_;
+    auto raw = *internal::EtcdClient::Create(eo);
+    std::vector<double> put_watch, revoke_delete;
+    const std::string value(180, 'x');  // About a host record's size.
+    for (int i = -50; i < o_.samples; ++i) {
+      auto lease = raw->lease().Grant(seconds(30));
+      if (!lease.ok()) std::exit(1);
+      const std::string key = absl::StrCat("/bench/raw/", i + 50);
+      const int64_t t0 = NowNs();
+      if (!raw->kv().Put({key, value, lease->id, false}).ok()) std::exit(1);
+      const int64_t t1 = AwaitEvent(*raw_watch, "P", key, seconds(10));
+      const int64_t t2 = NowNs();
+      if (!raw->lease().Revoke(lease->id).ok()) std::exit(1);
+      const int64_t t3 = AwaitEvent(*raw_watch, "D", key, seconds(10));
+      if (t1 < 0 || t3 < 0) std::exit(1);
+      if (i < 0) continue;  // Warm-up.
+      put_watch.push_back((t1 - t0) / 1e6);
+      revoke_delete.push_back((t3 - t2) / 1e6);
+    }
+    // etcdisc: Register -> New, Stop -> Down, seen by a subscriber process.
+    auto subscriber = Helper({"subscribe", endpoints_, "bench"});
+    auto client = MakeClient(endpoints_);
+    Host host;
+    host.name = "10.0.0.1";
+    host.ports = {{"http", "8080"}};
+    std::vector<double> reg_new, stop_down;
+    for (int i = -50; i < o_.samples; ++i) {
+      const int64_t t0 = NowNs();
+      auto reg = client->Register("bench", host);
+      if (!reg.ok()) std::exit(1);
+      const int64_t t1 = AwaitEvent(*subscriber, "N", (*reg)->UUID(), seconds(10));
+      const int64_t t2 = NowNs();
+      if (!(*reg)->Stop().ok()) std::exit(1);
+      const int64_t t3 = AwaitEvent(*subscriber, "D", (*reg)->UUID(), seconds(10));
+      if (t1 < 0 || t3 < 0) std::exit(1);
+      if (i < 0) continue;
+      reg_new.push_back((t1 - t0) / 1e6);
+      stop_down.push_back((t3 - t2) / 1e6);
+    }
+    floor_ = Summarize(put_watch);
+    reg_new_ = Summarize(reg_new);
+    const Summary revoke = Summarize(revoke_delete);
+    stop_down_ = Summarize(stop_down);
+    WriteCdf(o_.out + "/floor_put_watch.dat", put_watch);
+    WriteCdf(o_.out + "/register_new.dat", reg_new);
+    WriteCdf(o_.out + "/floor_revoke_delete.dat", revoke_delete);
+    WriteCdf(o_.out + "/stop_down.dat", stop_down);
+    absl::StrAppend(report,
+        "## 1-3. Latency to a watcher in another process (ms)\n\n"
+        "| Path | n | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|\n",
+        Row("floor: raw put under a lease -> raw watch", floor_),
+        Row("etcdisc: Register -> SubscribeNew", reg_new_),
+        Row("floor: raw lease revoke -> raw watch delete", revoke),
+        Row("etcdisc: Stop -> SubscribeDown", stop_down_),
+        absl::StrFormat("\nRatios of p50 to the floor: register -> New %.2fx; "
+                        "Stop -> Down %.2fx (to the put floor), %.2fx (to the revoke floor).\n\n",
+                        reg_new_.p50 / floor_.p50, stop_down_.p50 / floor_.p50,
+                        stop_down_.p50 / revoke.p50),
+        "![CDF](register_new.png)\n\n");
+  }
+
+  void Kills(std::string* report) {
+    auto subscriber = Helper({"subscribe", endpoints_, "killed"});
+    std::mt19937 rng(7);
+    std::vector<double> kill_down;
+    for (int k = 0; k < o_.kills; ++k) {
+      BackgroundProcess victim({self_path, "register-one", endpoints_, "killed", "2000"});
+      auto uuid = victim.ReadLine(seconds(30));
+      if (!uuid || AwaitEvent(*subscriber, "N", *uuid, seconds(10)) < 0) std::exit(1);
+      std::this_thread::sleep_for(
+          milliseconds(std::uniform_int_distribution<int>(0, 667)(rng)));
+      const int64_t t0 = NowNs();
+      victim.Signal(SIGKILL);
+      victim.Wait(seconds(5));
+      const int64_t t1 = AwaitEvent(*subscriber, "D", *uuid, seconds(20));
+      if (t1 < 0) std::exit(1);
+      kill_down.push_back((t1 - t0) / 1e6);
+    }
+    kill_ = Summarize(kill_down);
+    WriteCdf(o_.out + "/kill_down.dat", kill_down);
+    absl::StrAppend(report,
+        "## 3. kill -9 -> SubscribeDown at TTL 2 s\n\n",
+        absl::StrFormat("%zu kills at random points of the keep-alive cycle: "
+                        "min %.0f ms, median %.0f ms, max %.0f ms.\n\n",
+                        kill_.n, kill_.min, kill_.p50, kill_.max));
+  }
+
+  // Registrations (or raw puts) completed per second by `n` threads, each
+  // with its own connection, over `duration`.
+  double RegistrationsPerSecond(int n, milliseconds duration) {
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < n; ++i) clients.push_back(MakeClient(endpoints_));
+    std::atomic<long> done{0};
+    std::atomic<bool> stop{false};
+    std::vector<std::vector<std::unique_ptr<Registration>>> held(n);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < n; ++i) {
+      threads.emplace_back([&, i] {
+        Host host;
+        host.name = absl::StrCat("10.1.", i, ".1");
+        host.ports = {{"http", "80"}};
+        while (!stop) {
+          auto reg = clients[i]->Register("throughput", host);
+          if (reg.ok() && (*reg)->WaitRegistration(seconds(10)).ok()) {
+            ++done;
+            held[i].push_back(*std::move(reg));
+          }
+        }
+      });
+    }
+    std::this_thread::sleep_for(duration);
+    stop = true;
+    for (auto& t : threads) t.join();
+    const double rate = done * 1000.0 / duration.count();
+    held.clear();
+    clients.clear();
+    return rate;
+  }
+
+  double RawPutsPerSecond(int n, milliseconds duration) {
+    std::atomic<long> done{0};
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < n; ++i) {
+      threads.emplace_back([&, i] {
+        internal::EtcdClientOptions eo;
+        eo.endpoints = endpoints_;
+        auto raw = *internal::EtcdClient::Create(eo);
+        auto lease = raw->lease().Grant(seconds(30));
+        long k = 0;
+        while (!stop && lease.ok()) {
+          if (raw->kv().Put({absl::StrCat("/bench/put/", i, "/", k++),
+                             std::string(180, 'x'), lease->id, false}).ok()) {
+            ++done;
+          }
+        }
+        if (lease.ok()) raw->lease().Revoke(lease->id).IgnoreError();
+      });
+    }
+    std::this_thread::sleep_for(duration);
+    stop = true;
+    for (auto& t : threads) t.join();
+    return done * 1000.0 / duration.count();
+  }
+
+  void Throughput(std::string* report) {
+    absl::StrAppend(report,
+        "## 4. Registrations per second (3 s each; one connection per registrar)\n\n"
+        "| Registrars | etcdisc registrations/s | raw puts under a lease/s | ratio |\n"
+        "|---|---|---|---|\n");
+    for (int n : {1, 16}) {
+      const double reg = RegistrationsPerSecond(n, milliseconds(3000));
+      const double put = RawPutsPerSecond(n, milliseconds(3000));
+      if (n == 16) throughput_ratio_ = reg / put;
+      absl::StrAppend(report, absl::StrFormat("| %d | %.0f | %.0f | %.2f |\n", n,
+                                              reg, put, reg / put));
+    }
+    absl::StrAppend(report, "\n");
+  }
+
+  void PutHosts(internal::EtcdClient& raw, const std::string& service, int count) {
+    for (int i = 0; i < count; ++i) {
+      Host h;
+      h.name = absl::StrCat("10.2.", i / 250, ".", i % 250);
+      h.ports = {{"http", "80"}};
+      h.service_name = service;
+      h.uuid = absl::StrCat("host-", i);
+      if (!raw.kv().Put({absl::StrCat("/services/", service, "/", h.uuid), ToJson(h),
+                         0, false}).ok()) {
+        std::exit(1);
+      }
+    }
+  }
+
+  void Gets(std::string* report) {
+    internal::EtcdClientOptions eo;
+    eo.endpoints = endpoints_;
+    auto raw = *internal::EtcdClient::Create(eo);
+    auto client = MakeClient(endpoints_);
+    absl::StrAppend(report,
+        "## 5. Get (one Range of hosts + record, in one Txn) (ms)\n\n"
+        "| Service size | n | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|\n");
+    for (int size : {10, 1000}) {
+      const std::string service = absl::StrCat("get", size);
+      PutHosts(*raw, service, size);
+      std::vector<double> ms;
+      for (int i = -20; i < 300; ++i) {
+        const int64_t t0 = NowNs();
+        auto hosts = client->Get(service);
+        const int64_t t1 = NowNs();
+        if (!hosts.ok() || hosts->All()->size() != static_cast<size_t>(size)) std::exit(1);
+        if (i >= 0) ms.push_back((t1 - t0) / 1e6);
+      }
+      absl::StrAppend(report, Row(absl::StrCat(size, " hosts"), Summarize(ms)));
+    }
+    absl::StrAppend(report, "\n");
+  }
+
+  void Scale(std::string* report) {
+    internal::EtcdClientOptions eo;
+    eo.endpoints = endpoints_;
+    std::vector<std::thread> loaders;
+    for (int t = 0; t < 8; ++t) {
+      loaders.emplace_back([&, t] {
+        auto raw = *internal::EtcdClient::Create(eo);
+        for (int s = t; s < 1000; s += 8) PutHosts(*raw, absl::StrCat("svc-", s), 10);
+      });
+    }
+    for (auto& t : loaders) t.join();
+    std::vector<std::string> names;
+    for (int s = 0; s < 1000; ++s) names.push_back(absl::StrCat("svc-", s));
+    const auto start = std::chrono::steady_clock::now();
+    auto many = Helper({"subscribe", endpoints_, absl::StrJoin(names, ",")},
+                       &many_ready_);
+    const double subscribe_s = std::chrono::duration<double>(
+        std::chrono::steady_clock::now() - start).count();
+    const long rss = RssKiB(many->pid());
+    auto client = MakeClient(endpoints_);
+    Host host;
+    host.name = "10.3.0.1";
+    host.ports = {{"http", "80"}};
+    std::vector<double> loaded;
+    for (int i = -20; i < 300; ++i) {
+      const int64_t t0 = NowNs();
+      auto reg = client->Register("svc-500", host);
+      const int64_t t1 = AwaitEvent(*many, "N", (*reg)->UUID(), seconds(10));
+      if (t1 < 0 || !(*reg)->Stop().ok()) std::exit(1);
+      if (AwaitEvent(*many, "D", (*reg)->UUID(), seconds(10)) < 0) std::exit(1);
+      if (i >= 0) loaded.push_back((t1 - t0) / 1e6);
+    }
+    loaded_ = Summarize(loaded);
+    scale_rss_kib_ = rss;
+    absl::StrAppend(report,
+        "## 6. Scale: 1,000 services x 10 hosts, one process subscribed to all\n\n",
+        absl::StrFormat("- subscribing to the 1,000 services took %.1f s (one read each);\n"
+                        "- its RSS: %.1f MiB;\n"
+                        "- its gRPC streams: %s (watch streams opened, keep-alive "
+                        "streams opened, watchers);\n",
+                        subscribe_s, rss / 1024.0, many_ready_),
+        absl::StrFormat("- register -> New while it holds them: p50 %.3f ms, p99 %.3f ms "
+                        "(idle p99 %.3f ms: %.2fx), n=%zu.\n\n",
+                        loaded_.p50, loaded_.p99, reg_new_.p99,
+                        loaded_.p99 / reg_new_.p99, loaded_.n));
+  }
+
+  void Footprint(std::string* report) {
+    auto idle = Helper({"idle", endpoints_});
+    std::this_thread::sleep_for(seconds(2));
+    const long rss = RssKiB(idle->pid());
+    struct stat st {};
+    long cli_bytes = -1;
+    if (!o_.cli.empty() && ::stat(o_.cli.c_str(), &st) == 0) cli_bytes = st.st_size;
+    long stripped = -1;
+    if (cli_bytes > 0) {
+      const std::string copy = o_.out + "/etcdisc.stripped";
+      if (std::system(("strip -o " + copy + " " + o_.cli).c_str()) == 0 &&
+          ::stat(copy.c_str(), &st) == 0) {
+        stripped = st.st_size;
+        ::unlink(copy.c_str());
+      }
+    }
+    absl::StrAppend(report, "## 7. Footprint\n\n",
+        absl::StrFormat("- idle process holding one registration and one subscription: "
+                        "RSS %.1f MiB;\n- `etcdisc` CLI binary: %.1f MiB as built "
+                        "(RelWithDebInfo, debug info included), %.1f MiB stripped; "
+                        "gRPC, protobuf and abseil are shared libraries.\n\n",
+                        rss / 1024.0, cli_bytes / 1048576.0, stripped / 1048576.0));
+  }
+
+  std::string Targets() const {
+    const auto met = [](bool ok) { return ok ? "met" : "NOT met"; };
+    return absl::StrCat(
+        "## Targets\n\n| Target | Measured | |\n|---|---|---|\n",
+        absl::StrFormat("| register -> New p50 within 1.2x of the floor | %.2fx | %s |\n",
+                        reg_new_.p50 / floor_.p50, met(reg_new_.p50 <= 1.2 * floor_.p50)),
+        absl::StrFormat("| Stop -> Down p50 within 1.2x of the floor | %.2fx | %s |\n",
+                        stop_down_.p50 / floor_.p50, met(stop_down_.p50 <= 1.2 * floor_.p50)),
+        absl::StrFormat("| kill -9 -> Down at TTL 2 s: max <= 2.5 s, median < 2.1 s | "
+                        "max %.0f ms, median %.0f ms | %s |\n",
+                        kill_.max, kill_.p50, met(kill_.max <= 2500 && kill_.p50 < 2100)),
+        absl::StrFormat("| registrations/s at 16 registrars >= 0.9x raw puts | %.2fx | %s |\n",
+                        throughput_ratio_, met(throughput_ratio_ >= 0.9)),
+        absl::StrFormat("| 1,000 subscriptions: RSS < 64 MiB, p99 within 1.5x idle | "
+                        "%.1f MiB, %.2fx | %s |\n",
+                        scale_rss_kib_ / 1024.0, loaded_.p99 / reg_new_.p99,
+                        met(scale_rss_kib_ < 64 * 1024 && loaded_.p99 <= 1.5 * reg_new_.p99)),
+        "\n");
+  }
+
+ private:
+  Options o_;
+  std::string endpoints_;
+  Summary floor_, reg_new_, stop_down_, kill_, loaded_;
+  double throughput_ratio_ = 0;
+  long scale_rss_kib_ = 0;
+  std::string many_ready_ = "?";
+};
+
+int RoleRun(int argc, char** argv) {
+  Options o;
+  o.out = argv[2];
+  for (int i = 3; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--samples=", 0) == 0) o.samples = std::atoi(a.c_str() + 10);
+    if (a.rfind("--kills=", 0) == 0) o.kills = std::atoi(a.c_str() + 8);
+    if (a.rfind("--cli=", 0) == 0) o.cli = a.substr(6);
+  }
+  testing::EtcdClusterOptions eo;
+  eo.members = 1;
+  auto cluster = testing::EtcdCluster::Start(eo);
+  if (!cluster.ok()) {
+    std::fprintf(stderr, "%s\n", cluster.status().ToString().c_str());
+    return 1;
+  }
+  Run run(o, (*cluster)->endpoints());
+  std::string body;
+  const auto phase = [](const char* name) {
+    std::fprintf(stderr, "bench: %s\n", name);
+  };
+  phase("latencies");
+  run.Latencies(&body);
+  phase("kill -9");
+  run.Kills(&body);
+  phase("throughput");
+  run.Throughput(&body);
+  phase("get");
+  run.Gets(&body);
+  phase("scale");
+  run.Scale(&body);
+  phase("footprint");
+  run.Footprint(&body);
+  std::ofstream(o.out + "/report.md") << run.Targets() << body;
+  return 0;
+}
+
+}  // namespace
+}  // namespace etcdisc::bench
+
+int main(int argc, char** argv) {
+  using namespace etcdisc::bench;
+  self_path = argv[0];
+  const std::string role = argc > 1 ? argv[1] : "";
+  if (role == "run" && argc >= 3) return RoleRun(argc, argv);
+  if (role == "subscribe" && argc == 4) return RoleSubscribe(argv[2], argv[3]);
+  if (role == "raw-watch" && argc == 4) return RoleRawWatch(argv[2], argv[3]);
+  if (role == "register-one" && argc == 5) {
+    return RoleRegisterOne(argv[2], argv[3], std::atoi(argv[4]));
+  }
+  if (role == "idle" && argc == 3) return RoleIdle(argv[2]);
+  std::fprintf(stderr, "usage: %s run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH]\n",
+               argv[0]);
+  return 2;
+}
