@@ -452,7 +452,7 @@ class Run {
     absl::StrAppend(report, "## 7. Footprint\n\n",
         absl::StrFormat("- idle process holding one registration and one subscription: "
                         "RSS %.1f MiB;\n- `etcdisc` CLI binary: %.1f MiB as built "
-                        "(RelWithDebInfo, debug info included), %.1f MiB stripped; "
+                        "(Release), %.1f MiB stripped; "
                         "gRPC, protobuf and abseil are shared libraries.\n\n",
                         rss / 1024.0, cli_bytes / 1048576.0, stripped / 1048576.0));
   }

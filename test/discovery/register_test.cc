@@ -209,14 +209,15 @@ TEST_F(RegisterTest, ServiceRecordIsPutBackWhenItsHolderGoes) {
   auto b = MustRegister("web", WebHost("10.0.0.2"));
   ASSERT_NE(a, nullptr);
   ASSERT_NE(b, nullptr);
-  // The last writer's lease holds the record; stopping it revokes that lease.
+  // An identical record is not written again: the first host's lease holds
+  // it. Stopping that host revokes the lease and with it the record.
   const int64_t holder = RawLease("/service_infos/web");
-  ASSERT_EQ(holder, RawLease("/services/web/" + b->UUID()));
-  ASSERT_TRUE(b->Stop().ok());
+  ASSERT_EQ(holder, RawLease("/services/web/" + a->UUID()));
+  ASSERT_TRUE(a->Stop().ok());
   ASSERT_TRUE(WaitFor(
       [&] {
         return RawLease("/service_infos/web") ==
-               RawLease("/services/web/" + a->UUID());
+               RawLease("/services/web/" + b->UUID());
       },
       seconds(10)));
   EXPECT_EQ(RawValue("/service_infos/web"), R"({"name":"web","critical":false})");
@@ -227,6 +228,15 @@ TEST_F(RegisterTest, ServiceRecordIsPutBackWhenItsHolderGoes) {
   ASSERT_TRUE(client().kv().Delete(del).ok());
   EXPECT_TRUE(WaitFor([&] { return !RawValue("/service_infos/web").empty(); },
                       seconds(10)));
+}
+
+TEST_F(RegisterTest, AChangedServiceRecordIsWrittenByTheNextHost) {
+  auto a = MustRegister("web", WebHost("10.0.0.1"));
+  Host critical = WebHost("10.0.0.2");
+  critical.critical = true;
+  auto b = MustRegister("web", critical);
+  EXPECT_EQ(RawValue("/service_infos/web"), R"({"name":"web","critical":true})");
+  EXPECT_EQ(RawLease("/service_infos/web"), RawLease("/services/web/" + b->UUID()));
 }
 
 TEST_F(RegisterTest, PublicHostAdoptsCredentialsChangedInTheServiceRecord) {

@@ -208,11 +208,17 @@ absl::Status RegistrationImpl::Write() {
     lease_ = lease;
   }
 
+  // One Txn: the host key always; the service record only when it differs
+  // from what is there. Rewriting an identical record would wake every
+  // watcher of it (every live host of the service) for nothing; when its
+  // holder goes, a live host puts it back (RestoreService).
+  const std::string record = EncodeService(ServiceFromHost(service_, host));
   TxnRequest txn;
+  txn.compares.push_back(
+      Compare::Value(service_key_, Compare::Result::kEqual, record));
   txn.success.push_back(TxnOp::Put({host_key_, EncodeHost(host), lease, false}));
-  txn.success.push_back(TxnOp::Put(
-      {service_key_, EncodeService(ServiceFromHost(service_, host)), lease,
-       false}));
+  txn.failure = txn.success;
+  txn.failure.push_back(TxnOp::Put({service_key_, record, lease, false}));
   auto written = core_->etcd().kv().Txn(txn);
   if (took_lease) core_->leases().RefillLater(options_.ttl);
   if (!written.ok()) {
