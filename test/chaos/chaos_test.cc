@@ -268,7 +268,10 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
         EXPECT_TRUE(view.ever_new.count(uuid)) << name << " missed " << uuid;
       }
     }
+    // The late view starts with hosts registered before it existed: how far
+    // behind it was says nothing about delivery.
     for (const auto& [uuid, seen] : view.first_seen_ms) {
+      if (name == "late") break;
       auto reg = reg_ms.find(uuid);
       if (reg != reg_ms.end()) {
         longest_behind_ms = std::max(longest_behind_ms, seen - reg->second);

@@ -89,6 +89,7 @@ TEST_F(FailoverTest, KillingTheLeaderKeepsWatchesAndLeasesGoing) {
   auto ttl = client().lease().TimeToLive(grant->id, false);
   ASSERT_TRUE(ttl.ok()) << ttl.status();
   EXPECT_GT(ttl->ttl_seconds, 0);
+  watcher->keeper().Forget(grant->id);  // Before `lost` goes out of scope.
 }
 
 TEST_F(FailoverTest, CallToAPausedMemberFailsWithinItsDeadlineThenMovesOn) {

@@ -49,6 +49,7 @@ TEST_F(LeaseKeeperTest, KeptLeaseOutlivesThreeTimesItsTtl) {
   EXPECT_GT(ttl->ttl_seconds, 0);
   ASSERT_EQ(ttl->keys.size(), 1u);
   EXPECT_EQ(ttl->keys[0], "/leased");
+  client().keeper().Forget(grant->id);  // Before `lost` goes out of scope.
 }
 
 TEST_F(LeaseKeeperTest, RevokedLeaseTakesItsKeys) {
