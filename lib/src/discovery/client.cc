@@ -78,15 +78,11 @@ absl::StatusOr<ServiceHosts> Client::Get(absl::string_view service) {
 
   std::vector<Host> hosts;
   for (const KeyValue& kv : read->responses[0].range.kvs) {
-    auto host = internal::DecodeHost(kv.value);
-    auto parts = core_->keys().ParseHostKey(kv.key);
-    if (!host.ok() || !parts.ok()) {
-      internal::LogWarning(absl::StrCat(
-          "skipping malformed host record ", kv.key, ": ",
-          (host.ok() ? parts.status() : host.status()).message()));
+    auto host = internal::HostFromKeyValue(core_->keys(), kv);
+    if (!host.ok()) {
+      internal::LogWarning(absl::StrCat("skipping ", host.status().message()));
       continue;
     }
-    if (host->uuid.empty()) host->uuid = parts->uuid;
     hosts.push_back(*std::move(host));
   }
   std::optional<Service> service_record;

@@ -104,21 +104,11 @@ void HostWatch::ApplyDeleteLocked(const std::string& key) {
 }
 
 bool HostWatch::AnnounceLocked(const KeyValue& kv) {
-  auto parts = core_->keys().ParseHostKey(kv.key);
-  if (!parts.ok()) {
-    LogWarning(absl::StrCat("skipping key ", kv.key, ": ",
-                            parts.status().message()));
-    return false;
-  }
-  auto host = DecodeHost(kv.value);
+  auto host = HostFromKeyValue(core_->keys(), kv);
   if (!host.ok()) {
-    LogWarning(absl::StrCat("skipping malformed host record ", kv.key,
-                            " at revision ", kv.mod_revision, ": ",
-                            host.status().message()));
+    LogWarning(absl::StrCat("skipping ", host.status().message()));
     return false;
   }
-  if (host->uuid.empty()) host->uuid = parts->uuid;
-  if (host->service_name.empty()) host->service_name = service_;
   sink_.on_new(*host);
   return true;
 }

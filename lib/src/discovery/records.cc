@@ -170,6 +170,21 @@ absl::StatusOr<Service> DecodeService(absl::string_view json) {
   return s;
 }
 
+absl::StatusOr<Host> HostFromKeyValue(const KeyLayout& keys,
+                                      const KeyValue& kv) {
+  auto parts = keys.ParseHostKey(kv.key);
+  if (!parts.ok()) return parts.status();
+  auto host = DecodeHost(kv.value);
+  if (!host.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "malformed host record ", kv.key, " at revision ", kv.mod_revision,
+        ": ", host.status().message()));
+  }
+  if (host->uuid.empty()) host->uuid = parts->uuid;
+  if (host->service_name.empty()) host->service_name = parts->service;
+  return host;
+}
+
 Service ServiceFromHost(absl::string_view service, const Host& host) {
   Service s;
   s.name = std::string(service);

@@ -7,6 +7,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "discovery/keys.h"
+#include "etcd/types.h"
 #include "etcdisc/host.h"
 
 namespace etcdisc::internal {
@@ -19,6 +21,12 @@ std::string EncodeService(const Service& service);
 // is not JSON, not an object, or a known field has the wrong type.
 absl::StatusOr<Host> DecodeHost(absl::string_view json);
 absl::StatusOr<Service> DecodeService(absl::string_view json);
+
+// The host stored at `kv`: its record decoded, with uuid and service name
+// taken from the key when the record lacks them. InvalidArgument, naming the
+// key and revision, for a key of another shape or a malformed record (callers
+// skip it with a warning).
+absl::StatusOr<Host> HostFromKeyValue(const KeyLayout& keys, const KeyValue& kv);
 
 // The service record a host implies: name and critical always, and for a
 // public host its hostname, ports and credentials.

@@ -54,7 +54,6 @@ class EtcdClient {
   LeaseKeeper& keeper() { return *keeper_; }
   WatchHub& watch() { return *watch_; }
   ClusterClient& cluster() { return cluster_; }
-  Connection& connection() { return connection_; }
   Scheduler& scheduler() { return scheduler_; }
 
   // Ends both streams and joins the scheduler thread; calls made afterwards

@@ -42,7 +42,6 @@ void LeaseKeeper::Keep(int64_t id, int64_t ttl_seconds,
   kept.ttl = std::chrono::seconds(std::max<int64_t>(ttl_seconds, 1));
   kept.next_send = now + kept.ttl / 3;
   kept.expires = now + kept.ttl;
-  kept.refreshed = now;
   kept.awaiting = false;
   kept.on_lost = std::move(on_lost);
   EnsureStreamLocked();
@@ -62,12 +61,6 @@ bool LeaseKeeper::IsKept(int64_t id) const {
 size_t LeaseKeeper::size() const {
   MutexLock lock(&mu_);
   return leases_.size();
-}
-
-LeaseKeeper::Clock::time_point LeaseKeeper::LastRefreshed(int64_t id) const {
-  MutexLock lock(&mu_);
-  auto it = leases_.find(id);
-  return it == leases_.end() ? Clock::time_point() : it->second.refreshed;
 }
 
 void LeaseKeeper::OnStreamOpenedLocked() {
@@ -100,7 +93,6 @@ void LeaseKeeper::OnStreamResponse(Stream* stream, const Response& response) {
       leases_.erase(it);
     } else if (kept.awaiting) {
       kept.awaiting = false;
-      kept.refreshed = Clock::now();
       kept.expires = kept.sent_at + std::chrono::seconds(response.ttl());
     }
   }

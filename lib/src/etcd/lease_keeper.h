@@ -50,8 +50,6 @@ class LeaseKeeper final
   // How many leases are kept now.
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  // When the last refresh of `id` was confirmed (for tests and metrics).
-  Clock::time_point LastRefreshed(int64_t id) const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Kept {
@@ -60,7 +58,6 @@ class LeaseKeeper final
     Clock::time_point expires;      // Our estimate: last confirmed send + TTL.
     Clock::time_point sent_at;      // Of the unanswered request, if any.
     bool awaiting = false;
-    Clock::time_point refreshed;    // Last confirmation.
     LeaseLostHandler on_lost;
   };
   using Lost = std::vector<std::pair<LeaseLostHandler, absl::Status>>;
