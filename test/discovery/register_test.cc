@@ -8,46 +8,17 @@
 #include "discovery/records.h"
 #include "gtest/gtest.h"
 #include "support/discovery_test.h"
+#include "support/event_recorder.h"
 #include "support/wait.h"
 
 namespace etcdisc {
 namespace {
 
 using ::etcdisc::testing::DiscoveryTest;
+using ::etcdisc::testing::EventRecorder;
 using ::etcdisc::testing::WaitFor;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-// Collects registration events for assertions.
-class EventRecorder {
- public:
-  RegistrationCallback Callback() {
-    return [this](const RegistrationEvent& e) {
-      internal::MutexLock lock(&mu_);
-      events_.push_back(e);
-    };
-  }
-  std::vector<RegistrationEvent::Kind> kinds() {
-    internal::MutexLock lock(&mu_);
-    std::vector<RegistrationEvent::Kind> out;
-    for (const auto& e : events_) out.push_back(e.kind);
-    return out;
-  }
-  bool Saw(RegistrationEvent::Kind kind) {
-    for (auto k : kinds()) {
-      if (k == kind) return true;
-    }
-    return false;
-  }
-  RegistrationEvent Last() {
-    internal::MutexLock lock(&mu_);
-    return events_.back();
-  }
-
- private:
-  internal::Mutex mu_;
-  std::vector<RegistrationEvent> events_;
-};
 
 class RegisterTest : public DiscoveryTest {};
 

@@ -156,6 +156,7 @@ struct ClientStats {
 
 namespace internal {
 class ClientCore;
+struct ClientAccess;  // Reaches the internals, for etcdisc's own tests.
 }
 
 // A connection to etcd for discovery: one gRPC channel, one watch stream and
@@ -213,6 +214,7 @@ class Client {
   ClientStats Stats() const;
 
  private:
+  friend struct internal::ClientAccess;
   explicit Client(std::shared_ptr<internal::ClientCore> core);
   std::shared_ptr<internal::ClientCore> core_;
 };

@@ -91,6 +91,24 @@ absl::Status Connection::Connect(
   return absl::OkStatus();
 }
 
+void Connection::SetAnswerHookForTesting(AnswerHook hook) {
+  MutexLock lock(&mu_);
+  has_answer_hook_ = hook != nullptr;
+  answer_hook_ = std::move(hook);
+}
+
+absl::Status Connection::Answered(absl::string_view what,
+                                  absl::Status status) const {
+  if (!has_answer_hook_.load(std::memory_order_acquire)) return status;
+  AnswerHook hook;
+  {
+    MutexLock lock(&mu_);
+    hook = answer_hook_;
+  }
+  if (hook) hook(what, status);
+  return status;
+}
+
 void Connection::PauseBeforeRetry(
     size_t attempt, std::chrono::steady_clock::time_point deadline) const {
   const size_t round = attempt / members_.size();

@@ -5,15 +5,17 @@
 #define ETCDISC_ETCD_CONNECTION_H_
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "util/mutex.h"
 #include "etcd/endpoints.h"
 #include "etcd/grpc_status.h"
@@ -94,7 +96,18 @@ class Connection {
   absl::Status Call(absl::string_view what, std::chrono::milliseconds timeout,
                     bool retry, CallFn&& call);
 
+  // For tests of what happens while a call is in flight: `hook(what, status)`
+  // runs after each unary call has been answered and before its caller sees
+  // the answer, on the caller's thread; it may block to hold the answer back.
+  // Set it before the calls it should see; nullptr removes it.
+  using AnswerHook =
+      std::function<void(absl::string_view what, const absl::Status& status)>;
+  void SetAnswerHookForTesting(AnswerHook hook) ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
+  absl::Status Answered(absl::string_view what, absl::Status status) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // The shortest time one try of a repeatable call gets.
   static constexpr std::chrono::milliseconds kMinAttemptTime{500};
 
@@ -106,6 +119,9 @@ class Connection {
   const std::chrono::milliseconds dial_timeout_;
   mutable Mutex mu_;
   size_t current_ ABSL_GUARDED_BY(mu_) = 0;
+  AnswerHook answer_hook_ ABSL_GUARDED_BY(mu_);
+  // Lets calls skip the lock when no hook is set (the usual case).
+  std::atomic<bool> has_answer_hook_{false};
 };
 
 template <typename CallFn>
@@ -137,11 +153,11 @@ absl::Status Connection::Call(absl::string_view what,
     PrepareUnary(&context, std::chrono::duration_cast<std::chrono::milliseconds>(
                                attempt_deadline - Clock::now()));
     status = FromGrpcStatus(call(*member, &context), what, member->endpoint);
-    if (status.ok() || !IsMemberFailure(status)) return status;
+    if (status.ok() || !IsMemberFailure(status)) break;
     ReportFailure(member->index);
     if (!retry && !IsRejectedUnapplied(status)) break;
   }
-  return status;
+  return Answered(what, std::move(status));
 }
 
 }  // namespace etcdisc::internal

@@ -55,6 +55,10 @@ class EtcdClient {
   WatchHub& watch() { return *watch_; }
   ClusterClient& cluster() { return cluster_; }
   Scheduler& scheduler() { return scheduler_; }
+  // See Connection::SetAnswerHookForTesting.
+  void SetAnswerHookForTesting(Connection::AnswerHook hook) {
+    connection_.SetAnswerHookForTesting(std::move(hook));
+  }
 
   // Ends both streams and joins the scheduler thread; calls made afterwards
   // still work but nothing runs in the background. Idempotent.

@@ -58,6 +58,12 @@ bool LeaseKeeper::IsKept(int64_t id) const {
   return leases_.count(id) > 0;
 }
 
+void LeaseKeeper::SetAnswerFilterForTesting(
+    std::function<bool(int64_t id)> deliver) {
+  MutexLock lock(&mu_);
+  answer_filter_ = std::move(deliver);
+}
+
 size_t LeaseKeeper::size() const {
   MutexLock lock(&mu_);
   return leases_.size();
@@ -82,6 +88,7 @@ void LeaseKeeper::OnStreamResponse(Stream* stream, const Response& response) {
   {
     MutexLock lock(&mu_);
     if (stream != stream_) return;
+    if (answer_filter_ && !answer_filter_(response.id())) return;
     MarkHealthyLocked();
     auto it = leases_.find(response.id());
     if (it == leases_.end()) return;

@@ -50,6 +50,11 @@ class LeaseKeeper final
   // How many leases are kept now.
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
 
+  // For tests: answers for which `deliver(lease id)` is false are dropped as
+  // if they never came (a member whose answers are late). nullptr: deliver
+  // all.
+  void SetAnswerFilterForTesting(std::function<bool(int64_t id)> deliver)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Kept {
@@ -79,6 +84,7 @@ class LeaseKeeper final
 
   std::map<int64_t, Kept> leases_ ABSL_GUARDED_BY(mu_);
   bool tick_scheduled_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<bool(int64_t id)> answer_filter_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace etcdisc::internal
