@@ -80,14 +80,13 @@ void BM_WatchDispatchToNWatchers(benchmark::State& state) {
     for (int i = 0; i < watchers; ++i) {
       auto& r = responses[i];
       r.Clear();
-      r.set_watch_id(ids[i]);
       r.mutable_header()->set_revision(revision);
       auto* e = r.add_events();
       e->mutable_kv()->set_key("/services/svc/u");
       e->mutable_kv()->set_value(R"({"name":"10.0.0.1","ports":{"http":"80"}})");
       e->mutable_kv()->set_mod_revision(revision);
       e->mutable_kv()->set_create_revision(revision);
-      client->watch().DispatchForTesting(r);
+      client->watch().DispatchForTesting(ids[i], r);
     }
   }
   state.SetItemsProcessed(state.iterations() * watchers);

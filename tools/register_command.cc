@@ -34,6 +34,7 @@ const char* KindName(RegistrationEvent::Kind kind) {
     case RegistrationEvent::Kind::kReregistered: return "re-registered";
     case RegistrationEvent::Kind::kCredentialsChanged:
       return "credentials-changed";
+    case RegistrationEvent::Kind::kAttemptFailed: return "attempt-failed";
     case RegistrationEvent::Kind::kStopped: return "stopped";
   }
   return "?";

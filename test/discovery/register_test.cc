@@ -2,6 +2,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <thread>
 #include <vector>
 
 #include "util/mutex.h"
@@ -99,6 +101,9 @@ TEST_F(RegisterTest, BadInputIsRefusedNamingItAndWritesNothing) {
   Host no_name = WebHost("");
   Host bad_private = WebHost("h");
   bad_private.private_ports = {{"http", "x1"}};
+  Host slash_private = WebHost("h");
+  slash_private.private_hostname = "node/1";
+  Host space_name = WebHost("my host");
   const std::vector<Case> cases = {
       {"", WebHost("h"), "service name"},
       {"a/b", WebHost("h"), "\"a/b\""},
@@ -107,6 +112,8 @@ TEST_F(RegisterTest, BadInputIsRefusedNamingItAndWritesNothing) {
       {"web", bad_port, "\"99999\""},
       {"web", no_name, "hostname"},
       {"web", bad_private, "\"x1\""},
+      {"web", slash_private, "private hostname \"node/1\""},
+      {"web", space_name, "hostname \"my host\""},
   };
   for (const Case& c : cases) {
     auto reg = discovery().Register(c.service, c.host);
@@ -300,6 +307,142 @@ TEST_F(RegisterTest, ManyRegistrationsShareOneKeepAliveStream) {
   const ClientStats stats = discovery().Stats();
   EXPECT_EQ(stats.keepalive_streams_opened, 1);
   EXPECT_GE(stats.leases_kept, 20u);
+}
+
+}  // namespace
+}  // namespace etcdisc
+
+namespace etcdisc {
+namespace {
+
+using ::etcdisc::testing::DiscoveryTest;
+using ::etcdisc::testing::EventRecorder;
+using ::etcdisc::testing::WaitFor;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using Kind = RegistrationEvent::Kind;
+
+class RegisterLifeTest : public DiscoveryTest {
+ protected:
+  ClientOptions DiscoveryOptions() const override {
+    ClientOptions options = DiscoveryTest::DiscoveryOptions();
+    options.call_timeout = seconds(1);
+    return options;
+  }
+};
+
+TEST_F(RegisterLifeTest, RegisteringWhileEtcdIsDownReportsEachAttemptThenSucceeds) {
+  ASSERT_TRUE(cluster().Kill(0).ok());
+  EventRecorder events;
+  auto reg = discovery().Register("web", WebHost("10.0.0.1"), RegisterOptions{},
+                                  events.Callback());
+  ASSERT_TRUE(reg.ok()) << reg.status();
+  ASSERT_TRUE(WaitFor([&] { return events.Count(Kind::kAttemptFailed) >= 2; },
+                      seconds(20)));
+  EXPECT_FALSE((*reg)->Ready());
+  const absl::Status last = (*reg)->LastError();
+  EXPECT_TRUE(absl::IsUnavailable(last) || absl::IsDeadlineExceeded(last))
+      << last;
+  const absl::Status wait = (*reg)->WaitRegistration(milliseconds(10));
+  EXPECT_EQ(wait.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(wait.message().find("last error"), absl::string_view::npos) << wait;
+
+  ASSERT_TRUE(cluster().Restart(0).ok());
+  ASSERT_TRUE((*reg)->WaitRegistration(seconds(30)).ok());
+  EXPECT_TRUE((*reg)->LastError().ok());
+  EXPECT_NE(RawValue("/services/web/" + (*reg)->UUID()), "");
+  EXPECT_TRUE(WaitFor([&] { return events.Saw(Kind::kRegistered); }, seconds(10)));
+}
+
+TEST_F(RegisterLifeTest, ACallbackMayStopItsOwnRegistration) {
+  auto registration = std::make_shared<std::unique_ptr<Registration>>();
+  auto stopped = std::make_shared<std::atomic<int>>(0);
+  auto stop_result = std::make_shared<absl::Status>();
+  internal::Mutex mu;
+  RegistrationCallback callback = [&mu, registration, stopped,
+                                   stop_result](const RegistrationEvent& e) {
+    if (e.kind == Kind::kRegistered) {
+      internal::MutexLock lock(&mu);
+      *stop_result = (*registration)->Stop();
+    }
+    if (e.kind == Kind::kStopped) ++*stopped;
+  };
+  {
+    internal::MutexLock lock(&mu);  // The callback waits for the handle.
+    auto reg = discovery().Register("web", WebHost("10.0.0.1"), RegisterOptions{},
+                                    callback);
+    ASSERT_TRUE(reg.ok());
+    *registration = *std::move(reg);
+  }
+  ASSERT_TRUE(WaitFor([&] { return *stopped == 1; }, seconds(10)));
+  internal::MutexLock lock(&mu);
+  EXPECT_TRUE(stop_result->ok()) << *stop_result;
+  EXPECT_FALSE((*registration)->Ready());
+  EXPECT_EQ(RawValue("/services/web/" + (*registration)->UUID()), "");
+}
+
+TEST_F(RegisterLifeTest, ACallbackMayDestroyItsOwnRegistration) {
+  auto holder = std::make_shared<std::unique_ptr<Registration>>();
+  auto destroyed = std::make_shared<std::atomic<bool>>(false);
+  internal::Mutex mu;
+  RegistrationCallback callback = [&mu, holder,
+                                   destroyed](const RegistrationEvent& e) {
+    if (e.kind != Kind::kRegistered) return;
+    internal::MutexLock lock(&mu);
+    holder->reset();  // Stops it, from its own callback.
+    *destroyed = true;
+  };
+  std::string uuid;
+  {
+    internal::MutexLock lock(&mu);
+    auto reg = discovery().Register("web", WebHost("10.0.0.1"), RegisterOptions{},
+                                    callback);
+    ASSERT_TRUE(reg.ok());
+    uuid = (*reg)->UUID();
+    *holder = *std::move(reg);
+  }
+  ASSERT_TRUE(WaitFor([&] { return destroyed->load(); }, seconds(10)));
+  EXPECT_TRUE(WaitFor([&] { return RawValue("/services/web/" + uuid).empty(); },
+                      seconds(10)));
+}
+
+TEST_F(RegisterLifeTest, StoppedEventArrivesOnTheCallbackThreadBeforeStopReturns) {
+  std::atomic<bool> on_caller{false};
+  std::atomic<int> stopped{0};
+  const auto caller = std::this_thread::get_id();
+  auto reg = MustRegister("web", WebHost("10.0.0.1"), RegisterOptions{},
+                          [&](const RegistrationEvent& e) {
+                            if (e.kind != Kind::kStopped) return;
+                            on_caller = std::this_thread::get_id() == caller;
+                            ++stopped;
+                          });
+  ASSERT_NE(reg, nullptr);
+  ASSERT_TRUE(reg->Stop().ok());
+  EXPECT_EQ(stopped, 1);  // Delivered before Stop() returned.
+  EXPECT_FALSE(on_caller);
+  ASSERT_TRUE(reg->Stop().ok());
+  EXPECT_EQ(stopped, 1);  // Once.
+}
+
+TEST_F(RegisterLifeTest, DestroyingAClientWithEtcdDownTakesOneDeadlineNotOnePerRegistration) {
+  ClientOptions options = DiscoveryOptions();
+  options.shutdown_timeout = seconds(1);
+  auto client = Client::Create(options);
+  ASSERT_TRUE(client.ok());
+  std::vector<std::unique_ptr<Registration>> regs;
+  for (int i = 0; i < 12; ++i) {
+    auto reg = (*client)->Register("web", WebHost("10.0.2." + std::to_string(i)));
+    ASSERT_TRUE(reg.ok());
+    ASSERT_TRUE((*reg)->WaitRegistration(seconds(10)).ok());
+    regs.push_back(*std::move(reg));
+  }
+  ASSERT_TRUE(cluster().Kill(0).ok());
+  const auto start = std::chrono::steady_clock::now();
+  client->reset();
+  const auto took = std::chrono::steady_clock::now() - start;
+  // One after another, 12 revokes would take at least 12 s.
+  EXPECT_LT(took, seconds(6));
+  for (auto& r : regs) EXPECT_FALSE(r->Ready());
 }
 
 }  // namespace

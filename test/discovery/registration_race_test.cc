@@ -17,6 +17,7 @@ namespace {
 using ::etcdisc::testing::CallGate;
 using ::etcdisc::testing::DiscoveryTest;
 using ::etcdisc::testing::EventRecorder;
+using ::etcdisc::testing::HoldsFor;
 using ::etcdisc::testing::WaitFor;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -171,11 +172,7 @@ TEST_F(RegistrationRaceTest, LateKeepAliveAnswersAreNotALoss) {
   // late. Past the local estimate of the lease's expiry, etcd still holds it.
   Inside().keeper().SetAnswerFilterForTesting(
       [lease](int64_t id) { return id != lease; });
-  const auto until = std::chrono::steady_clock::now() + seconds(4);
-  while (std::chrono::steady_clock::now() < until) {
-    ASSERT_TRUE(LiveUnderLease(key));
-    std::this_thread::sleep_for(milliseconds(200));
-  }
+  ASSERT_TRUE(HoldsFor([&] { return LiveUnderLease(key); }, seconds(4)));
   Inside().keeper().SetAnswerFilterForTesting(nullptr);
   ASSERT_TRUE(WaitFor([&] { return reg->Ready(); }, seconds(10)));
 

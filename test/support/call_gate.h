@@ -22,7 +22,7 @@ class CallGate {
   ~CallGate() { Release(); }
 
   internal::Connection::AnswerHook Hook() {
-    return [state = state_](absl::string_view what, const absl::Status&) {
+    return [state = state_](absl::string_view what, absl::Status*) {
       state->MaybeHold(what);
     };
   }

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "etcdisc/client.h"
 #include "gtest/gtest.h"
@@ -75,9 +76,36 @@ class DiscoveryTest : public EtcdTest {
     return range.ok() && !range->kvs.empty() ? range->kvs[0].lease : 0;
   }
 
+  // Writes a host key with no lease for `service` and returns its uuid: a
+  // marker whose New, arriving after everything written before it, shows
+  // that a subscription has delivered all of that.
+  std::string PutMarker(const std::string& service) {
+    const std::string uuid = "marker-" + std::to_string(++markers_);
+    MustPut("/services/" + service + "/" + uuid, R"({"name":"marker"})");
+    return uuid;
+  }
+
  private:
   std::unique_ptr<Client> discovery_;
+  int markers_ = 0;
 };
+
+// Pops until the event for `marker` arrives (at most `timeout` in all) and
+// returns what came before it; fails the test if the marker never comes.
+template <typename T, typename UuidOf>
+std::vector<T> PopThrough(Subscription<T>& sub, const std::string& marker,
+                          UuidOf uuid_of, std::chrono::milliseconds timeout) {
+  std::vector<T> out;
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    auto v = sub.Pop(std::chrono::milliseconds(100));
+    if (!v) continue;
+    if (uuid_of(*v) == marker) return out;
+    out.push_back(*std::move(v));
+  }
+  ADD_FAILURE() << "marker " << marker << " never arrived";
+  return out;
+}
 
 }  // namespace etcdisc::testing
 

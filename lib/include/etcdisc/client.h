@@ -34,12 +34,29 @@ struct ClientOptions {
   std::string hostname;
   // Deadline of each call to etcd (Get, and each step of the background work).
   std::chrono::milliseconds call_timeout{5000};
-  // Threads for background work that waits on etcd (registering, resyncing
-  // subscriptions). 0 is taken as 1.
-  int worker_threads = 4;
+  // How long a call waits to connect to one member before trying the next.
+  std::chrono::milliseconds dial_timeout{2000};
+  // Threads for background work that waits on etcd: at most this many for
+  // registrations and as many for subscriptions, started only as work needs
+  // them. 0 is taken as 1.
+  int worker_threads = 16;
   // Events a subscription holds unread before it closes with
   // ResourceExhausted (0: no limit). See EventQueue.
   size_t subscription_capacity = 1 << 16;
+  // How often every subscription re-reads its service and corrects any
+  // difference from what it delivered (0: never). A guard against a watch
+  // event lost by etcd itself (etcd 3.4 and 3.5 could drop one around a
+  // compaction); costs one small read per subscription per interval when
+  // nothing changed.
+  std::chrono::milliseconds reconcile_interval{std::chrono::minutes(5)};
+  // The watch stream asks etcd for a progress report this often while idle,
+  // and leaves a member that takes longer than the timeout to answer
+  // (a paused or cut-off member) for the next one.
+  std::chrono::milliseconds watch_probe_interval{2000};
+  std::chrono::milliseconds watch_probe_timeout{3000};
+  // The client's destructor stops every registration (revoking its lease)
+  // in parallel, waiting at most this long in all (0: call_timeout).
+  std::chrono::milliseconds shutdown_timeout{0};
 };
 
 // Reads ClientOptions the way the Go package etcd-discovery does: ETCD_HOSTS
@@ -60,24 +77,35 @@ struct RegisterOptions {
 struct RegistrationEvent {
   enum class Kind {
     kRegistered,          // First written to etcd.
-    kLost,                // Its lease is gone (expired, revoked, etcd wiped).
+    kLost,                // etcd reports its lease gone (expired, revoked,
+                          // etcd wiped); it is being written again.
     kReregistered,        // Written again, same uuid, after a loss.
     kCredentialsChanged,  // Adopted new user/password from the service record.
-    kStopped,             // Stop() ran.
+    kAttemptFailed,       // A call to etcd failed (detail says why); it is
+                          // tried again after a backoff of up to 5 s.
+    kStopped,             // Stop() ran; the last event.
   };
   Kind kind;
-  absl::Status detail;      // Why, for kLost.
+  // Why, for kLost and kAttemptFailed; for kStopped, Unavailable when etcd
+  // could not be told (the keys then expire with their TTL).
+  absl::Status detail;
   Credentials credentials;  // The credentials in force after the event.
 };
 
 // A host registered in etcd, kept there in the background until Stop() or
-// destruction: its lease is refreshed, and put back with the same uuid if it
-// is ever lost. Safe for concurrent use.
+// destruction: its lease is refreshed, its keys are put back with the same
+// uuid if etcd ever reports the lease gone or someone deletes them, and the
+// service record is put back when it disappears. It never gives up: while
+// etcd cannot be reached it retries with a capped, jittered backoff, and each
+// failed attempt is reported (kAttemptFailed, LastError()). Safe for
+// concurrent use.
 class Registration {
  public:
   virtual ~Registration() = default;
 
-  // Whether the host's keys are in etcd now (as far as this process knows).
+  // Whether the host's keys are in etcd: true from the first write until etcd
+  // reports the lease gone. While etcd cannot be reached it keeps its last
+  // known value.
   virtual bool Ready() const = 0;
   // Waits until the host is registered. DeadlineExceeded after `timeout`;
   // FailedPrecondition if the registration was stopped.
@@ -89,14 +117,21 @@ class Registration {
   virtual std::string UUID() const = 0;
   // The host record as written to etcd.
   virtual Host host() const = 0;
+  // Why the last call to etcd failed; OK once one succeeds again.
+  virtual absl::Status LastError() const = 0;
   // Revokes the lease so that watchers see the host go down at once, and
-  // stops all background work. Idempotent. Unavailable if etcd could not be
-  // told (the keys then expire with their TTL); stopped either way.
+  // stops all background work; waits at most the client's call timeout.
+  // Stopped either way; Unavailable if etcd could not be told (the keys then
+  // expire with their TTL) - calling Stop() again retries the revoke. After
+  // it returns no callback of this registration runs, unless it was called
+  // from one (the kStopped event then follows that callback).
   virtual absl::Status Stop() = 0;
 };
 
-// Handler of registration events. Runs on a client thread, one event at a
-// time; must not block for long, call Stop() or destroy the registration.
+// Handler of registration events. Runs on the client's callback thread (one
+// per Client, shared by all its registrations), one event at a time, in the
+// order things happened. It may call Stop() or destroy the registration; it
+// must not block for long, since other registrations' events wait behind it.
 using RegistrationCallback = std::function<void(const RegistrationEvent&)>;
 
 // The hosts of a service as read from etcd by one Get. A plain value.
@@ -151,7 +186,12 @@ struct ClientStats {
   int keepalive_streams_opened = 0;  // Likewise for LeaseKeepAlive.
   size_t watchers = 0;               // Watches multiplexed on the stream now.
   size_t leases_kept = 0;            // Leases refreshed now (spares included).
-  int64_t resyncs = 0;  // Subscriptions re-read after etcd compacted past them.
+  // Full re-reads of a subscription's service: after etcd compacted past its
+  // watch, after etcd's store went back, or to correct a difference.
+  int64_t resyncs = 0;
+  // Re-reads that found hosts the watch had not reported (an event lost by
+  // etcd, or a member that lost its data), and corrected them.
+  int64_t corrections = 0;
 };
 
 namespace internal {

@@ -51,6 +51,11 @@ absl::StatusOr<std::unique_ptr<Registration>> Client::Register(
   }
   internal::ApplyRegisterDefaults(service, core_->machine_hostname(),
                                   internal::NewUuid4(), &host);
+  // The private hostname may have come from the machine (ClientOptions or
+  // HOSTNAME).
+  status = internal::ValidateHostname(host.private_hostname,
+                                      "private hostname");
+  if (!status.ok()) return status;
   status = internal::ValidateRecordSize(service, host);
   if (!status.ok()) return status;
   auto impl = std::make_shared<internal::RegistrationImpl>(
@@ -183,8 +188,8 @@ absl::StatusOr<std::unique_ptr<Subscription<Host>>> Client::SubscribeNew(
   auto queue =
       std::make_shared<EventQueue<Host>>(core_->options().subscription_capacity);
   HostSink sink;
-  sink.on_new = [queue](const Host& host) { queue->Push(host); };
-  sink.on_down = [](const std::string&) {};
+  sink.on_new = [queue](const Host& host) { return queue->Push(host); };
+  sink.on_down = [](const std::string&) { return true; };
   return StartSubscription(core_, service, queue, std::move(sink),
                            options.existing);
 }
@@ -194,8 +199,8 @@ Client::SubscribeDown(absl::string_view service) {
   auto queue = std::make_shared<EventQueue<std::string>>(
       core_->options().subscription_capacity);
   HostSink sink;
-  sink.on_new = [](const Host&) {};
-  sink.on_down = [queue](const std::string& uuid) { queue->Push(uuid); };
+  sink.on_new = [](const Host&) { return true; };
+  sink.on_down = [queue](const std::string& uuid) { return queue->Push(uuid); };
   return StartSubscription(core_, service, queue, std::move(sink),
                            /*existing=*/false);
 }
@@ -206,12 +211,12 @@ absl::StatusOr<std::unique_ptr<Subscription<HostEvent>>> Client::Subscribe(
       core_->options().subscription_capacity);
   HostSink sink;
   sink.on_new = [queue](const Host& host) {
-    queue->Push(HostEvent{HostEvent::Kind::kNew, host.uuid, host});
+    return queue->Push(HostEvent{HostEvent::Kind::kNew, host.uuid, host});
   };
   sink.on_down = [queue](const std::string& uuid) {
     HostEvent event{HostEvent::Kind::kDown, uuid, Host{}};
     event.host.uuid = uuid;
-    queue->Push(std::move(event));
+    return queue->Push(std::move(event));
   };
   return StartSubscription(core_, service, queue, std::move(sink),
                            options.existing);
@@ -225,6 +230,7 @@ ClientStats Client::Stats() const {
   stats.watchers = etcd.watch().size();
   stats.leases_kept = etcd.keeper().size();
   stats.resyncs = core_->resyncs();
+  stats.corrections = core_->corrections();
   return stats;
 }
 

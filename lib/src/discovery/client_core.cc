@@ -1,5 +1,8 @@
 #include "discovery/client_core.h"
 
+#include <algorithm>
+#include <atomic>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -19,6 +22,9 @@ absl::StatusOr<std::shared_ptr<ClientCore>> ClientCore::Create(
   EtcdClientOptions etcd_options;
   etcd_options.endpoints = options.endpoints;
   etcd_options.call_timeout = options.call_timeout;
+  etcd_options.dial_timeout = options.dial_timeout;
+  etcd_options.watch_timing.probe_interval = options.watch_probe_interval;
+  etcd_options.watch_timing.probe_timeout = options.watch_probe_timeout;
   auto etcd = EtcdClient::Create(etcd_options);
   if (!etcd.ok()) return etcd.status();
   return std::shared_ptr<ClientCore>(
@@ -32,8 +38,9 @@ ClientCore::ClientCore(const ClientOptions& options,
       machine_hostname_(options.hostname.empty() ? MachineHostname()
                                                  : options.hostname),
       etcd_(std::move(etcd)),
-      pool_(options.worker_threads),
-      leases_(etcd_.get(), &pool_) {}
+      registration_pool_(options.worker_threads),
+      watch_pool_(options.worker_threads),
+      leases_(etcd_.get(), &registration_pool_) {}
 
 ClientCore::~ClientCore() { Shutdown(); }
 
@@ -65,12 +72,35 @@ void ClientCore::Shutdown() {
     shut_down_ = true;
     tracked.swap(tracked_);
   }
-  for (auto& weak : tracked) {
-    if (auto s = weak.lock()) s->StopForShutdown();
-  }
+  StopAll(tracked);
+  callbacks_.Shutdown();  // Delivers the kStopped events queued above.
   leases_.Shutdown();
-  pool_.Shutdown();
+  registration_pool_.Shutdown();
+  watch_pool_.Shutdown();
   etcd_->Shutdown();
+}
+
+void ClientCore::StopAll(const std::vector<std::weak_ptr<Stoppable>>& tracked) {
+  // Each stop may wait on etcd (a revoke) until the deadline; they run side
+  // by side so that N registrations against a dead etcd take one deadline,
+  // not N.
+  constexpr size_t kMaxStoppers = 16;
+  const auto timeout = options_.shutdown_timeout.count() > 0
+                           ? options_.shutdown_timeout
+                           : options_.call_timeout;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::atomic<size_t> next{0};
+  auto stop_some = [&] {
+    for (size_t i = next++; i < tracked.size(); i = next++) {
+      if (auto s = tracked[i].lock()) s->StopBy(deadline);
+    }
+  };
+  std::vector<std::thread> stoppers;
+  for (size_t i = 1; i < std::min(tracked.size(), kMaxStoppers); ++i) {
+    stoppers.emplace_back(stop_some);
+  }
+  stop_some();
+  for (auto& t : stoppers) t.join();
 }
 
 }  // namespace etcdisc::internal

@@ -1,6 +1,6 @@
 // What a Client's registrations and subscriptions share: the etcd client, the
-// worker threads, the key layout, spare leases; and the list of live ones to
-// stop at shutdown.
+// worker threads, the callback thread, the key layout, spare leases; and the
+// list of live ones to stop at shutdown.
 #ifndef ETCDISC_DISCOVERY_CLIENT_CORE_H_
 #define ETCDISC_DISCOVERY_CLIENT_CORE_H_
 
@@ -18,6 +18,7 @@
 #include "discovery/lease_source.h"
 #include "etcd/etcd_client.h"
 #include "etcdisc/client.h"
+#include "util/serial_executor.h"
 #include "util/thread_pool.h"
 
 namespace etcdisc::internal {
@@ -26,7 +27,8 @@ namespace etcdisc::internal {
 class Stoppable {
  public:
   virtual ~Stoppable() = default;
-  virtual void StopForShutdown() = 0;
+  // Stops; calls to etcd it makes to say so end by `deadline`.
+  virtual void StopBy(std::chrono::steady_clock::time_point deadline) = 0;
 };
 
 // Safe for concurrent use. Registrations and subscriptions hold it by
@@ -39,7 +41,13 @@ class ClientCore {
   ~ClientCore();
 
   EtcdClient& etcd() { return *etcd_; }
-  ThreadPool& pool() { return pool_; }
+  // Registrations' calls to etcd.
+  ThreadPool& registration_pool() { return registration_pool_; }
+  // Subscriptions' calls to etcd (re-reads), apart so that registrations
+  // retrying against a slow etcd cannot hold them back, nor the reverse.
+  ThreadPool& watch_pool() { return watch_pool_; }
+  // Where application callbacks run.
+  SerialExecutor& callbacks() { return callbacks_; }
   LeaseSource& leases() { return leases_; }
   const KeyLayout& keys() const { return keys_; }
   const ClientOptions& options() const { return options_; }
@@ -48,27 +56,39 @@ class ClientCore {
   // Counts a subscription's re-read after compaction.
   void CountResync() { resyncs_.fetch_add(1, std::memory_order_relaxed); }
   int64_t resyncs() const { return resyncs_.load(std::memory_order_relaxed); }
+  // Counts a difference that a periodic re-read found and corrected.
+  void CountCorrection() {
+    corrections_.fetch_add(1, std::memory_order_relaxed);
+  }
+  int64_t corrections() const {
+    return corrections_.load(std::memory_order_relaxed);
+  }
 
   // Tracks `s` until it goes away; FailedPrecondition after Shutdown().
   absl::Status Track(std::weak_ptr<Stoppable> s) ABSL_LOCKS_EXCLUDED(mu_);
   bool shut_down() const ABSL_LOCKS_EXCLUDED(mu_);
-  // Stops every tracked registration and subscription, then the background
-  // threads and streams. Idempotent; not from a client thread.
+  // Stops every tracked registration and subscription, in parallel and
+  // within options().shutdown_timeout overall, then the background threads
+  // and streams. Idempotent; not from a client thread.
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   ClientCore(const ClientOptions& options, std::unique_ptr<EtcdClient> etcd);
+  void StopAll(const std::vector<std::weak_ptr<Stoppable>>& tracked);
 
   const ClientOptions options_;
   const KeyLayout keys_;
   const std::string machine_hostname_;
   std::unique_ptr<EtcdClient> etcd_;
-  ThreadPool pool_;
+  ThreadPool registration_pool_;
+  ThreadPool watch_pool_;
+  SerialExecutor callbacks_;
   LeaseSource leases_;
   mutable Mutex mu_;
   std::vector<std::weak_ptr<Stoppable>> tracked_ ABSL_GUARDED_BY(mu_);
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<int64_t> resyncs_{0};
+  std::atomic<int64_t> corrections_{0};
 };
 
 }  // namespace etcdisc::internal

@@ -31,11 +31,27 @@ absl::Status ValidatePorts(const Ports& ports, absl::string_view field) {
 
 }  // namespace
 
+absl::Status ValidateHostname(absl::string_view name, absl::string_view what) {
+  for (char c : name) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '/' || byte <= ' ' || byte == 0x7f) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid ", what, " \"", name,
+          "\": it contains '/', whitespace or a control character"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateHost(const Host& host) {
   if (host.name.empty()) {
     return absl::InvalidArgumentError("invalid host: the hostname is empty");
   }
-  absl::Status status = ValidatePorts(host.ports, "ports");
+  absl::Status status = ValidateHostname(host.name, "hostname");
+  if (!status.ok()) return status;
+  status = ValidateHostname(host.private_hostname, "private hostname");
+  if (!status.ok()) return status;
+  status = ValidatePorts(host.ports, "ports");
   if (!status.ok()) return status;
   return ValidatePorts(host.private_ports, "private ports");
 }

@@ -11,10 +11,13 @@
 
 namespace etcdisc::internal {
 
-// InvalidArgument, naming the bad value: an empty hostname, or a port that
-// is not a number from 1 to 65535 under a non-empty scheme (in ports or
-// private_ports).
+// InvalidArgument, naming the bad value: an empty hostname, a hostname or
+// private hostname with '/', whitespace or a control character (the private
+// hostname ends the uuid, which is a key segment), or a port that is not a
+// number from 1 to 65535 under a non-empty scheme (in ports or private_ports).
 absl::Status ValidateHost(const Host& host);
+// The hostname rule alone, for `what` ("hostname", "private hostname", ...).
+absl::Status ValidateHostname(absl::string_view name, absl::string_view what);
 
 // Fills in, in this order: the private hostname (the hostname for a host that
 // is not public, else `machine_hostname`), the service name, the private

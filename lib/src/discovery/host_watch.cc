@@ -1,10 +1,24 @@
 #include "discovery/host_watch.h"
 
+#include <algorithm>
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "discovery/records.h"
 #include "util/log.h"
 
 namespace etcdisc::internal {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Re-reads further apart than this start again from the shortest backoff.
+constexpr auto kCalmAfter = std::chrono::seconds(30);
+// How long a reconciliation that found a difference gives the watch to
+// deliver the events behind it before it re-reads.
+constexpr auto kSettle = std::chrono::seconds(1);
+
+}  // namespace
 
 HostWatch::HostWatch(std::shared_ptr<ClientCore> core, std::string service,
                      HostSink sink)
@@ -17,15 +31,22 @@ HostWatch::HostWatch(std::shared_ptr<ClientCore> core, std::string service,
 absl::Status HostWatch::Start(bool existing) {
   auto current = core_->etcd().kv().Range(RangeRequest::Prefix(prefix_));
   if (!current.ok()) return current.status();
-  MutexLock lock(&mu_);
-  for (const KeyValue& kv : current->kvs) {
-    Known& known = known_[kv.key];
-    known.create_revision = kv.create_revision;
-    // Without `existing`, present hosts are live but not delivered: their
-    // later Down is still reported.
-    known.announced = existing ? AnnounceLocked(kv) : true;
+  WatchId cancel = 0;
+  {
+    MutexLock lock(&mu_);
+    for (const KeyValue& kv : current->kvs) {
+      Known& known = known_[kv.key];
+      known.create_revision = kv.create_revision;
+      // Without `existing`, present hosts are live but not delivered: their
+      // later Down is still reported.
+      known.announced = existing ? AnnounceLocked(kv) : true;
+    }
+    applied_revision_ = current->revision;
+    WatchFromLocked(current->revision + 1);
+    ScheduleReconcileLocked();
+    if (sink_closed_) cancel = CloseLocked();
   }
-  WatchFromLocked(current->revision + 1);
+  if (cancel != 0) core_->etcd().watch().Cancel(cancel);
   return absl::OkStatus();
 }
 
@@ -39,9 +60,16 @@ void HostWatch::Stop() {
   if (watch != 0) core_->etcd().watch().Cancel(watch);
 }
 
-void HostWatch::StopForShutdown() {
+void HostWatch::StopBy(Clock::time_point /*deadline*/) {
   Stop();
   sink_.on_end(absl::FailedPreconditionError("the etcdisc client shut down"));
+}
+
+WatchId HostWatch::CloseLocked() {
+  stopped_ = true;
+  WatchId watch = 0;
+  std::swap(watch, watch_);
+  return watch;
 }
 
 void HostWatch::WatchFromLocked(int64_t revision) {
@@ -57,23 +85,42 @@ void HostWatch::WatchFromLocked(int64_t revision) {
 }
 
 void HostWatch::OnUpdate(WatchUpdate update) {
-  MutexLock lock(&mu_);
-  if (stopped_) return;
-  for (const WatchEvent& event : update.events) {
-    if (event.type == WatchEvent::Type::kDelete) {
-      ApplyDeleteLocked(event.kv.key);
-    } else {
-      ApplyPutLocked(event.kv);
+  WatchId cancel = 0;
+  {
+    MutexLock lock(&mu_);
+    if (stopped_) return;
+    if (update.resumed) {
+      // After a reconnect the member may hold another history than the one
+      // watched so far (etcd wiped and refilled past our revision): check.
+      PostReconcileLocked(/*periodic=*/false);
+      return;
+    }
+    for (const WatchEvent& event : update.events) {
+      if (event.type == WatchEvent::Type::kDelete) {
+        ApplyDeleteLocked(event.kv.key);
+      } else {
+        ApplyPutLocked(event.kv);
+      }
+    }
+    if (!update.events.empty()) {
+      applied_revision_ = std::max(applied_revision_,
+                                   update.events.back().kv.mod_revision);
+    } else if (update.status.ok()) {
+      // A progress mark: everything up to its revision has been delivered.
+      applied_revision_ = std::max(applied_revision_, update.revision);
+    }
+    if (sink_closed_) {
+      cancel = CloseLocked();
+    } else if (!update.status.ok()) {
+      // Compacted past our resume point, or etcd's store went back: what
+      // happened in between is gone from the history, so compare the
+      // present with what we know.
+      watch_ = 0;
+      ScheduleResyncLocked(Reread::kAfterEnd);
     }
   }
-  if (!update.status.ok()) {
-    // Compacted past our resume point: what happened in between is gone from
-    // the history, so compare the present with what we know.
-    watch_ = 0;
-    if (!core_->pool().Post([self = shared_from_this()] { self->Resync(); })) {
-      stopped_ = true;
-    }
-  }
+  // From inside the watch handler: Cancel does not wait for it.
+  if (cancel != 0) core_->etcd().watch().Cancel(cancel);
 }
 
 void HostWatch::ApplyPutLocked(const KeyValue& kv) {
@@ -98,9 +145,9 @@ void HostWatch::ApplyDeleteLocked(const std::string& key) {
   if (it == known_.end()) return;
   const bool announced = it->second.announced;
   known_.erase(it);
-  if (!announced) return;
+  if (!announced || sink_closed_) return;
   auto parts = core_->keys().ParseHostKey(key);
-  if (parts.ok()) sink_.on_down(parts->uuid);
+  if (parts.ok() && !sink_.on_down(parts->uuid)) sink_closed_ = true;
 }
 
 bool HostWatch::AnnounceLocked(const KeyValue& kv) {
@@ -109,39 +156,175 @@ bool HostWatch::AnnounceLocked(const KeyValue& kv) {
     LogWarning(absl::StrCat("skipping ", host.status().message()));
     return false;
   }
-  sink_.on_new(*host);
+  if (!sink_closed_ && !sink_.on_new(*host)) sink_closed_ = true;
   return true;
 }
 
-void HostWatch::Resync() {
-  auto current = core_->etcd().kv().Range(RangeRequest::Prefix(prefix_));
-  MutexLock lock(&mu_);
-  if (stopped_) return;
-  if (!current.ok()) {
-    RetryResyncLater();
-    return;
+bool HostWatch::MatchesLocked(const std::vector<KeyValue>& kvs) const {
+  if (kvs.size() != known_.size()) return false;
+  for (const KeyValue& kv : kvs) {
+    auto it = known_.find(kv.key);
+    if (it == known_.end() || it->second.create_revision != kv.create_revision) {
+      return false;
+    }
   }
-  backoff_.Reset();
-  core_->CountResync();
+  return true;
+}
+
+bool HostWatch::ApplySnapshotLocked(const std::vector<KeyValue>& kvs) {
+  const bool differs = !MatchesLocked(kvs);
   std::set<std::string> present;
-  for (const KeyValue& kv : current->kvs) present.insert(kv.key);
+  for (const KeyValue& kv : kvs) present.insert(kv.key);
   std::vector<std::string> gone;
   for (const auto& [key, known] : known_) {
     if (!present.count(key)) gone.push_back(key);
   }
   for (const std::string& key : gone) ApplyDeleteLocked(key);
-  for (const KeyValue& kv : current->kvs) ApplyPutLocked(kv);
-  WatchFromLocked(current->revision + 1);
+  for (const KeyValue& kv : kvs) ApplyPutLocked(kv);
+  return differs;
 }
 
-void HostWatch::RetryResyncLater() {
+void HostWatch::ScheduleResyncLocked(Reread why) {
+  if (resync_pending_ || stopped_) return;
+  resync_pending_ = true;
+  // The first re-read in a while goes at once; one needed again soon after
+  // (a member that keeps refusing the watch, a failing read) backs off.
+  Clock::duration delay = Clock::duration::zero();
+  if (Clock::now() - last_resync_ > kCalmAfter) {
+    backoff_.Reset();
+  } else {
+    delay = backoff_.Next();
+  }
   std::weak_ptr<HostWatch> weak = weak_from_this();
-  ThreadPool* pool = &core_->pool();
-  core_->etcd().scheduler().RunAfter(backoff_.Next(), [weak, pool] {
+  ThreadPool* pool = &core_->watch_pool();
+  auto post = [weak, pool, why] {
     if (auto self = weak.lock()) {
-      pool->Post([self] { self->Resync(); });
+      pool->Post([self, why] { self->Resync(why); });
+    }
+  };
+  if (delay == Clock::duration::zero()) {
+    post();
+  } else {
+    core_->etcd().scheduler().RunAfter(delay, post);
+  }
+}
+
+void HostWatch::Resync(Reread why) {
+  WatchId old = 0;
+  {
+    MutexLock lock(&mu_);
+    if (stopped_) return;
+    last_resync_ = Clock::now();
+    std::swap(old, watch_);
+  }
+  // A correction replaces a running watch: end it first, so that nothing it
+  // delivers crosses the re-read (which then covers it).
+  if (old != 0) core_->etcd().watch().Cancel(old);
+  auto current = core_->etcd().kv().Range(RangeRequest::Prefix(prefix_));
+  WatchId cancel = 0;
+  {
+    MutexLock lock(&mu_);
+    resync_pending_ = false;
+    if (stopped_) return;
+    if (!current.ok()) {
+      ScheduleResyncLocked(why);
+      return;
+    }
+    core_->CountResync();
+    if (ApplySnapshotLocked(current->kvs) && why == Reread::kCorrection) {
+      core_->CountCorrection();
+      LogWarning(absl::StrCat("service \"", service_, "\": a re-read found ",
+                              "hosts that the watch had not reported; ",
+                              "corrected"));
+    }
+    applied_revision_ = current->revision;
+    if (sink_closed_) {
+      cancel = CloseLocked();
+    } else {
+      WatchFromLocked(current->revision + 1);
+    }
+  }
+  if (cancel != 0) core_->etcd().watch().Cancel(cancel);
+}
+
+void HostWatch::ScheduleReconcileLocked() {
+  const auto interval = core_->options().reconcile_interval;
+  if (interval.count() <= 0 || stopped_) return;
+  std::weak_ptr<HostWatch> weak = weak_from_this();
+  ThreadPool* pool = &core_->watch_pool();
+  core_->etcd().scheduler().RunAfter(interval, [weak, pool] {
+    if (auto self = weak.lock()) {
+      pool->Post([self] { self->Reconcile(/*periodic=*/true); });
     }
   });
+}
+
+void HostWatch::PostReconcileLocked(bool periodic) {
+  core_->watch_pool().Post(
+      [self = shared_from_this(), periodic] { self->Reconcile(periodic); });
+}
+
+void HostWatch::Reconcile(bool periodic) {
+  {
+    MutexLock lock(&mu_);
+    if (stopped_) return;
+    if (watch_ == 0 || resync_pending_) {  // A re-read is under way anyway.
+      if (periodic) ScheduleReconcileLocked();
+      return;
+    }
+  }
+  // Keys and create revisions only: equal to what we hold unless something
+  // changed since (its events on their way) or an event was lost.
+  RangeRequest read = RangeRequest::Prefix(prefix_);
+  read.keys_only = true;
+  auto snapshot = core_->etcd().kv().Range(read);
+  MutexLock lock(&mu_);
+  if (stopped_) return;
+  if (periodic) ScheduleReconcileLocked();
+  if (!snapshot.ok()) {
+    // A check after a reconnect must not be skipped: re-read instead.
+    if (!periodic) ScheduleResyncLocked(Reread::kCorrection);
+    return;
+  }
+  if (MatchesLocked(snapshot->kvs)) return;
+  // Look again once the watch has had the time to deliver what it may be
+  // delivering now.
+  std::weak_ptr<HostWatch> weak = weak_from_this();
+  ThreadPool* pool = &core_->watch_pool();
+  const int64_t revision = snapshot->revision;
+  core_->etcd().scheduler().RunAfter(kSettle, [weak, pool, revision] {
+    if (auto self = weak.lock()) {
+      pool->Post([self, revision] { self->Verify(revision); });
+    }
+  });
+}
+
+void HostWatch::Verify(int64_t revision) {
+  int64_t applied = 0;
+  {
+    MutexLock lock(&mu_);
+    if (stopped_ || watch_ == 0 || resync_pending_) return;
+    if (applied_revision_ < revision) {
+      // The watch has not delivered up to what the read saw: it lost an
+      // event, or lags. A re-read settles both.
+      ScheduleResyncLocked(Reread::kCorrection);
+      return;
+    }
+    applied = applied_revision_;
+  }
+  // Exact: the keys at the revision that what we hold stands for.
+  RangeRequest read = RangeRequest::Prefix(prefix_);
+  read.keys_only = true;
+  read.revision = applied;
+  auto snapshot = core_->etcd().kv().Range(read);
+  MutexLock lock(&mu_);
+  if (stopped_ || watch_ == 0 || resync_pending_) return;
+  if (!snapshot.ok()) {
+    ScheduleResyncLocked(Reread::kCorrection);  // Compacted, or etcd wiped.
+    return;
+  }
+  if (applied_revision_ != applied) return;  // Moved on: the next check.
+  if (!MatchesLocked(snapshot->kvs)) ScheduleResyncLocked(Reread::kCorrection);
 }
 
 }  // namespace etcdisc::internal

@@ -3,38 +3,52 @@
 #ifndef ETCDISC_DISCOVERY_HOST_WATCH_H_
 #define ETCDISC_DISCOVERY_HOST_WATCH_H_
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "util/mutex.h"
 #include "discovery/client_core.h"
 #include "etcd/watch_hub.h"
 #include "etcdisc/host.h"
 #include "util/backoff.h"
+#include "util/mutex.h"
 
 namespace etcdisc::internal {
 
 // Where a HostWatch delivers. Called with the watch's lock held, one call at
-// a time, in etcd's revision order; must not block (push to a queue).
+// a time, in etcd's revision order; must not block (push to a queue). A
+// delivery that returns false (its queue closed) ends the watch.
 struct HostSink {
-  std::function<void(const Host& host)> on_new;
-  std::function<void(const std::string& uuid)> on_down;
+  std::function<bool(const Host& host)> on_new;
+  std::function<bool(const std::string& uuid)> on_down;
   // The watch ended for good (client shut down).
   std::function<void(const absl::Status& why)> on_end;
 };
 
 // Reads the service's hosts once, then watches its key prefix from the next
-// revision. It remembers which host keys are live, so that when etcd has
-// compacted past the watch (it fell behind or was disconnected long), it
-// re-reads the prefix and delivers the difference: New for keys that
-// appeared, Down for keys that went. A malformed host record is skipped with
-// one warning; its key is never announced and so never reported down.
+// revision. It remembers which host keys are live, so that whenever it must
+// read again - etcd compacted past the watch, etcd was wiped or replaced, or
+// the periodic reconciliation found a difference - it delivers exactly the
+// difference: New for keys that appeared, Down for keys that went. A
+// malformed host record is skipped with one warning; its key is never
+// announced and so never reported down. Uuids come from the keys.
+//
+// Reconciliation (ClientOptions::reconcile_interval, and after every
+// reconnect of the watch): a keys-only read compared with what it remembers.
+// When they differ it waits a second for the watch to deliver what it may be
+// delivering, then compares at the revision the watch has delivered up to,
+// and re-reads in full only if they still differ (counted in
+// ClientStats::corrections when the re-read changed the view).
+//
+// Re-reads run on the client's watch pool; one that fails, or that keeps
+// being needed, waits a growing backoff (up to 5 s) before the next.
 // Safe for concurrent use.
 class HostWatch final : public Stoppable,
                         public std::enable_shared_from_this<HostWatch> {
@@ -47,23 +61,43 @@ class HostWatch final : public Stoppable,
   absl::Status Start(bool existing) ABSL_LOCKS_EXCLUDED(mu_);
   // Ends the watch; nothing is delivered after this returns.
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
-  void StopForShutdown() override;
+  void StopBy(std::chrono::steady_clock::time_point deadline) override;
 
  private:
   struct Known {
     int64_t create_revision = 0;
     bool announced = false;  // Delivered as New (or live at the start).
   };
+  enum class Reread { kAfterEnd, kCorrection };
 
   void OnUpdate(WatchUpdate update) ABSL_LOCKS_EXCLUDED(mu_);
-  void Resync() ABSL_LOCKS_EXCLUDED(mu_);
-  void RetryResyncLater() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Resync(Reread why) ABSL_LOCKS_EXCLUDED(mu_);
+  // Compares a keys-only read with known_; on a difference, Verify()s it a
+  // moment later. `periodic`: the one of reconcile_interval, which schedules
+  // the next; otherwise a check after a reconnect.
+  void Reconcile(bool periodic) ABSL_LOCKS_EXCLUDED(mu_);
+  // Re-reads in full unless the watch has by now delivered past `revision`
+  // (where a difference was seen) and known_ matches etcd at the revision
+  // it stands for.
+  void Verify(int64_t revision) ABSL_LOCKS_EXCLUDED(mu_);
+  void PostReconcileLocked(bool periodic) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ScheduleResyncLocked(Reread why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ScheduleReconcileLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether the keys (and create revisions) in `kvs` are what known_ holds.
+  bool MatchesLocked(const std::vector<KeyValue>& kvs) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Delivers the difference between known_ and `kvs`; returns whether there
+  // was one.
+  bool ApplySnapshotLocked(const std::vector<KeyValue>& kvs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WatchFromLocked(int64_t revision) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyPutLocked(const KeyValue& kv) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyDeleteLocked(const std::string& key)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Announces `kv` as New if its record is valid; returns whether it did.
   bool AnnounceLocked(const KeyValue& kv) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The sink refused a delivery: end the watch (returned, to cancel unlocked).
+  WatchId CloseLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::shared_ptr<ClientCore> core_;
   const std::string service_;
@@ -72,9 +106,14 @@ class HostWatch final : public Stoppable,
 
   Mutex mu_;
   std::map<std::string, Known> known_ ABSL_GUARDED_BY(mu_);
+  // Every revision up to this one is reflected in known_.
+  int64_t applied_revision_ ABSL_GUARDED_BY(mu_) = 0;
   WatchId watch_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  bool sink_closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool resync_pending_ ABSL_GUARDED_BY(mu_) = false;
   Backoff backoff_ ABSL_GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point last_resync_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace etcdisc::internal

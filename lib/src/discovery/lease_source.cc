@@ -8,6 +8,7 @@ absl::StatusOr<LeaseGrant> LeaseSource::Take(std::chrono::milliseconds ttl) {
   std::optional<LeaseGrant> spare;
   {
     MutexLock lock(&mu_);
+    ++taken_[ttl.count()];
     auto it = spares_.find(ttl.count());
     if (it != spares_.end()) {
       spare = it->second;
@@ -23,6 +24,10 @@ absl::StatusOr<LeaseGrant> LeaseSource::Take(std::chrono::milliseconds ttl) {
 }
 
 void LeaseSource::RefillLater(std::chrono::milliseconds ttl) {
+  {
+    MutexLock lock(&mu_);
+    if (taken_[ttl.count()] < 2) return;
+  }
   pool_->Post([this, ttl] { Refill(ttl); });
 }
 

@@ -18,8 +18,9 @@ namespace etcdisc::internal {
 // that takes exactly its keys, and a lost lease touches one registration.
 // To keep a registration at one etcd round trip (the Txn that writes its
 // keys), one spare lease per TTL in use is granted in the background and kept
-// alive until a registration takes it; the first registration of a TTL pays
-// for a grant.
+// alive until a registration takes it. The first two registrations of a TTL
+// pay for a grant: a process that registers once (most services) never keeps
+// a spare, which would double its keep-alive traffic for nothing.
 //
 // Safe for concurrent use. `etcd` and `pool` must outlive it.
 class LeaseSource {
@@ -31,8 +32,9 @@ class LeaseSource {
   // spare is ready. Unavailable / DeadlineExceeded when etcd cannot grant.
   absl::StatusOr<LeaseGrant> Take(std::chrono::milliseconds ttl)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Grants the next spare of `ttl` in the background. Called after the write
-  // that used the last one, so that the grant does not compete with it.
+  // Grants the next spare of `ttl` in the background, once a second lease of
+  // that TTL has been taken. Called after the write that used the last one,
+  // so that the grant does not compete with it.
   void RefillLater(std::chrono::milliseconds ttl) ABSL_LOCKS_EXCLUDED(mu_);
   // Revokes the spares (best effort) and grants no more.
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
@@ -46,6 +48,7 @@ class LeaseSource {
   Mutex mu_;
   std::map<int64_t, LeaseGrant> spares_ ABSL_GUARDED_BY(mu_);  // By ttl in ms.
   std::map<int64_t, bool> refilling_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, int> taken_ ABSL_GUARDED_BY(mu_);  // Leases taken, by ttl.
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -180,8 +180,9 @@ absl::StatusOr<Host> HostFromKeyValue(const KeyLayout& keys,
         "malformed host record ", kv.key, " at revision ", kv.mod_revision,
         ": ", host.status().message()));
   }
-  if (host->uuid.empty()) host->uuid = parts->uuid;
-  if (host->service_name.empty()) host->service_name = parts->service;
+  // The key is the truth: a record written by another tool may disagree.
+  host->uuid = parts->uuid;
+  host->service_name = parts->service;
   return host;
 }
 

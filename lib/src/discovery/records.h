@@ -23,7 +23,8 @@ absl::StatusOr<Host> DecodeHost(absl::string_view json);
 absl::StatusOr<Service> DecodeService(absl::string_view json);
 
 // The host stored at `kv`: its record decoded, with uuid and service name
-// taken from the key when the record lacks them. InvalidArgument, naming the
+// taken from the key, whatever the record says (so that New and Down name a
+// host alike). InvalidArgument, naming the
 // key and revision, for a key of another shape or a malformed record (callers
 // skip it with a warning).
 absl::StatusOr<Host> HostFromKeyValue(const KeyLayout& keys, const KeyValue& kv);

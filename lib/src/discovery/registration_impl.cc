@@ -1,5 +1,6 @@
 #include "discovery/registration_impl.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -7,6 +8,8 @@
 #include "util/log.h"
 
 namespace etcdisc::internal {
+
+using Clock = std::chrono::steady_clock;
 
 RegistrationImpl::RegistrationImpl(std::shared_ptr<ClientCore> core,
                                    std::string service, Host host,
@@ -18,20 +21,17 @@ RegistrationImpl::RegistrationImpl(std::shared_ptr<ClientCore> core,
       host_key_(core_->keys().HostKey(service_, host.uuid)),
       service_key_(core_->keys().ServiceKey(service_)),
       options_(options),
-      on_event_(std::move(on_event)),
+      on_event_(on_event ? std::make_shared<const RegistrationCallback>(
+                               std::move(on_event))
+                         : nullptr),
       host_(std::move(host)),
       backoff_(std::chrono::milliseconds(100), std::chrono::seconds(5)) {}
 
 void RegistrationImpl::Start() { Kick(); }
 
-std::pair<Host, int64_t> RegistrationImpl::HostAndLease() const {
-  MutexLock lock(&mu_);
-  return {host_, lease_};
-}
-
 bool RegistrationImpl::Ready() const {
   MutexLock lock(&mu_);
-  return registered_ && !stopped_;
+  return state_ == State::kRegistered;
 }
 
 absl::Status RegistrationImpl::WaitRegistration(
@@ -40,18 +40,19 @@ absl::Status RegistrationImpl::WaitRegistration(
   mu_.AwaitWithTimeout(
       absl::Condition(
           +[](RegistrationImpl* r) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return r->registered_ || r->stopped_;
+            return r->state_ != State::kUnregistered;
           },
           this),
       absl::FromChrono(timeout));
-  if (stopped_) {
+  if (state_ == State::kStopped) {
     return absl::FailedPreconditionError(
         absl::StrCat("registration ", uuid_, " was stopped"));
   }
-  if (!registered_) {
+  if (state_ != State::kRegistered) {
     return absl::DeadlineExceededError(absl::StrCat(
         "registration ", uuid_, " of service \"", service_,
-        "\" not in etcd after ", timeout.count(), "ms"));
+        "\" not in etcd after ", timeout.count(), "ms",
+        last_error_.ok() ? "" : "; last error: ", last_error_.message()));
   }
   return absl::OkStatus();
 }
@@ -70,90 +71,153 @@ Host RegistrationImpl::host() const {
   return host_;
 }
 
+absl::Status RegistrationImpl::LastError() const {
+  MutexLock lock(&mu_);
+  return last_error_;
+}
+
+// ---- Stopping -------------------------------------------------------------
+
 absl::Status RegistrationImpl::Stop() {
-  int64_t lease = 0;
-  WatchId watch = 0;
+  StopBy(Clock::now() + core_->options().call_timeout);
+  MutexLock lock(&mu_);
+  if (unrevoked_.empty()) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      "registration ", uuid_, " is stopped but etcd could not be told: its "
+      "keys expire within their TTL of ", options_.ttl.count(),
+      "ms; Stop() again to retry"));
+}
+
+void RegistrationImpl::StopBy(Clock::time_point deadline) {
+  std::vector<int64_t> leases;
+  std::vector<WatchId> watches;
+  bool first = false;
   {
     MutexLock lock(&mu_);
-    if (stopped_) {
-      mu_.Await(absl::Condition(
-          +[](RegistrationImpl* r) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return r->stop_status_.has_value();
-          },
-          this));
-      return *stop_status_;
-    }
-    stopped_ = true;
-    // A step in flight may be writing keys under a new lease: let it finish
-    // so that the lease revoked below is the last one.
+    // Another Stop() may be revoking: wait for its outcome, then retry what
+    // it could not do.
     mu_.Await(absl::Condition(
         +[](RegistrationImpl* r) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          return !r->running_;
+          return r->revoking_ == 0;
         },
         this));
-    std::swap(lease, lease_);
-    std::swap(watch, service_watch_);
-    registered_ = false;
+    first = state_ != State::kStopped;
+    // A handle that outlives its client is inert: no more calls to etcd.
+    if (!first && core_->shut_down()) return;
+    state_ = State::kStopped;
+    leases.swap(unrevoked_);
+    if (lease_ != 0) leases.push_back(lease_);
+    lease_ = 0;
+    for (KeyWatch* w : {&host_watch_, &service_watch_}) {
+      if (w->id != 0) watches.push_back(w->id);
+      w->id = 0;
+    }
+    ++revoking_;
   }
-  if (watch != 0) core_->etcd().watch().Cancel(watch);
-  absl::Status status;
-  if (lease != 0) {
-    core_->etcd().keeper().Forget(lease);
-    status = core_->etcd().lease().Revoke(lease);
-    if (absl::IsNotFound(status)) status = absl::OkStatus();  // Gone already.
-  }
+  // A step in flight finds state_ kStopped on its answer and records nothing;
+  // a lease it took after this point it revokes itself (TakeLease).
+  for (WatchId id : watches) core_->etcd().watch().Cancel(id);
+  std::vector<int64_t> failed = Revoke(std::move(leases), deadline);
   {
     MutexLock lock(&mu_);
-    stop_status_ = status;
+    --revoking_;
+    unrevoked_.insert(unrevoked_.end(), failed.begin(), failed.end());
+    if (first) {
+      EmitLocked(RegistrationEvent::Kind::kStopped,
+                 failed.empty()
+                     ? absl::OkStatus()
+                     : absl::UnavailableError("etcd could not be told; the "
+                                              "keys expire with their TTL"));
+    }
   }
-  Emit(RegistrationEvent::Kind::kStopped, status);
-  return status;
+  // After Stop() returns no callback of this registration runs (unless Stop
+  // was called from one: the rest then follows it).
+  core_->callbacks().Flush();
 }
+
+std::vector<int64_t> RegistrationImpl::Revoke(std::vector<int64_t> leases,
+                                              Clock::time_point deadline) {
+  std::vector<int64_t> failed;
+  for (int64_t lease : leases) {
+    core_->etcd().keeper().Forget(lease);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - Clock::now());
+    absl::Status status = core_->etcd().lease().Revoke(
+        lease, std::max(left, std::chrono::milliseconds(1)));
+    if (!status.ok() && !absl::IsNotFound(status)) failed.push_back(lease);
+  }
+  return failed;
+}
+
+// ---- The work loop --------------------------------------------------------
 
 void RegistrationImpl::Kick() {
   {
     MutexLock lock(&mu_);
-    if (stopped_ || running_ || retry_pending_) return;
+    if (state_ == State::kStopped || running_ || retry_pending_) return;
     running_ = true;
   }
-  if (!core_->pool().Post([self = shared_from_this()] { self->Run(); })) {
+  if (!core_->registration_pool().Post(
+          [self = shared_from_this()] { self->Run(); })) {
     MutexLock lock(&mu_);
     running_ = false;
   }
 }
 
-RegistrationImpl::Step RegistrationImpl::NextStepLocked() const {
-  if (need_write_) return Step::kWrite;
-  if (!registered_) return Step::kNone;
-  if (need_service_watch_) return Step::kWatchService;
-  if (need_host_rewrite_) return Step::kRewriteHost;
-  if (need_service_restore_) return Step::kRestoreService;
-  return Step::kNone;
+RegistrationImpl::Plan RegistrationImpl::NextPlanLocked() const {
+  Plan plan;
+  plan.host = host_;
+  plan.lease = lease_;
+  plan.host_version = host_version_;
+  plan.service_gone = service_gone_;
+  if (state_ == State::kUnregistered) {
+    plan.step = Step::kWrite;
+  } else if (state_ != State::kRegistered) {
+    plan.step = Step::kNone;
+  } else if (host_watch_.id == 0) {
+    plan.step = Step::kWatchHost;
+    plan.watch_from = host_watch_.from;
+  } else if (service_watch_.id == 0) {
+    plan.step = Step::kWatchService;
+    plan.watch_from = service_watch_.from;
+  } else if (host_written_ != host_version_) {
+    plan.step = Step::kRewriteHost;
+  } else if (service_restored_ != service_gone_) {
+    plan.step = Step::kRestoreService;
+  }
+  return plan;
 }
 
 void RegistrationImpl::Run() {
   while (true) {
-    Step step;
+    Plan plan;
     {
       MutexLock lock(&mu_);
-      step = stopped_ ? Step::kNone : NextStepLocked();
-      if (step == Step::kNone) {
+      plan = NextPlanLocked();
+      if (plan.step == Step::kNone) {
         running_ = false;
         return;
       }
     }
-    const absl::Status status = Perform(step);
+    const absl::Status status = Perform(plan);
     MutexLock lock(&mu_);
-    if (!status.ok()) {
+    if (state_ == State::kStopped) {
       running_ = false;
-      if (!stopped_) RetryLater();
       return;
     }
+    if (!status.ok()) {
+      running_ = false;
+      last_error_ = status;
+      EmitLocked(RegistrationEvent::Kind::kAttemptFailed, status);
+      RetryLaterLocked();
+      return;
+    }
+    last_error_ = absl::OkStatus();
     backoff_.Reset();
   }
 }
 
-void RegistrationImpl::RetryLater() {
+void RegistrationImpl::RetryLaterLocked() {
   retry_pending_ = true;
   std::weak_ptr<RegistrationImpl> weak = weak_from_this();
   core_->etcd().scheduler().RunAfter(backoff_.Next(), [weak] {
@@ -167,205 +231,250 @@ void RegistrationImpl::RetryLater() {
   });
 }
 
-absl::Status RegistrationImpl::Perform(Step step) {
-  switch (step) {
+absl::Status RegistrationImpl::Perform(const Plan& plan) {
+  switch (plan.step) {
     case Step::kWrite:
-      return Write();
-    case Step::kRewriteHost:
-      return RewriteHost();
+      return Write(plan);
+    case Step::kWatchHost:
+      return StartWatch(Watched::kHost, plan.watch_from);
     case Step::kWatchService:
-      return WatchService();
+      return StartWatch(Watched::kService, plan.watch_from);
+    case Step::kRewriteHost:
+      return RewriteHost(plan);
     case Step::kRestoreService:
-      return RestoreService();
+      return RestoreService(plan);
     case Step::kNone:
       break;
   }
   return absl::OkStatus();
 }
 
-absl::Status RegistrationImpl::Write() {
-  Host host;
-  int64_t lease = 0;
-  std::optional<absl::Status> lost;
+// ---- Steps ----------------------------------------------------------------
+
+absl::StatusOr<int64_t> RegistrationImpl::TakeLease() {
+  auto grant = core_->leases().Take(options_.ttl);
+  if (!grant.ok()) return grant.status();
+  const int64_t lease = grant->id;
+  bool stopped = false;
   {
     MutexLock lock(&mu_);
-    host = host_;
-    lease = lease_;
-    lost.swap(lost_);
+    stopped = state_ == State::kStopped;
+    // In lease_ before anyone can report it lost, so that the report is not
+    // mistaken for one about an older lease.
+    if (!stopped) lease_ = lease;
   }
-  if (lost) Emit(RegistrationEvent::Kind::kLost, *lost);
-  const bool took_lease = lease == 0;
-  if (lease == 0) {
-    auto grant = core_->leases().Take(options_.ttl);
-    if (!grant.ok()) return grant.status();
-    lease = grant->id;
-    std::weak_ptr<RegistrationImpl> weak = weak_from_this();
-    core_->etcd().keeper().Keep(
-        lease, grant->ttl_seconds, [weak, lease](const absl::Status& why) {
-          if (auto self = weak.lock()) self->OnLeaseLost(lease, why);
-        });
-    MutexLock lock(&mu_);
-    lease_ = lease;
+  if (stopped) {
+    // Stop() ran while the lease was being granted: it is ours to revoke.
+    Revoke({lease}, Clock::now() + core_->options().call_timeout);
+    return absl::CancelledError("registration stopped");
   }
+  std::weak_ptr<RegistrationImpl> weak = weak_from_this();
+  core_->etcd().keeper().Keep(
+      lease, grant->ttl_seconds, [weak, lease](const absl::Status& why) {
+        if (auto self = weak.lock()) self->OnLeaseLost(lease, why);
+      });
+  return lease;
+}
 
+absl::Status RegistrationImpl::Write(Plan plan) {
+  const bool took_lease = plan.lease == 0;
+  if (took_lease) {
+    auto lease = TakeLease();
+    if (!lease.ok()) return lease.status();
+    plan.lease = *lease;
+  }
   // One Txn: the host key always; the service record only when it differs
   // from what is there. Rewriting an identical record would wake every
   // watcher of it (every live host of the service) for nothing; when its
   // holder goes, a live host puts it back (RestoreService).
-  const std::string record = EncodeService(ServiceFromHost(service_, host));
+  const std::string record = EncodeService(ServiceFromHost(service_, plan.host));
   TxnRequest txn;
   txn.compares.push_back(
       Compare::Value(service_key_, Compare::Result::kEqual, record));
-  txn.success.push_back(TxnOp::Put({host_key_, EncodeHost(host), lease, false}));
+  txn.success.push_back(
+      TxnOp::Put({host_key_, EncodeHost(plan.host), plan.lease, false}));
   txn.failure = txn.success;
-  txn.failure.push_back(TxnOp::Put({service_key_, record, lease, false}));
+  txn.failure.push_back(TxnOp::Put({service_key_, record, plan.lease, false}));
   auto written = core_->etcd().kv().Txn(txn);
   if (took_lease) core_->leases().RefillLater(options_.ttl);
+
+  MutexLock lock(&mu_);
   if (!written.ok()) {
     if (absl::IsNotFound(written.status())) {
-      // The lease died before it could be used: take another next time.
-      core_->etcd().keeper().Forget(lease);
-      MutexLock lock(&mu_);
-      if (lease_ == lease) lease_ = 0;
+      LeaseGoneLocked(plan.lease, written.status());
+      return absl::OkStatus();  // Handled: the next Write takes a new lease.
     }
     return written.status();
   }
-
-  bool first = false;
-  bool credentials_changed = false;
-  {
-    MutexLock lock(&mu_);
-    need_write_ = false;
-    need_host_rewrite_ = false;
-    need_service_restore_ = false;
-    registered_ = true;
-    first = !ever_registered_;
-    ever_registered_ = true;
-    if (service_watch_ == 0) {
-      need_service_watch_ = true;
-      // The Txn wrote the service record at this revision: watch what comes
-      // after it, with no read.
-      service_watch_from_ = written->revision + 1;
-    }
-    std::swap(credentials_changed, credentials_changed_);
+  // Lost or stopped while the Txn was in flight: the answer is stale.
+  if (state_ != State::kUnregistered || lease_ != plan.lease) {
+    return absl::OkStatus();
   }
-  Emit(first ? RegistrationEvent::Kind::kRegistered
-             : RegistrationEvent::Kind::kReregistered,
-       absl::OkStatus());
+  state_ = State::kRegistered;
+  HostWrittenLocked(plan.host_version, written->revision);
+  service_restored_ = std::max(service_restored_, plan.service_gone);
+  // Both records are known as of this revision: watch what comes after it.
+  for (KeyWatch* w : {&host_watch_, &service_watch_}) {
+    if (w->id == 0) w->from = written->revision + 1;
+  }
+  const bool first = !ever_registered_;
+  ever_registered_ = true;
+  const Credentials written_credentials{plan.host.user, plan.host.password};
+  const bool credentials_changed = !first && !(written_credentials == announced_);
+  announced_ = written_credentials;
+  EmitLocked(first ? RegistrationEvent::Kind::kRegistered
+                   : RegistrationEvent::Kind::kReregistered,
+             absl::OkStatus());
   if (credentials_changed) {
-    Emit(RegistrationEvent::Kind::kCredentialsChanged, absl::OkStatus());
+    EmitLocked(RegistrationEvent::Kind::kCredentialsChanged, absl::OkStatus());
   }
   return absl::OkStatus();
 }
 
-absl::Status RegistrationImpl::RewriteHost() {
-  auto [host, lease] = HostAndLease();
-  auto put = core_->etcd().kv().Put({host_key_, EncodeHost(host), lease, false});
-  if (!put.ok()) return put.status();
-  bool changed = false;
-  {
-    MutexLock lock(&mu_);
-    need_host_rewrite_ = false;
-    std::swap(changed, credentials_changed_);
+absl::Status RegistrationImpl::RewriteHost(const Plan& plan) {
+  auto put = core_->etcd().kv().Put(
+      {host_key_, EncodeHost(plan.host), plan.lease, false});
+  MutexLock lock(&mu_);
+  if (!put.ok()) {
+    if (!absl::IsNotFound(put.status())) return put.status();
+    LeaseGoneLocked(plan.lease, put.status());
+    return absl::OkStatus();
   }
-  if (changed) Emit(RegistrationEvent::Kind::kCredentialsChanged, {});
+  if (state_ != State::kRegistered || lease_ != plan.lease) {
+    return absl::OkStatus();
+  }
+  HostWrittenLocked(plan.host_version, put->revision);
+  const Credentials written{plan.host.user, plan.host.password};
+  if (!(written == announced_)) {
+    announced_ = written;
+    EmitLocked(RegistrationEvent::Kind::kCredentialsChanged, absl::OkStatus());
+  }
   return absl::OkStatus();
 }
 
-absl::Status RegistrationImpl::WatchService() {
-  int64_t from = 0;
-  {
-    MutexLock lock(&mu_);
-    std::swap(from, service_watch_from_);
+absl::Status RegistrationImpl::RestoreService(const Plan& plan) {
+  // Several live hosts may race to put it back; the first one wins.
+  TxnRequest txn;
+  txn.compares.push_back(Compare::Missing(service_key_));
+  txn.success.push_back(TxnOp::Put(
+      {service_key_, EncodeService(ServiceFromHost(service_, plan.host)),
+       plan.lease, false}));
+  auto restored = core_->etcd().kv().Txn(txn);
+  MutexLock lock(&mu_);
+  if (!restored.ok()) {
+    if (!absl::IsNotFound(restored.status())) return restored.status();
+    LeaseGoneLocked(plan.lease, restored.status());
+    return absl::OkStatus();
   }
-  // Right after our own write we know the record and its revision; after a
+  if (state_ == State::kRegistered && lease_ == plan.lease) {
+    service_restored_ = std::max(service_restored_, plan.service_gone);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RegistrationImpl::StartWatch(Watched which, int64_t from) {
+  const std::string& key = which == Watched::kHost ? host_key_ : service_key_;
+  // Right after our own write we know the key and its revision; after a
   // watch ended (compaction, etcd wiped) read it again.
   std::optional<RangeResponse> current;
   if (from == 0) {
     RangeRequest read;
-    read.key = service_key_;
+    read.key = key;
     auto range = core_->etcd().kv().Range(read);
     if (!range.ok()) return range.status();
     current = *std::move(range);
     from = current->revision + 1;
   }
-
   WatchOptions options;
-  options.key = service_key_;
+  options.key = key;
   options.start_revision = from;
   std::weak_ptr<RegistrationImpl> weak = weak_from_this();
   const WatchId id = core_->etcd().watch().Watch(
-      options, [weak](WatchUpdate update) {
-        if (auto self = weak.lock()) self->OnServiceUpdate(std::move(update));
+      options, [weak, which](WatchUpdate update) {
+        if (auto self = weak.lock()) {
+          self->OnWatchUpdate(which, std::move(update));
+        }
       });
-  bool cancel = false;
   {
     MutexLock lock(&mu_);
-    if (stopped_) {
-      cancel = true;
-    } else {
-      service_watch_ = id;
-      need_service_watch_ = false;
+    if (state_ != State::kStopped) {
+      WatchOf(which) = KeyWatch{id, 0};
       if (current) {
-        ApplyServiceRecordLocked(current->kvs.empty() ? nullptr
-                                                      : &current->kvs[0]);
+        const KeyValue* kv = current->kvs.empty() ? nullptr : &current->kvs[0];
+        if (which == Watched::kHost) {
+          ApplyHostKeyLocked(kv, current->revision);
+        } else {
+          ApplyServiceRecordLocked(kv);
+        }
       }
+      return absl::OkStatus();
     }
   }
-  if (cancel) core_->etcd().watch().Cancel(id);
+  core_->etcd().watch().Cancel(id);
   return absl::OkStatus();
 }
 
-absl::Status RegistrationImpl::RestoreService() {
-  auto [host, lease] = HostAndLease();
-  // Several live hosts may race to put it back; the first one wins.
-  TxnRequest txn;
-  txn.compares.push_back(Compare::Missing(service_key_));
-  txn.success.push_back(TxnOp::Put(
-      {service_key_, EncodeService(ServiceFromHost(service_, host)), lease,
-       false}));
-  auto restored = core_->etcd().kv().Txn(txn);
-  if (!restored.ok()) return restored.status();
-  MutexLock lock(&mu_);
-  need_service_restore_ = false;
-  return absl::OkStatus();
+// ---- What other threads report --------------------------------------------
+
+void RegistrationImpl::LeaseGoneLocked(int64_t lease, const absl::Status& why) {
+  core_->etcd().keeper().Forget(lease);
+  if (state_ == State::kStopped || lease != lease_) return;
+  lease_ = 0;
+  if (state_ == State::kRegistered) {
+    state_ = State::kUnregistered;
+    EmitLocked(RegistrationEvent::Kind::kLost, why);
+  }
+}
+
+void RegistrationImpl::HostWrittenLocked(uint64_t version, int64_t revision) {
+  host_written_ = std::max(host_written_, version);
+  host_revision_ = std::max(host_revision_, revision);
 }
 
 void RegistrationImpl::OnLeaseLost(int64_t lease, const absl::Status& why) {
   {
     MutexLock lock(&mu_);
-    if (stopped_ || lease != lease_) return;
-    lease_ = 0;
-    registered_ = false;
-    need_write_ = true;
-    lost_ = why;
+    LeaseGoneLocked(lease, why);
   }
   Kick();
 }
 
-void RegistrationImpl::OnServiceUpdate(WatchUpdate update) {
+void RegistrationImpl::OnWatchUpdate(Watched which, WatchUpdate update) {
   {
     MutexLock lock(&mu_);
-    if (stopped_) return;
-    if (!update.status.ok()) {
-      // Compacted past our watch (or ended by etcd): read and watch again.
-      service_watch_ = 0;
-      need_service_watch_ = true;
-    }
+    if (state_ == State::kStopped) return;
     for (const WatchEvent& event : update.events) {
-      ApplyServiceRecordLocked(event.type == WatchEvent::Type::kDelete
-                                   ? nullptr
-                                   : &event.kv);
+      const bool gone = event.type == WatchEvent::Type::kDelete;
+      if (which == Watched::kHost) {
+        ApplyHostKeyLocked(gone ? nullptr : &event.kv, event.kv.mod_revision);
+      } else {
+        ApplyServiceRecordLocked(gone ? nullptr : &event.kv);
+      }
+    }
+    if (!update.status.ok()) {
+      // Compacted past, or etcd wiped: read the key and watch again.
+      WatchOf(which) = KeyWatch{};
     }
   }
   Kick();
+}
+
+void RegistrationImpl::ApplyHostKeyLocked(const KeyValue* kv,
+                                          int64_t revision) {
+  // Our own writes come back as puts. A key missing after our last write of
+  // it was deleted behind our back: write it again. (If the lease went with
+  // it, that write hears so and the registration starts over.)
+  if (kv != nullptr || revision <= host_revision_) return;
+  if (state_ == State::kRegistered && host_written_ == host_version_) {
+    ++host_version_;
+  }
 }
 
 void RegistrationImpl::ApplyServiceRecordLocked(const KeyValue* record) {
   if (record == nullptr) {
-    // Its holder's lease went; a registered host puts it back. One that is
-    // not registered writes it with its keys anyway.
-    if (registered_) need_service_restore_ = true;
+    // Its holder's lease went, or someone deleted it: put it back, in
+    // whatever state this registration is now.
+    ++service_gone_;
     return;
   }
   auto service = DecodeService(record->value);
@@ -381,21 +490,18 @@ void RegistrationImpl::ApplyServiceRecordLocked(const KeyValue* record) {
   }
   host_.user = service->user;
   host_.password = service->password;
-  need_host_rewrite_ = true;
-  credentials_changed_ = true;
+  ++host_version_;
 }
 
-void RegistrationImpl::Emit(RegistrationEvent::Kind kind,
-                            absl::Status detail) {
+void RegistrationImpl::EmitLocked(RegistrationEvent::Kind kind,
+                                  absl::Status detail) {
   if (!on_event_) return;
   RegistrationEvent event;
   event.kind = kind;
   event.detail = std::move(detail);
-  {
-    MutexLock lock(&mu_);
-    event.credentials = Credentials{host_.user, host_.password};
-  }
-  on_event_(event);
+  event.credentials = Credentials{host_.user, host_.password};
+  core_->callbacks().Post(
+      [callback = on_event_, event = std::move(event)] { (*callback)(event); });
 }
 
 }  // namespace etcdisc::internal

@@ -3,31 +3,49 @@
 #define ETCDISC_DISCOVERY_REGISTRATION_IMPL_H_
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "util/mutex.h"
 #include "discovery/client_core.h"
 #include "etcd/watch_hub.h"
 #include "etcdisc/client.h"
 #include "util/backoff.h"
+#include "util/mutex.h"
 
 namespace etcdisc::internal {
 
 // Keeps one host registered: writes its keys in one Txn under its own lease,
-// writes them again (same uuid) when the lease is lost, puts the service
-// record back when it disappears while the host lives, and adopts credentials
-// changed in the service record for a public service.
+// writes them again (same uuid) when etcd reports the lease gone, puts its
+// host key back if someone deletes it, puts the service record back when it
+// disappears, and adopts credentials changed in the service record for a
+// public host.
 //
-// All work that waits on etcd runs in Run() on the client's pool, one Run()
-// at a time per registration, so its steps and its events are ordered. Other
-// threads (lease keeper, watch stream, Stop) only set flags and Kick().
-// Safe for concurrent use.
+// States (state_) and what moves between them:
+//
+//   kUnregistered --Write answered OK, lease_ still the one written--> kRegistered
+//   kUnregistered --Write failed--> kUnregistered (kAttemptFailed, retried)
+//   kRegistered   --etcd reports lease_ gone--> kUnregistered (kLost)
+//   any           --Stop()--> kStopped (final)
+//
+// In kRegistered the keys are in etcd under lease_ (never 0). Work pending in
+// that state is a pair of counters, "wanted" and "written": host_version_ /
+// host_written_ (the host record changed, or its key was deleted) and
+// service_gone_ / service_restored_ (the service record was deleted). A
+// step captures the counter, the host and the lease under the lock, calls
+// etcd without it, and on the answer records only what it captured, and only
+// if lease_ is still the lease it wrote with: whatever changed during the
+// call stays pending and is done next.
+//
+// All calls to etcd run in Run() on the client's registration pool, one Run()
+// at a time per registration. Other threads (keep-alive answers, watch
+// updates, Stop) change state under the lock and Kick(). Events are queued
+// under the lock, in state order, and delivered on the client's callback
+// thread. Safe for concurrent use.
 class RegistrationImpl final
     : public Stoppable,
       public std::enable_shared_from_this<RegistrationImpl> {
@@ -45,32 +63,75 @@ class RegistrationImpl final
   absl::StatusOr<Credentials> GetCredentials() const ABSL_LOCKS_EXCLUDED(mu_);
   std::string UUID() const { return uuid_; }
   Host host() const ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status LastError() const ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Stop() ABSL_LOCKS_EXCLUDED(mu_);
-  void StopForShutdown() override { Stop().IgnoreError(); }
+  // Stops, giving the revoke until `deadline`.
+  void StopBy(std::chrono::steady_clock::time_point deadline) override;
 
  private:
-  enum class Step { kNone, kWrite, kRewriteHost, kWatchService, kRestoreService };
+  enum class State { kUnregistered, kRegistered, kStopped };
+  enum class Step {
+    kNone,
+    kWrite,
+    kWatchHost,
+    kWatchService,
+    kRewriteHost,
+    kRestoreService
+  };
+  enum class Watched { kHost, kService };
+  // One watched key: `id` 0 means the watch must be (re)started, from
+  // revision `from`, or after reading the key when `from` is 0.
+  struct KeyWatch {
+    WatchId id = 0;
+    int64_t from = 0;
+  };
+  // What a step captured under the lock before its call.
+  struct Plan {
+    Step step = Step::kNone;
+    Host host;
+    int64_t lease = 0;
+    uint64_t host_version = 0;
+    uint64_t service_gone = 0;
+    int64_t watch_from = 0;
+  };
 
   void Kick() ABSL_LOCKS_EXCLUDED(mu_);
   void Run() ABSL_LOCKS_EXCLUDED(mu_);
-  Step NextStepLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status Perform(Step step) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status Write() ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status RewriteHost() ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status WatchService() ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status RestoreService() ABSL_LOCKS_EXCLUDED(mu_);
-  void RetryLater() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The host record and lease to write now.
-  std::pair<Host, int64_t> HostAndLease() const ABSL_LOCKS_EXCLUDED(mu_);
+  Plan NextPlanLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Perform(const Plan& plan) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Write(Plan plan) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status RewriteHost(const Plan& plan) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status RestoreService(const Plan& plan) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status StartWatch(Watched which, int64_t from)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void RetryLaterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes a fresh lease into lease_ and keeps it alive; Cancelled if the
+  // registration stopped meanwhile (the lease is then revoked).
+  absl::StatusOr<int64_t> TakeLease() ABSL_LOCKS_EXCLUDED(mu_);
+  // A write under `lease` was refused because etcd no longer has the lease.
+  void LeaseGoneLocked(int64_t lease, const absl::Status& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records that the host record of `version` is in etcd at `revision`.
+  void HostWrittenLocked(uint64_t version, int64_t revision)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   void OnLeaseLost(int64_t lease, const absl::Status& why)
       ABSL_LOCKS_EXCLUDED(mu_);
-  void OnServiceUpdate(WatchUpdate update) ABSL_LOCKS_EXCLUDED(mu_);
-  // Takes in what the service record says now (nullptr: it is gone).
+  void OnWatchUpdate(Watched which, WatchUpdate update)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void ApplyHostKeyLocked(const KeyValue* kv, int64_t revision)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyServiceRecordLocked(const KeyValue* record)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Emit(RegistrationEvent::Kind kind, absl::Status detail)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  KeyWatch& WatchOf(Watched which) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return which == Watched::kHost ? host_watch_ : service_watch_;
+  }
+  // Queues an event for the callback thread.
+  void EmitLocked(RegistrationEvent::Kind kind, absl::Status detail)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Revokes what Stop() collected; returns the leases it could not revoke.
+  std::vector<int64_t> Revoke(std::vector<int64_t> leases,
+                              std::chrono::steady_clock::time_point deadline);
 
   const std::shared_ptr<ClientCore> core_;
   const std::string service_;
@@ -78,30 +139,29 @@ class RegistrationImpl final
   const std::string host_key_;
   const std::string service_key_;
   const RegisterOptions options_;
-  const RegistrationCallback on_event_;
+  const std::shared_ptr<const RegistrationCallback> on_event_;
 
   mutable Mutex mu_;
-  Host host_ ABSL_GUARDED_BY(mu_);
+  State state_ ABSL_GUARDED_BY(mu_) = State::kUnregistered;
+  Host host_ ABSL_GUARDED_BY(mu_);  // What should be in etcd.
   int64_t lease_ ABSL_GUARDED_BY(mu_) = 0;
-  bool registered_ ABSL_GUARDED_BY(mu_) = false;  // Keys written, lease alive.
   bool ever_registered_ ABSL_GUARDED_BY(mu_) = false;
-  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<absl::Status> stop_status_ ABSL_GUARDED_BY(mu_);
-  // Work to do.
-  bool need_write_ ABSL_GUARDED_BY(mu_) = true;
-  bool need_host_rewrite_ ABSL_GUARDED_BY(mu_) = false;
-  bool need_service_watch_ ABSL_GUARDED_BY(mu_) = false;
-  bool need_service_restore_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<absl::Status> lost_ ABSL_GUARDED_BY(mu_);  // Not yet reported.
-  bool credentials_changed_ ABSL_GUARDED_BY(mu_) = false;
+  Credentials announced_ ABSL_GUARDED_BY(mu_);  // Last written credentials.
+  uint64_t host_version_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t host_written_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t host_revision_ ABSL_GUARDED_BY(mu_) = 0;  // Of our last host write.
+  uint64_t service_gone_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t service_restored_ ABSL_GUARDED_BY(mu_) = 0;
+  KeyWatch host_watch_ ABSL_GUARDED_BY(mu_);
+  KeyWatch service_watch_ ABSL_GUARDED_BY(mu_);
+  absl::Status last_error_ ABSL_GUARDED_BY(mu_);
+  // Leases Stop() could not revoke yet; the next Stop() tries again.
+  std::vector<int64_t> unrevoked_ ABSL_GUARDED_BY(mu_);
+  int revoking_ ABSL_GUARDED_BY(mu_) = 0;  // Stop() calls revoking now.
   // Run() bookkeeping.
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   bool retry_pending_ ABSL_GUARDED_BY(mu_) = false;
   Backoff backoff_ ABSL_GUARDED_BY(mu_);
-  WatchId service_watch_ ABSL_GUARDED_BY(mu_) = 0;
-  // Where to start watching the service record without reading it first
-  // (right after our own write); 0: read it.
-  int64_t service_watch_from_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // The public handle: forwards to the shared implementation, stops on
@@ -121,6 +181,7 @@ class RegistrationHandle final : public Registration {
   }
   std::string UUID() const override { return impl_->UUID(); }
   Host host() const override { return impl_->host(); }
+  absl::Status LastError() const override { return impl_->LastError(); }
   absl::Status Stop() override { return impl_->Stop(); }
 
  private:

@@ -105,7 +105,7 @@ absl::Status Connection::Answered(absl::string_view what,
     MutexLock lock(&mu_);
     hook = answer_hook_;
   }
-  if (hook) hook(what, status);
+  if (hook) hook(what, &status);
   return status;
 }
 

@@ -98,10 +98,10 @@ class Connection {
 
   // For tests of what happens while a call is in flight: `hook(what, status)`
   // runs after each unary call has been answered and before its caller sees
-  // the answer, on the caller's thread; it may block to hold the answer back.
-  // Set it before the calls it should see; nullptr removes it.
+  // the answer, on the caller's thread; it may block to hold the answer back,
+  // or change the status the caller gets. nullptr removes it.
   using AnswerHook =
-      std::function<void(absl::string_view what, const absl::Status& status)>;
+      std::function<void(absl::string_view what, absl::Status* status)>;
   void SetAnswerHookForTesting(AnswerHook hook) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:

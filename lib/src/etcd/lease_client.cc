@@ -26,12 +26,13 @@ absl::StatusOr<LeaseGrant> LeaseClient::Grant(std::chrono::milliseconds ttl) {
   return LeaseGrant{out.id(), out.ttl()};
 }
 
-absl::Status LeaseClient::Revoke(int64_t id) {
+absl::Status LeaseClient::Revoke(int64_t id,
+                                 std::chrono::milliseconds timeout) {
   etcdserverpb::LeaseRevokeRequest in;
   in.set_id(id);
   etcdserverpb::LeaseRevokeResponse out;
   return connection_->Call(
-      "LeaseRevoke", timeout_, /*retry=*/true,
+      "LeaseRevoke", timeout, /*retry=*/true,
       [&](const MemberStubs& m, grpc::ClientContext* ctx) {
         return m.lease->LeaseRevoke(ctx, in, &out);
       });

@@ -22,7 +22,9 @@ class LeaseClient {
   // below its minimum). InvalidArgument for a TTL not above zero.
   absl::StatusOr<LeaseGrant> Grant(std::chrono::milliseconds ttl);
   // Revokes a lease and deletes its keys. NotFound if it does not exist.
-  absl::Status Revoke(int64_t id);
+  absl::Status Revoke(int64_t id) { return Revoke(id, timeout_); }
+  // The same within `timeout` instead of the client's call timeout.
+  absl::Status Revoke(int64_t id, std::chrono::milliseconds timeout);
   // The lease's remaining TTL (-1 when it does not exist) and, if asked,
   // its keys.
   absl::StatusOr<LeaseTimeToLive> TimeToLive(int64_t id, bool keys);

@@ -11,12 +11,8 @@ namespace {
 using Request = etcdserverpb::LeaseKeepAliveRequest;
 using Response = etcdserverpb::LeaseKeepAliveResponse;
 
-// How often the keeper looks for leases to refresh or declare lost.
+// How often the keeper looks for leases to refresh or stalled answers.
 constexpr auto kTick = std::chrono::milliseconds(100);
-// A stream with a request unanswered this long is taken as stalled: its member
-// is paused or cut off, and another member must take over before the lease
-// runs out.
-constexpr auto kStallTimeout = std::chrono::milliseconds(1000);
 
 BidiStream<Request, Response>::StartFn StartKeepAlive(
     const MemberStubs& member) {
@@ -30,7 +26,11 @@ BidiStream<Request, Response>::StartFn StartKeepAlive(
 }  // namespace
 
 LeaseKeeper::LeaseKeeper(Connection* connection, Scheduler* scheduler)
-    : StreamSupervisor(connection, scheduler, &StartKeepAlive) {}
+    // Reconnects at least every 500 ms: a lease of 2 s (etcd's shortest
+    // with default settings) must be refreshed within its TTL of the
+    // member coming back.
+    : StreamSupervisor(connection, scheduler, &StartKeepAlive,
+                       std::chrono::milliseconds(500)) {}
 
 LeaseKeeper::~LeaseKeeper() { Shutdown(); }
 
@@ -41,7 +41,6 @@ void LeaseKeeper::Keep(int64_t id, int64_t ttl_seconds,
   Kept& kept = leases_[id];
   kept.ttl = std::chrono::seconds(std::max<int64_t>(ttl_seconds, 1));
   kept.next_send = now + kept.ttl / 3;
-  kept.expires = now + kept.ttl;
   kept.awaiting = false;
   kept.on_lost = std::move(on_lost);
   EnsureStreamLocked();
@@ -98,28 +97,22 @@ void LeaseKeeper::OnStreamResponse(Stream* stream, const Response& response) {
                         absl::NotFoundError(absl::StrCat(
                             "lease ", response.id(), " no longer exists")));
       leases_.erase(it);
-    } else if (kept.awaiting) {
+    } else {
       kept.awaiting = false;
-      kept.expires = kept.sent_at + std::chrono::seconds(response.ttl());
     }
   }
   RunLost(std::move(lost));
 }
 
 void LeaseKeeper::Tick() {
-  Lost lost;
-  {
-    MutexLock lock(&mu_);
-    tick_scheduled_ = false;
-    if (stopping_) return;
-    const auto now = Clock::now();
-    ExpireLocked(now, &lost);
-    if (StalledLocked(now)) AbandonStreamLocked();
-    EnsureStreamLocked();
-    SendDueLocked(now);
-    ScheduleTickLocked();
-  }
-  RunLost(std::move(lost));
+  MutexLock lock(&mu_);
+  tick_scheduled_ = false;
+  if (stopping_) return;
+  const auto now = Clock::now();
+  if (StalledLocked(now)) AbandonStreamLocked();
+  EnsureStreamLocked();
+  SendDueLocked(now);
+  ScheduleTickLocked();
 }
 
 void LeaseKeeper::ScheduleTickLocked() {
@@ -131,34 +124,26 @@ void LeaseKeeper::ScheduleTickLocked() {
 void LeaseKeeper::SendDueLocked(Clock::time_point now) {
   if (stream_ == nullptr) return;
   for (auto& [id, kept] : leases_) {
-    if (kept.awaiting || now < kept.next_send) continue;
+    if (now < kept.next_send) continue;
+    // Sent again while an earlier refresh is unanswered: a slow member may
+    // still apply this one in time, and each applied one renews the lease.
     Request request;
     request.set_id(id);
     stream_->Send(std::move(request));
+    if (!kept.awaiting) kept.sent_at = now;  // The oldest unanswered one.
     kept.awaiting = true;
-    kept.sent_at = now;
     kept.next_send = now + kept.ttl / 3;
   }
 }
 
-void LeaseKeeper::ExpireLocked(Clock::time_point now, Lost* lost) {
-  for (auto it = leases_.begin(); it != leases_.end();) {
-    if (now < it->second.expires) {
-      ++it;
-      continue;
-    }
-    lost->emplace_back(
-        std::move(it->second.on_lost),
-        absl::DeadlineExceededError(absl::StrCat(
-            "lease ", it->first, " could not be refreshed before it expired")));
-    it = leases_.erase(it);
-  }
-}
-
 bool LeaseKeeper::StalledLocked(Clock::time_point now) const {
-  if (stream_ == nullptr) return false;
+  // With one member there is nowhere better to go: a slow answer is still
+  // the best one to wait for (a dead connection is found by HTTP/2 pings).
+  if (stream_ == nullptr || connection_->size() < 2) return false;
   for (const auto& [id, kept] : leases_) {
-    if (kept.awaiting && now - kept.sent_at > kStallTimeout) return true;
+    // Sent at a third of the TTL, so half the TTL later leaves a sixth of it
+    // for the next member to refresh the lease.
+    if (kept.awaiting && now - kept.sent_at > kept.ttl / 2) return true;
   }
   return false;
 }

@@ -17,17 +17,24 @@ namespace etcdisc::internal {
 // Why a kept lease ended without Forget().
 using LeaseLostHandler = std::function<void(const absl::Status& why)>;
 
-// Refreshes every kept lease at a third of its TTL over one shared stream, and
-// tells a lease's owner once when the lease is lost: etcd answered that it no
-// longer exists (NotFound), or no refresh was confirmed before it would have
-// expired (DeadlineExceeded). A lost lease is forgotten.
+// Refreshes every kept lease every third of its TTL over one shared stream
+// (answered or not), and
+// tells a lease's owner once when etcd answers that the lease no longer
+// exists (NotFound). Nothing else counts as a loss: a refresh answered late,
+// or a stream that is down, leaves the lease kept; etcd's own answer on the
+// next stream decides. (A client that guessed a loss from its own clock would
+// replace leases that etcd still holds, and every watcher would see its host
+// go down and come back.) A lost lease is forgotten.
 //
-// When the stream breaks, or stops answering for `stall_timeout`, it reopens
-// on the next member and refreshes every lease at once.
+// When the stream breaks, it reopens on the next member and refreshes every
+// lease at once. With more than one member, a stream whose refresh stays
+// unanswered for half the lease's TTL (a paused or cut-off member) is left
+// for the next member, while the time left before expiry still allows a
+// refresh there.
 //
-// Safe for concurrent use. Lost handlers run on the client's scheduler thread
-// or a gRPC thread, never with the keeper's lock held; they must not block.
-// Shutdown() before destruction, and the scheduler's shutdown between the two.
+// Safe for concurrent use. Lost handlers run on a gRPC thread, never with the
+// keeper's lock held; they must not block. Shutdown() before destruction, and
+// the scheduler's shutdown between the two.
 class LeaseKeeper final
     : public StreamSupervisor<etcdserverpb::LeaseKeepAliveRequest,
                               etcdserverpb::LeaseKeepAliveResponse> {
@@ -44,7 +51,7 @@ class LeaseKeeper final
   // Stops keeping `id`; its handler will not be called after this returns...
   // unless it is running now on another thread.
   void Forget(int64_t id) ABSL_LOCKS_EXCLUDED(mu_);
-  // Whether `id` is kept (not lost, not forgotten).
+  // Whether `id` is kept (not reported lost, not forgotten).
   bool IsKept(int64_t id) const ABSL_LOCKS_EXCLUDED(mu_);
 
   // How many leases are kept now.
@@ -60,8 +67,7 @@ class LeaseKeeper final
   struct Kept {
     Clock::duration ttl;
     Clock::time_point next_send;
-    Clock::time_point expires;      // Our estimate: last confirmed send + TTL.
-    Clock::time_point sent_at;      // Of the unanswered request, if any.
+    Clock::time_point sent_at;  // Of the oldest unanswered request, if any.
     bool awaiting = false;
     LeaseLostHandler on_lost;
   };
@@ -76,8 +82,6 @@ class LeaseKeeper final
   void Tick() ABSL_LOCKS_EXCLUDED(mu_);
   void ScheduleTickLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendDueLocked(Clock::time_point now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ExpireLocked(Clock::time_point now, Lost* lost)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool StalledLocked(Clock::time_point now) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void RunLost(Lost lost);

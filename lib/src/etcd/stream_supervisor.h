@@ -48,17 +48,20 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
   }
 
  protected:
+  // `max_backoff` caps the wait between reconnects.
   StreamSupervisor(Connection* connection, Scheduler* scheduler,
-                   typename Stream::StartFn (*start_for)(const MemberStubs&))
+                   typename Stream::StartFn (*start_for)(const MemberStubs&),
+                   std::chrono::milliseconds max_backoff)
       : connection_(connection),
         scheduler_(scheduler),
         start_for_(start_for),
-        backoff_(std::chrono::milliseconds(100), std::chrono::seconds(5)) {}
+        backoff_(std::chrono::milliseconds(100), max_backoff) {}
 
   // Opens a stream now unless one is open or about to be.
   void EnsureStreamLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (stopping_ || stream_ != nullptr || reconnect_pending_) return;
     auto member = connection_->Current();
+    stream_member_ = member->index;
     auto start = start_for_(*member);
     stream_ = Stream::Start(this, *connection_, std::move(member), start);
     ++streams_alive_;
@@ -107,6 +110,7 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
 
   mutable Mutex mu_;
   Stream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;
+  size_t stream_member_ ABSL_GUARDED_BY(mu_) = 0;  // Where stream_ runs.
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   Connection* const connection_;
   Scheduler* const scheduler_;

@@ -11,7 +11,7 @@ namespace {
 using Request = etcdserverpb::WatchRequest;
 using Response = etcdserverpb::WatchResponse;
 
-// etcd's watch id on answers to a progress request, which concern no watcher.
+// etcd's watch id on answers that concern no watcher (a progress request's).
 constexpr int64_t kStreamWideId = -1;
 
 // Set while this thread runs a watch handler, so that Cancel() called from a
@@ -42,7 +42,9 @@ absl::Status EndStatus(const Response& response, const WatchOptions& options,
 }  // namespace
 
 WatchHub::WatchHub(Connection* connection, Scheduler* scheduler, Timing timing)
-    : StreamSupervisor(connection, scheduler, &StartWatch), timing_(timing) {}
+    : StreamSupervisor(connection, scheduler, &StartWatch,
+                       std::chrono::seconds(5)),
+      timing_(timing) {}
 
 WatchHub::~WatchHub() { Shutdown(); }
 
@@ -54,9 +56,10 @@ WatchId WatchHub::Watch(WatchOptions options, WatchHandler handler) {
   watcher.options = std::move(options);
   watcher.handler = std::move(handler);
   if (stream_ != nullptr) {
-    SendCreateLocked(id, &watcher);
+    create_queue_.push_back(id);
+    SendNextCreateLocked();
   } else {
-    EnsureStreamLocked();  // Sends every watcher's create when it opens.
+    EnsureStreamLocked();  // Queues every watcher's create when it opens.
   }
   ScheduleProbeLocked();
   return id;
@@ -67,12 +70,13 @@ void WatchHub::Cancel(WatchId id) {
     MutexLock lock(&mu_);
     auto it = watchers_.find(id);
     if (it == watchers_.end()) return;
-    const bool sent = it->second.sent;
+    const int64_t server_id = it->second.server_id;
     watchers_.erase(it);
-    if (stream_ != nullptr && sent) {
-      Request request;
-      request.mutable_cancel_request()->set_watch_id(id);
-      stream_->Send(std::move(request));
+    // A create still queued is skipped; one in flight is cancelled when its
+    // answer names etcd's id.
+    if (server_id != kNoServerId) {
+      by_server_id_.erase(server_id);
+      SendCancelLocked(server_id);
     }
   }
   // Wait for a handler that may be running now (it may be this one's).
@@ -84,116 +88,223 @@ size_t WatchHub::size() const {
   return watchers_.size();
 }
 
-void WatchHub::OnStreamOpenedLocked() {
-  for (auto& [id, watcher] : watchers_) {
-    watcher.sent = false;
-    SendCreateLocked(id, &watcher);
-  }
+void WatchHub::SetEventFilterForTesting(
+    std::function<bool(const WatchEvent& event)> deliver) {
+  MutexLock lock(&mu_);
+  event_filter_ = std::move(deliver);
+}
+
+void WatchHub::ResetStreamStateLocked() {
+  by_server_id_.clear();
+  create_queue_.clear();
+  creating_ = 0;
+  for (auto& [id, watcher] : watchers_) watcher.server_id = kNoServerId;
   probe_outstanding_ = false;
+  probing_ = true;
+}
+
+void WatchHub::OnStreamOpenedLocked() {
+  ResetStreamStateLocked();
+  for (const auto& [id, watcher] : watchers_) create_queue_.push_back(id);
+  SendNextCreateLocked();
   ScheduleProbeLocked();
 }
 
-void WatchHub::OnStreamLostLocked() {
-  for (auto& [id, watcher] : watchers_) watcher.sent = false;
-  probe_outstanding_ = false;
+void WatchHub::OnStreamLostLocked() { ResetStreamStateLocked(); }
+
+void WatchHub::SendNextCreateLocked() {
+  if (stream_ == nullptr || creating_ != 0) return;
+  while (!create_queue_.empty()) {
+    const WatchId id = create_queue_.front();
+    create_queue_.pop_front();
+    auto it = watchers_.find(id);
+    if (it == watchers_.end()) continue;  // Cancelled while queued.
+    const Watcher& watcher = it->second;
+    Request request;
+    auto* create = request.mutable_create_request();
+    create->set_key(watcher.options.key);
+    create->set_range_end(watcher.options.range_end);
+    create->set_start_revision(watcher.next_revision);
+    create->set_prev_kv(watcher.options.prev_kv);
+    create->set_progress_notify(watcher.options.progress_notify);
+    stream_->Send(std::move(request));
+    creating_ = id;
+    return;
+  }
 }
 
-void WatchHub::SendCreateLocked(WatchId id, Watcher* watcher) {
-  if (stream_ == nullptr || watcher->sent) return;
+void WatchHub::SendCancelLocked(int64_t server_id) {
+  if (stream_ == nullptr) return;
   Request request;
-  auto* create = request.mutable_create_request();
-  create->set_key(watcher->options.key);
-  create->set_range_end(watcher->options.range_end);
-  create->set_start_revision(watcher->next_revision);
-  create->set_prev_kv(watcher->options.prev_kv);
-  create->set_progress_notify(watcher->options.progress_notify);
-  // Our own id, kept across streams, so that answers match without relying
-  // on the order of creates (etcd 3.4 and later honour it).
-  create->set_watch_id(id);
+  request.mutable_cancel_request()->set_watch_id(server_id);
   stream_->Send(std::move(request));
-  watcher->sent = true;
 }
 
 void WatchHub::OnStreamResponse(Stream* stream, const Response& response) {
   MutexLock dispatch(&dispatch_mu_);
+  Deliveries deliveries;
   {
     MutexLock lock(&mu_);
     if (stream != stream_) return;
     MarkHealthyLocked();
     probe_outstanding_ = false;  // Any answer shows the member is alive.
+    TakeLocked(response, &deliveries);
   }
-  Dispatch(response);
+  Deliver(std::move(deliveries));
 }
 
-void WatchHub::DispatchForTesting(const Response& response) {
+void WatchHub::DispatchForTesting(WatchId id, const Response& response) {
   MutexLock dispatch(&dispatch_mu_);
-  Dispatch(response);
-}
-
-void WatchHub::Dispatch(const Response& response) {
-  WatchHandler handler;
-  WatchUpdate update;
+  Deliveries deliveries;
   {
     MutexLock lock(&mu_);
-    if (!TakeUpdateLocked(response, &handler, &update)) return;
+    if (!ClusterChangedLocked(response, &deliveries)) {
+      TakeForWatcherLocked(id, response, &deliveries);
+    }
   }
+  Deliver(std::move(deliveries));
+}
+
+void WatchHub::Deliver(Deliveries deliveries) {
   in_handler = true;
-  handler(std::move(update));
+  for (auto& [handler, update] : deliveries) handler(std::move(update));
   in_handler = false;
 }
 
-bool WatchHub::TakeUpdateLocked(const Response& response,
-                                WatchHandler* handler, WatchUpdate* update) {
-  if (response.watch_id() == kStreamWideId) return false;
-  auto it = watchers_.find(response.watch_id());
-  if (it == watchers_.end()) return false;  // Cancelled by us meanwhile.
+bool WatchHub::ClusterChangedLocked(const Response& response,
+                                    Deliveries* out) {
+  const uint64_t cluster = response.header().cluster_id();
+  if (cluster == 0) return false;  // A gRPC proxy's own answers carry none.
+  const uint64_t before = cluster_id_;
+  cluster_id_ = cluster;
+  if (before == 0 || before == cluster) return false;
+  EndAllLocked(absl::AbortedError(absl::StrCat(
+                   "etcd's cluster id changed from ", before, " to ", cluster,
+                   ": the endpoints reach another cluster")),
+               out);
+  return true;
+}
+
+void WatchHub::TakeLocked(const Response& response, Deliveries* out) {
+  if (ClusterChangedLocked(response, out)) return;
+  if (response.created()) {
+    TakeCreatedLocked(response, out);
+    return;
+  }
+  if (response.watch_id() == kStreamWideId) {
+    // The answer to a progress request: this member answers probes.
+    probe_answerers_.insert(stream_member_);
+    return;
+  }
+  auto by_id = by_server_id_.find(response.watch_id());
+  if (by_id == by_server_id_.end()) return;  // Cancelled by us meanwhile.
+  TakeForWatcherLocked(by_id->second, response, out);
+}
+
+void WatchHub::TakeCreatedLocked(const Response& response, Deliveries* out) {
+  const WatchId id = creating_;
+  creating_ = 0;
+  SendNextCreateLocked();
+  auto it = watchers_.find(id);
+  const bool failed = response.canceled() || response.watch_id() < 0;
+  if (it == watchers_.end()) {  // Cancelled while its create was in flight.
+    if (!failed) SendCancelLocked(response.watch_id());
+    return;
+  }
+  Watcher& watcher = it->second;
+  if (failed) {
+    WatchUpdate update;
+    update.revision = response.header().revision();
+    update.status = EndStatus(response, watcher.options, watcher.next_revision);
+    update.compact_revision = response.compact_revision();
+    EndLocked(it, std::move(update), out);
+    return;
+  }
+  watcher.server_id = response.watch_id();
+  by_server_id_[watcher.server_id] = id;
+  const int64_t revision = response.header().revision();
+  // A watch "from now" starts after the revision etcd reports here.
+  if (watcher.next_revision == 0) watcher.next_revision = revision + 1;
+  if (revision + 1 >= watcher.next_revision) {
+    if (watcher.created_before) {
+      WatchUpdate update;
+      update.revision = revision;
+      update.resumed = true;
+      out->emplace_back(watcher.handler, std::move(update));
+    }
+    watcher.created_before = true;
+    return;
+  }
+  // The store is behind what this watcher has seen: etcd lost its data or
+  // was restored from an old snapshot (or the member lags). Waiting for the
+  // old revisions to come again would skip what happens meanwhile, so the
+  // watch ends and the layer above re-reads.
+  WatchUpdate update;
+  update.revision = revision;
+  update.status = absl::AbortedError(absl::StrCat(
+      "watch of \"", watcher.options.key, "\": etcd is at revision ", revision,
+      ", behind revision ", watcher.next_revision - 1,
+      " already delivered (data lost or restored from an old snapshot)"));
+  EndLocked(it, std::move(update), out);
+}
+
+void WatchHub::TakeForWatcherLocked(WatchId id, const Response& response,
+                                    Deliveries* out) {
+  auto it = watchers_.find(id);
+  if (it == watchers_.end()) return;
   Watcher& watcher = it->second;
   const int64_t revision = response.header().revision();
-  update->revision = revision;
-
+  WatchUpdate update;
+  update.revision = revision;
   if (response.canceled() || response.compact_revision() > 0) {
-    update->status = EndStatus(response, watcher.options, watcher.next_revision);
-    update->compact_revision = response.compact_revision();
-    *handler = std::move(watcher.handler);
-    watchers_.erase(it);
-    return true;
-  }
-  if (response.created()) {
-    // A watch "from now" starts after the revision etcd reports here.
-    if (watcher.next_revision == 0) watcher.next_revision = revision + 1;
-    if (revision + 1 >= watcher.next_revision) return false;
-    // The store is behind what this watcher has seen: etcd lost its data or
-    // was restored from an old snapshot (or the member lags). Waiting for the
-    // old revisions to come again would skip what happens meanwhile, so the
-    // watch ends and the layer above re-reads.
-    update->status = absl::AbortedError(absl::StrCat(
-        "watch of \"", watcher.options.key, "\": etcd is at revision ",
-        revision, ", behind revision ", watcher.next_revision - 1,
-        " already delivered (data lost or restored from an old snapshot)"));
-    Request cancel;
-    cancel.mutable_cancel_request()->set_watch_id(response.watch_id());
-    if (stream_ != nullptr) stream_->Send(std::move(cancel));
-    *handler = std::move(watcher.handler);
-    watchers_.erase(it);
-    return true;
+    update.status = EndStatus(response, watcher.options, watcher.next_revision);
+    update.compact_revision = response.compact_revision();
+    EndLocked(it, std::move(update), out);
+    return;
   }
   if (response.events_size() == 0) {
     // A progress notification for this watcher: etcd sends them only once it
     // has delivered everything up to `revision`.
-    if (revision < watcher.next_revision) return false;
+    if (revision < watcher.next_revision) return;
     watcher.next_revision = revision + 1;
-    *handler = watcher.handler;
-    return true;
+    out->emplace_back(watcher.handler, std::move(update));
+    return;
   }
+  int64_t last = 0;
   for (const auto& event : response.events()) {
     // After a resume etcd may repeat what it sent before the break; skip it.
     if (event.kv().mod_revision() < watcher.next_revision) continue;
-    update->events.push_back(FromProto(event));
+    last = event.kv().mod_revision();
+    WatchEvent converted = FromProto(event);
+    if (event_filter_ && !event_filter_(converted)) continue;
+    update.events.push_back(std::move(converted));
   }
-  if (update->events.empty()) return false;
-  watcher.next_revision = update->events.back().kv.mod_revision + 1;
-  *handler = watcher.handler;
-  return true;
+  if (last == 0) return;
+  watcher.next_revision = last + 1;
+  if (update.events.empty()) return;  // Dropped by the test filter.
+  out->emplace_back(watcher.handler, std::move(update));
+}
+
+void WatchHub::EndLocked(std::map<WatchId, Watcher>::iterator it,
+                         WatchUpdate update, Deliveries* out) {
+  const int64_t server_id = it->second.server_id;
+  if (server_id != kNoServerId) {
+    by_server_id_.erase(server_id);
+    // etcd ended a canceled watch itself; one we end, we cancel.
+    if (update.status.code() == absl::StatusCode::kAborted) {
+      SendCancelLocked(server_id);
+    }
+  }
+  out->emplace_back(std::move(it->second.handler), std::move(update));
+  watchers_.erase(it);
+}
+
+void WatchHub::EndAllLocked(const absl::Status& why, Deliveries* out) {
+  while (!watchers_.empty()) {
+    WatchUpdate update;
+    update.status = why;
+    EndLocked(watchers_.begin(), std::move(update), out);
+  }
 }
 
 void WatchHub::ScheduleProbeLocked() {
@@ -208,8 +319,17 @@ void WatchHub::Probe() {
   if (stopping_ || stream_ == nullptr) return;
   const auto now = std::chrono::steady_clock::now();
   if (probe_outstanding_) {
-    if (now - probe_sent_ > timing_.probe_timeout) AbandonStreamLocked();
-  } else {
+    if (now - probe_sent_ > timing_.probe_timeout) {
+      if (probe_answerers_.count(stream_member_)) {
+        AbandonStreamLocked();  // It answered before: it is stalled now.
+      } else {
+        // It never answered one (etcd's gRPC proxy drops them): stop asking
+        // on this stream and leave dead connections to HTTP/2 pings.
+        probing_ = false;
+        probe_outstanding_ = false;
+      }
+    }
+  } else if (probing_) {
     Request request;
     request.mutable_progress_request();
     stream_->Send(std::move(request));

@@ -4,10 +4,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -44,6 +47,10 @@ struct WatchUpdate {
   // re-read too; Cancelled or another code when etcd ended it.
   absl::Status status;
   int64_t compact_revision = 0;
+  // Set (with no events) when the watch was created again on a new stream,
+  // after a reconnect: a watcher that keeps its own view may check it then,
+  // since a member that lost its data can pass for one that did not.
+  bool resumed = false;
 };
 
 using WatchHandler = std::function<void(WatchUpdate update)>;
@@ -53,6 +60,16 @@ using WatchId = int64_t;
 // member fails or loses its leader, or it stops answering progress requests,
 // every watcher resumes on the next member from the revision after the last
 // one it was given: nothing lost, nothing repeated.
+//
+// Watch ids are etcd's: creates go out one at a time and each takes the id in
+// the answer to it (as etcd's Go client does). etcd's gRPC proxy ignores ids
+// chosen by the client and never answers progress requests, so a member is
+// left for not answering a probe only if it has answered one before (a
+// member that never does is watched over by HTTP/2 keep-alive pings).
+//
+// When etcd reports another cluster id than before (the endpoints now reach
+// a different or re-created cluster), every watcher ends with Aborted so that
+// the layer above re-reads: revisions of the old cluster mean nothing there.
 //
 // Safe for concurrent use. Handlers run one at a time on a gRPC thread, in
 // revision order per watcher; they must not block (hand work to another
@@ -82,18 +99,30 @@ class WatchHub final : public StreamSupervisor<etcdserverpb::WatchRequest,
   // The number of active watchers.
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  // For benchmarks and tests: dispatches `response` as if the open stream
-  // had received it (no stream needs to be open).
-  void DispatchForTesting(const etcdserverpb::WatchResponse& response)
+  // For benchmarks and tests: dispatches `response` to watcher `id` as if
+  // the open stream had received it for that watcher (no stream needs to be
+  // open). A response with another cluster id ends every watcher.
+  void DispatchForTesting(WatchId id,
+                          const etcdserverpb::WatchResponse& response)
       ABSL_LOCKS_EXCLUDED(mu_, dispatch_mu_);
+  // For tests: events for which `deliver` is false are dropped, as a server
+  // that lost them would (nullptr: deliver all).
+  void SetEventFilterForTesting(
+      std::function<bool(const WatchEvent& event)> deliver)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // etcd's id of a watcher not created on the current stream.
+  static constexpr int64_t kNoServerId = -1;
+
   struct Watcher {
     WatchOptions options;
     WatchHandler handler;
     int64_t next_revision = 0;  // Resume point; 0 until etcd confirms "now".
-    bool sent = false;          // Create request sent on the current stream.
+    int64_t server_id = kNoServerId;  // etcd's id on the current stream.
+    bool created_before = false;      // On an earlier stream.
   };
+  using Deliveries = std::vector<std::pair<WatchHandler, WatchUpdate>>;
 
   void OnStreamOpenedLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnStreamLostLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -101,14 +130,29 @@ class WatchHub final : public StreamSupervisor<etcdserverpb::WatchRequest,
                         const etcdserverpb::WatchResponse& response) override
       ABSL_LOCKS_EXCLUDED(mu_, dispatch_mu_);
 
-  void Dispatch(const etcdserverpb::WatchResponse& response)
+  // Ends every watcher if `response` comes from another cluster than the
+  // earlier ones; returns whether it did.
+  bool ClusterChangedLocked(const etcdserverpb::WatchResponse& response,
+                            Deliveries* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Turns a response into what to deliver, under mu_.
+  void TakeLocked(const etcdserverpb::WatchResponse& response,
+                  Deliveries* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TakeCreatedLocked(const etcdserverpb::WatchResponse& response,
+                         Deliveries* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TakeForWatcherLocked(WatchId id,
+                            const etcdserverpb::WatchResponse& response,
+                            Deliveries* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends every watcher: the cluster behind the endpoints changed.
+  void EndAllLocked(const absl::Status& why, Deliveries* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes watcher `it`, giving its handler `update` as the last one.
+  void EndLocked(std::map<WatchId, Watcher>::iterator it, WatchUpdate update,
+                 Deliveries* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Deliver(Deliveries deliveries)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(dispatch_mu_) ABSL_LOCKS_EXCLUDED(mu_);
-  void SendCreateLocked(WatchId id, Watcher* watcher)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Turns a response into the update for its watcher, or nothing.
-  bool TakeUpdateLocked(const etcdserverpb::WatchResponse& response,
-                        WatchHandler* handler, WatchUpdate* update)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendNextCreateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendCancelLocked(int64_t server_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ResetStreamStateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Probe() ABSL_LOCKS_EXCLUDED(mu_);
   void ScheduleProbeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -117,10 +161,18 @@ class WatchHub final : public StreamSupervisor<etcdserverpb::WatchRequest,
   Mutex dispatch_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   std::map<WatchId, Watcher> watchers_ ABSL_GUARDED_BY(mu_);
   WatchId next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // Creates on the current stream: one in flight, the rest in order.
+  std::map<int64_t, WatchId> by_server_id_ ABSL_GUARDED_BY(mu_);
+  std::deque<WatchId> create_queue_ ABSL_GUARDED_BY(mu_);
+  WatchId creating_ ABSL_GUARDED_BY(mu_) = 0;  // 0: none in flight.
+  uint64_t cluster_id_ ABSL_GUARDED_BY(mu_) = 0;  // 0: not known yet.
+  std::function<bool(const WatchEvent&)> event_filter_ ABSL_GUARDED_BY(mu_);
   // Progress probing of the open stream.
   bool probe_scheduled_ ABSL_GUARDED_BY(mu_) = false;
   bool probe_outstanding_ ABSL_GUARDED_BY(mu_) = false;
+  bool probing_ ABSL_GUARDED_BY(mu_) = true;  // Off for a non-answering member.
   std::chrono::steady_clock::time_point probe_sent_ ABSL_GUARDED_BY(mu_);
+  std::set<size_t> probe_answerers_ ABSL_GUARDED_BY(mu_);  // Member indexes.
 };
 
 }  // namespace etcdisc::internal
