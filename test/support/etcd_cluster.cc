@@ -125,6 +125,7 @@ absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(
 }
 
 EtcdCluster::~EtcdCluster() {
+  StopProxy();
   for (int i = 0; i < size(); ++i) {
     if (IsRunning(i)) Kill(i).IgnoreError();
   }
@@ -167,15 +168,18 @@ std::vector<std::string> EtcdCluster::Args(int i) const {
           "--enable-v2=false"};
 }
 
-absl::Status EtcdCluster::Launch(int i) {
-  MemberProcess& m = members_[i];
-  const std::vector<std::string> args = Args(i);
+namespace {
+
+// Starts `args` with stdout and stderr appended to `log_path`; it dies with
+// this process.
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
+                            const std::string& log_path) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   const int log_fd =
-      ::open(m.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) return absl::InternalError("cannot open the member's log");
+      ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) return absl::InternalError("cannot open " + log_path);
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
@@ -192,9 +196,61 @@ absl::Status EtcdCluster::Launch(int i) {
     ::_exit(127);
   }
   ::close(log_fd);
-  m.pid = pid;
+  return pid;
+}
+
+}  // namespace
+
+absl::Status EtcdCluster::Launch(int i) {
+  MemberProcess& m = members_[i];
+  auto pid = Spawn(Args(i), m.log_path);
+  if (!pid.ok()) return pid.status();
+  m.pid = *pid;
   m.paused = false;
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> EtcdCluster::StartProxy() {
+  if (proxy_pid_ > 0) return proxy_endpoint_;
+  auto port = FreePort();
+  if (!port.ok()) return port.status();
+  std::vector<std::string> members;
+  for (int i = 0; i < size(); ++i) {
+    members.push_back(absl::StrCat("127.0.0.1:", members_[i].client_port));
+  }
+  const std::string listen = absl::StrCat("127.0.0.1:", *port);
+  proxy_log_ = absl::StrCat(dir_, "/proxy.log");
+  auto pid = Spawn({options_.etcd_binary, "grpc-proxy", "start",
+                    "--endpoints", absl::StrJoin(members, ","),
+                    "--listen-addr", listen,
+                    "--advertise-client-url", listen},
+                   proxy_log_);
+  if (!pid.ok()) return pid.status();
+  proxy_pid_ = *pid;
+  proxy_endpoint_ = absl::StrCat("http://", listen);
+  // Serving once a read through it is answered.
+  auto client = AdminClient(proxy_endpoint_);
+  if (!client.ok()) return client.status();
+  const auto until = Clock::now() + options_.start_timeout;
+  absl::Status last;
+  while (Clock::now() < until) {
+    internal::RangeRequest read;
+    read.key = "/";
+    read.count_only = true;
+    auto answer = (*client)->kv().Range(read);
+    if (answer.ok()) return proxy_endpoint_;
+    last = answer.status();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("etcd grpc-proxy did not serve in time: ", last.ToString()));
+}
+
+void EtcdCluster::StopProxy() {
+  if (proxy_pid_ <= 0) return;
+  ::kill(proxy_pid_, SIGKILL);
+  ::waitpid(proxy_pid_, nullptr, 0);
+  proxy_pid_ = -1;
 }
 
 absl::Status EtcdCluster::WaitServing(int i, Clock::time_point until) {

@@ -69,6 +69,12 @@ class EtcdCluster {
   absl::Status Compact(int64_t revision);
   // The cluster's current revision.
   absl::StatusOr<int64_t> Revision();
+  // Starts etcd's gRPC proxy (`etcd grpc-proxy start`) in front of every
+  // member and returns its client URL once it serves; the proxy dies with the
+  // cluster. Idempotent.
+  absl::StatusOr<std::string> StartProxy();
+  void StopProxy();
+
   // The tail of member i's log, for failure messages.
   std::string LogTail(int i) const;
 
@@ -93,6 +99,9 @@ class EtcdCluster {
   std::string dir_;
   std::string token_;
   std::vector<MemberProcess> members_;
+  pid_t proxy_pid_ = -1;
+  std::string proxy_endpoint_;
+  std::string proxy_log_;
 };
 
 }  // namespace etcdisc::testing

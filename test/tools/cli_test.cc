@@ -50,6 +50,28 @@ class CliTest : public DiscoveryTest {
   }
 };
 
+TEST_F(CliTest, WatchAndRegisterWorkThroughEtcdsGrpcProxy) {
+  auto proxy = cluster().StartProxy();
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  const std::map<std::string, std::string> env = {{"ETCD_HOSTS", *proxy}};
+  BackgroundProcess watch(Cli({"watch", "web", "--json"}), env);
+  // The watch starts asynchronously: register until it reports a host.
+  std::vector<std::unique_ptr<BackgroundProcess>> registrars;
+  std::optional<std::string> line;
+  for (int i = 0; i < 20 && !line; ++i) {
+    registrars.push_back(std::make_unique<BackgroundProcess>(
+        Cli({"register", "web", "--hostname=10.0.0." + std::to_string(i),
+             "--ports=http=80", "--json"}),
+        env));
+    ASSERT_TRUE(registrars.back()->ReadLine(seconds(20)).has_value());
+    line = watch.ReadLine(milliseconds(1000));
+  }
+  ASSERT_TRUE(line.has_value()) << "etcdisc watch saw nothing through the proxy";
+  EXPECT_EQ(Field(ParseOrFail(*line), "event"), "new");
+  watch.Signal(SIGINT);
+  EXPECT_EQ(watch.Wait(seconds(10)), 0);
+}
+
 TEST_F(CliTest, HelpVersionAndUsageErrors) {
   ProcessResult help = Run({"--help"});
   EXPECT_EQ(help.exit_code, 0);
