@@ -120,6 +120,23 @@ std::optional<std::string> BackgroundProcess::ReadLine(
   }
 }
 
+std::vector<std::string> BackgroundProcess::TakeLines() {
+  while (out_fd_ >= 0) {
+    pollfd fd{out_fd_, POLLIN, 0};
+    if (::poll(&fd, 1, 0) <= 0) break;
+    char chunk[4096];
+    const ssize_t n = ::read(out_fd_, chunk, sizeof(chunk));
+    if (n <= 0) break;
+    buffer_.append(chunk, n);
+  }
+  std::vector<std::string> lines;
+  for (size_t newline; (newline = buffer_.find('\n')) != std::string::npos;) {
+    lines.push_back(buffer_.substr(0, newline));
+    buffer_.erase(0, newline + 1);
+  }
+  return lines;
+}
+
 void BackgroundProcess::Signal(int signal) {
   if (pid_ > 0 && !exited_) ::kill(pid_, signal);
 }

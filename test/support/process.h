@@ -39,6 +39,8 @@ class BackgroundProcess {
 
   // The next line of stdout, without its newline; nothing on timeout or EOF.
   std::optional<std::string> ReadLine(std::chrono::milliseconds timeout);
+  // The whole lines of stdout that have arrived, without waiting.
+  std::vector<std::string> TakeLines();
   void Signal(int signal);
   // Waits for the process to end; its exit code, or -1 when killed by a
   // signal or not ended within `timeout`.
