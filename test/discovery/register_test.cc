@@ -18,6 +18,7 @@ namespace {
 
 using ::etcdisc::testing::DiscoveryTest;
 using ::etcdisc::testing::EventRecorder;
+using ::etcdisc::testing::HoldsFor;
 using ::etcdisc::testing::WaitFor;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -299,7 +300,15 @@ TEST_F(RegisterTest, ManyRegistrationsShareOneKeepAliveStream) {
     regs.push_back(MustRegister("web", WebHost("10.0.1." + std::to_string(i)),
                                 ttl));
   }
-  std::this_thread::sleep_for(seconds(3));  // Past a TTL: refreshes needed.
+  // Past a TTL, so that refreshes were needed, all stay registered.
+  EXPECT_TRUE(HoldsFor(
+      [&] {
+        for (auto& r : regs) {
+          if (!r->Ready()) return false;
+        }
+        return true;
+      },
+      seconds(3)));
   for (auto& r : regs) {
     EXPECT_TRUE(r->Ready());
     EXPECT_NE(RawValue("/services/web/" + r->UUID()), "");

@@ -1,4 +1,6 @@
 #include <set>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -13,12 +15,17 @@ using ::etcdisc::testing::WaitFor;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Pops everything that arrives within `quiet` of the previous event.
-template <typename T>
-std::vector<T> Drain(Subscription<T>& sub, milliseconds quiet) {
-  std::vector<T> out;
-  while (auto v = sub.Pop(quiet)) out.push_back(*v);
-  return out;
+std::string UuidOfHost(const Host& h) { return h.uuid; }
+std::string Itself(const std::string& s) { return s; }
+
+// What a subscription delivered before `marker` (see PutMarker): everything
+// written before the marker, with any duplicate among it.
+std::vector<Host> NewsThrough(Subscription<Host>& news, const std::string& marker) {
+  return ::etcdisc::testing::PopThrough(news, marker, UuidOfHost, seconds(30));
+}
+std::vector<std::string> DownsThrough(Subscription<std::string>& downs,
+                                      const std::string& marker) {
+  return ::etcdisc::testing::PopThrough(downs, marker, Itself, seconds(30));
 }
 
 std::vector<std::string> Uuids(const std::vector<Host>& hosts) {
@@ -27,7 +34,19 @@ std::vector<std::string> Uuids(const std::vector<Host>& hosts) {
   return out;
 }
 
-class SubscribeTest : public DiscoveryTest {};
+class SubscribeTest : public DiscoveryTest {
+ protected:
+  // Everything both subscriptions deliver before a marker host's New and,
+  // once that arrived, its Down: all that was written before.
+  std::pair<std::vector<Host>, std::vector<std::string>> Through(
+      Subscription<Host>& news, Subscription<std::string>& downs,
+      const std::string& service) {
+    const std::string marker = PutMarker(service);
+    auto created = NewsThrough(news, marker);
+    MustDelete("/services/" + service + "/" + marker);
+    return {created, DownsThrough(downs, marker)};
+  }
+};
 
 TEST_F(SubscribeTest, NewAndDownArriveInOrderAndOnlyOnce) {
   auto before = MustRegister("web", WebHost("10.0.0.1"));
@@ -41,11 +60,11 @@ TEST_F(SubscribeTest, NewAndDownArriveInOrderAndOnlyOnce) {
   ASSERT_TRUE(before->Stop().ok());
   ASSERT_TRUE(a->Stop().ok());
 
-  auto created = Drain(**news, milliseconds(1000));
+  auto [created, gone] = Through(**news, **downs, "web");
   EXPECT_EQ(Uuids(created), (std::vector<std::string>{a->UUID(), b->UUID()}));
+  ASSERT_FALSE(created.empty());
   EXPECT_EQ(created[0].name, "10.0.0.2");
   EXPECT_EQ(created[0].service_name, "web");
-  auto gone = Drain(**downs, milliseconds(1000));
   EXPECT_EQ(gone, (std::vector<std::string>{before->UUID(), a->UUID()}));
   EXPECT_TRUE((*news)->status().ok());
 }
@@ -58,7 +77,7 @@ TEST_F(SubscribeTest, ExistingHostsComeFirstThenChangesWithNoGap) {
   auto news = discovery().SubscribeNew("web", options);
   ASSERT_TRUE(news.ok());
   auto c = MustRegister("web", WebHost("10.0.0.3"));
-  auto got = Uuids(Drain(**news, milliseconds(1000)));
+  auto got = Uuids(NewsThrough(**news, PutMarker("web")));
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(std::set<std::string>(got.begin(), got.begin() + 2),
             (std::set<std::string>{a->UUID(), b->UUID()}));
@@ -77,11 +96,11 @@ TEST_F(SubscribeTest, MalformedRecordIsSkippedAndTheSubscriptionGoesOn) {
   MustPut("/services/web/fixed", "{");
   MustPut("/services/web/fixed", R"({"name":"10.0.0.8","ports":{"http":"1"}})");
 
-  auto created = Drain(**news, milliseconds(1000));
+  auto [created, gone] = Through(**news, **downs, "web");
   ASSERT_EQ(created.size(), 2u);
   EXPECT_EQ(created[0].uuid, good->UUID());
-  EXPECT_EQ(created[1].uuid, "fixed");  // Taken from the key when absent.
-  EXPECT_TRUE(Drain(**downs, milliseconds(300)).empty());
+  EXPECT_EQ(created[1].uuid, "fixed");  // Taken from the key.
+  EXPECT_TRUE(gone.empty());
   EXPECT_TRUE((*news)->status().ok());
 }
 
@@ -102,9 +121,13 @@ TEST_F(SubscribeTest, MemberRestartLosesAndRepeatsNothing) {
 
   std::vector<std::string> expected;
   for (auto& r : regs) expected.push_back(r->UUID());
-  EXPECT_EQ(Uuids(Drain(**news, milliseconds(2000))), expected);
-  EXPECT_EQ(Drain(**downs, milliseconds(500)),
-            (std::vector<std::string>{regs[0]->UUID()}));
+  auto [created, gone] = Through(**news, **downs, "web");
+  EXPECT_EQ(Uuids(created), expected);
+  EXPECT_EQ(gone, (std::vector<std::string>{regs[0]->UUID()}));
+  // And that is what etcd holds.
+  auto hosts = discovery().Get("web");
+  ASSERT_TRUE(hosts.ok());
+  EXPECT_EQ(hosts->All()->size(), regs.size() - 1);
 }
 
 TEST_F(SubscribeTest, TwoHundredSubscriptionsShareOneWatchStream) {
@@ -172,7 +195,7 @@ TEST_F(SubscribeTest, InvalidServiceNameIsRefused) {
 
 // Compaction while a subscriber is cut off: it must re-read and deliver the
 // difference, nothing more, nothing less.
-class SubscribeCompactionTest : public DiscoveryTest {
+class SubscribeCompactionTest : public SubscribeTest {
  protected:
   int Members() const override { return 3; }
 };
@@ -199,7 +222,9 @@ TEST_F(SubscribeCompactionTest, CompactionWhileDisconnectedDeliversTheDifference
   };
   auto stays = register_host("10.0.0.1");
   auto leaves = register_host("10.0.0.2");
-  ASSERT_EQ(Drain(**news, milliseconds(1000)).size(), 2u);
+  auto [first, none] = Through(**news, **downs, "web");
+  ASSERT_EQ(first.size(), 2u);
+  ASSERT_TRUE(none.empty());
 
   ASSERT_TRUE(cluster().Kill(0).ok());
   const absl::Status stopped = leaves->Stop();  // Down while cut off.
@@ -212,9 +237,8 @@ TEST_F(SubscribeCompactionTest, CompactionWhileDisconnectedDeliversTheDifference
   ASSERT_TRUE(cluster().Compact(*revision).ok());
   ASSERT_TRUE(cluster().Restart(0).ok());
 
-  auto created = Drain(**news, milliseconds(3000));
+  auto [created, gone] = Through(**news, **downs, "web");
   EXPECT_EQ(Uuids(created), (std::vector<std::string>{arrives->UUID()}));
-  auto gone = Drain(**downs, milliseconds(500));
   EXPECT_EQ(gone, (std::vector<std::string>{leaves->UUID()}));
   EXPECT_GE((*subscriber)->Stats().resyncs, 1);
   EXPECT_TRUE((*news)->status().ok());

@@ -36,10 +36,15 @@ TEST(EventQueueTest, CloseWakesWaitersAndKeepsQueuedItems) {
 
 TEST(EventQueueTest, BlockedPopReturnsWhenClosed) {
   EventQueue<int> q;
-  std::thread waiter([&] { EXPECT_EQ(q.Pop(), std::nullopt); });
-  std::this_thread::sleep_for(milliseconds(20));
+  std::atomic<bool> returned{false};
+  std::thread waiter([&] {
+    EXPECT_EQ(q.Pop(), std::nullopt);
+    returned = true;
+  });
+  // Whether the waiter is already blocked or not yet, Close must end it.
   q.Close(absl::CancelledError("done"));
   waiter.join();
+  EXPECT_TRUE(returned);
 }
 
 TEST(EventQueueTest, OverflowClosesWithResourceExhausted) {

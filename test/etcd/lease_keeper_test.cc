@@ -36,13 +36,9 @@ TEST_F(LeaseKeeperTest, KeptLeaseOutlivesThreeTimesItsTtl) {
   client().keeper().Keep(grant->id, grant->ttl_seconds,
                          [&](const absl::Status&) { lost = true; });
 
-  const auto until = std::chrono::steady_clock::now() + seconds(6) +
-                     milliseconds(500);
   // Still there after three TTLs, checked all along.
-  while (std::chrono::steady_clock::now() < until) {
-    ASSERT_TRUE(KeyExists("/leased"));
-    std::this_thread::sleep_for(milliseconds(500));
-  }
+  EXPECT_TRUE(HoldsFor([&] { return KeyExists("/leased"); },
+                       seconds(6) + milliseconds(500)));
   EXPECT_FALSE(lost);
   EXPECT_TRUE(client().keeper().IsKept(grant->id));
   auto ttl = client().lease().TimeToLive(grant->id, /*keys=*/true);
@@ -126,7 +122,15 @@ TEST_F(LeaseKeeperTest, ManyLeasesShareOneStream) {
                            [](const absl::Status&) {});
     ids.push_back(grant->id);
   }
-  std::this_thread::sleep_for(seconds(3));  // Past one TTL: refreshes needed.
+  // Past one TTL, so that refreshes were needed, none is lost.
+  EXPECT_TRUE(HoldsFor(
+      [&] {
+        for (int64_t id : ids) {
+          if (!client().keeper().IsKept(id)) return false;
+        }
+        return true;
+      },
+      seconds(3)));
   for (int64_t id : ids) {
     auto ttl = client().lease().TimeToLive(id, false);
     ASSERT_TRUE(ttl.ok()) << ttl.status();

@@ -144,8 +144,10 @@ TEST_F(WatchHubTest, ResumesAfterMemberRestartLosingAndRepeatingNothing) {
         seconds(20)));
     written.push_back(revision);
   }
+  // A marker written last: once it arrives, any repeat of the others would
+  // have arrived before it.
+  written.push_back(MustPut("/w/marker", "last"));
   ASSERT_TRUE(log.WaitForEvents(written.size(), seconds(20)));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // Repeats?
   EXPECT_EQ(Revisions(log.events()), written);
   EXPECT_GE(client().watch().streams_opened(), 2);
 }
@@ -180,8 +182,12 @@ TEST_F(WatchHubTest, HandlerMayCancelItsOwnWatch) {
                               });
   MustPut("/w/1", "a");
   ASSERT_TRUE(WaitFor([&] { return calls.load() >= 1; }, seconds(10)));
+  // Another watcher of the same keys on the same stream: once it has /w/2,
+  // the cancelled one would have had it too.
+  EventLog other;
+  client().watch().Watch(PrefixFrom("/w/", *start + 1), other.Handler());
   MustPut("/w/2", "b");
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(other.WaitForEvents(2, seconds(10)));
   EXPECT_EQ(calls.load(), 1);
 }
 
