@@ -64,6 +64,27 @@ TEST(ValidateHostTest, RefusesBadHostsNamingTheValue) {
             absl::string_view::npos);
 }
 
+TEST(ValidateHostTest, RefusesHostnamesThatCannotEndAUuid) {
+  for (const char* bad : {"a/b", "a b", "tab\there", "nul\x01", "/"}) {
+    Host h;
+    h.name = "ok.example";
+    h.private_hostname = bad;
+    const absl::Status status = ValidateHost(h);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(status.message().find(std::string("private hostname \"") + bad),
+              absl::string_view::npos)
+        << status;
+    h.name = bad;
+    h.private_hostname.clear();
+    EXPECT_NE(ValidateHost(h).message().find(std::string("hostname \"") + bad),
+              absl::string_view::npos);
+  }
+  Host fine;
+  fine.name = "pub.example.com";
+  fine.private_hostname = "node-1.internal:8080";
+  EXPECT_TRUE(ValidateHost(fine).ok());
+}
+
 TEST(NewUuid4Test, IsVersion4AndUnique) {
   const std::string a = NewUuid4();
   EXPECT_EQ(a.size(), 36u);

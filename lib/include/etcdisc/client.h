@@ -202,8 +202,22 @@ struct ClientAccess;  // Reaches the internals, for etcdisc's own tests.
 // A connection to etcd for discovery: one gRPC channel, one watch stream and
 // one lease keep-alive stream, whatever the number of registrations and
 // subscriptions. Safe for concurrent use without external synchronization.
-// Destruction stops every registration (revoking its lease) and closes every
-// subscription; handles that outlive the client are inert.
+// Destruction stops every registration (revoking its lease, all in parallel
+// within shutdown_timeout) and closes every subscription; handles that
+// outlive the client are inert.
+//
+// Threads. Public calls (Get, Register, Subscribe..., Stop) run on the
+// caller's thread; Get and the first read of a subscription wait on etcd
+// there. In the background a client runs:
+//   - gRPC's threads, which receive watch and keep-alive answers and never
+//     wait on etcd;
+//   - one timer thread (keep-alive refreshes, retries after a backoff);
+//   - up to worker_threads threads for registrations' calls to etcd, and as
+//     many again for subscriptions' re-reads, so that neither can starve the
+//     other; threads start only when work needs them;
+//   - one callback thread, on which every RegistrationCallback runs.
+// Subscription events are queued from gRPC's or the re-read threads and
+// popped on the application's own.
 class Client {
  public:
   // InvalidArgument, naming the bad value, for bad endpoints or options.
