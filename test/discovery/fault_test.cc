@@ -106,6 +106,40 @@ TEST_F(FaultTest, RegistrationsComeBackAfterEtcdIsWipedAndRestartedEmpty) {
   EXPECT_TRUE((*events)->status().ok());
 }
 
+TEST_F(FaultTest, AnEndpointThatNowLeadsToAnotherClusterIsFollowedAfresh) {
+  auto reg = MustRegister("web", WebHost("10.0.0.1"), Ttl2s());
+  auto events = discovery().Subscribe("web");
+  ASSERT_TRUE(events.ok());
+  const std::string before = PutMarker("web");
+  ASSERT_TRUE(::etcdisc::testing::PopThrough(
+                  **events, before, [](const HostEvent& e) { return e.uuid; },
+                  seconds(10))
+                  .empty());
+  ASSERT_TRUE(cluster().Kill(0).ok());
+  ASSERT_TRUE(cluster().RestartAsNewCluster().ok());
+  // Writes enough that the new cluster's revisions pass the old ones, so
+  // only the cluster id tells the histories apart.
+  for (int i = 0; i < 20; ++i) MustPut("/other/" + std::to_string(i), "x");
+
+  // The registration is back in the new cluster, and the subscription,
+  // after re-reading, follows it: a host that appears there is reported.
+  EXPECT_TRUE(reg->WaitRegistration(seconds(30)).ok());
+  EXPECT_TRUE(WaitFor(
+      [&] { return !RawValue("/services/web/" + reg->UUID()).empty(); },
+      seconds(30)));
+  auto later = MustRegister("web", WebHost("10.0.0.2"), Ttl2s());
+  ASSERT_NE(later, nullptr);
+  bool seen = false;
+  while (auto e = (*events)->Pop(seconds(20))) {
+    if (e->uuid == later->UUID() && e->kind == HostEvent::Kind::kNew) {
+      seen = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(seen);
+  EXPECT_TRUE((*events)->status().ok());
+}
+
 class WholeClusterFaultTest : public FaultTest {
  protected:
   int Members() const override { return 3; }

@@ -384,10 +384,13 @@ TEST_F(RegisterLifeTest, ACallbackMayStopItsOwnRegistration) {
     *registration = *std::move(reg);
   }
   ASSERT_TRUE(WaitFor([&] { return *stopped == 1; }, seconds(10)));
-  internal::MutexLock lock(&mu);
-  EXPECT_TRUE(stop_result->ok()) << *stop_result;
-  EXPECT_FALSE((*registration)->Ready());
-  EXPECT_EQ(RawValue("/services/web/" + (*registration)->UUID()), "");
+  {
+    internal::MutexLock lock(&mu);
+    EXPECT_TRUE(stop_result->ok()) << *stop_result;
+    EXPECT_FALSE((*registration)->Ready());
+    EXPECT_EQ(RawValue("/services/web/" + (*registration)->UUID()), "");
+  }
+  registration->reset();  // The callback holds `registration`: break the cycle.
 }
 
 TEST_F(RegisterLifeTest, ACallbackMayDestroyItsOwnRegistration) {

@@ -129,6 +129,47 @@ TEST_F(RegistrationRaceTest, HostKeyDeletedBehindALiveRegistrationIsPutBack) {
   EXPECT_FALSE(events.Saw(Kind::kLost));  // The lease lived all along.
 }
 
+TEST_F(RegistrationRaceTest, HostKeyDeletedWhileItsRewriteIsInFlightIsPutBack) {
+  Host host = WebHost("pub.example");
+  host.public_ = true;
+  host.user = "a";
+  host.password = "a-pass";
+  auto reg = MustRegister("db", host);
+  ASSERT_NE(reg, nullptr);
+  const std::string key = "/services/db/" + reg->UUID();
+  const int64_t lease = RawLease(key);
+  // A subscription on the same client shares the registration's watch
+  // stream: once it has seen a later marker, the registration has seen the
+  // delete.
+  auto events = discovery().Subscribe("db");
+  ASSERT_TRUE(events.ok());
+
+  CallGate gate;
+  HoldAnswers(&gate);
+  gate.Arm("Put");
+  PutServiceCredentials("db", "b", lease);
+  ASSERT_TRUE(gate.WaitHeld(seconds(10)));  // The rewrite for "b" landed.
+  MustDelete(key);
+  const std::string marker = PutMarker("db");
+  bool marker_seen = false;
+  while (auto e = (*events)->Pop(seconds(10))) {
+    if (e->uuid == marker) {
+      marker_seen = true;
+      break;
+    }
+  }
+  ASSERT_TRUE(marker_seen);
+  gate.Release();
+
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto written = internal::DecodeHost(RawValue(key));
+        return written.ok() && written->user == "b";
+      },
+      seconds(10)));
+  EXPECT_TRUE(reg->Ready());
+}
+
 TEST_F(RegistrationRaceTest, ServiceRecordDeletedDuringReregistrationIsPutBack) {
   auto holder = MustRegister("web", WebHost("10.0.0.1"));
   auto other = MustRegister("web", WebHost("10.0.0.2"));

@@ -109,13 +109,19 @@ TEST_F(SubscriptionRepairTest, ReReadsThatKeepFailingBackOff) {
   const std::string marker = PutMarker("web");  // The watch is running.
   EXPECT_TRUE(PopThrough(**events, marker, UuidOf, seconds(10)).empty());
   // Every read fails from now on; a reconnect makes the subscription check
-  // its view, which needs a read.
-  std::atomic<int> reads{0};
-  std::atomic<bool> failing{true};
+  // its view, which needs a read. (Shared state: the hook may run after the
+  // test body.)
+  struct Counts {
+    std::atomic<int> reads{0};
+    std::atomic<bool> failing{true};
+  };
+  auto counts = std::make_shared<Counts>();
+  std::atomic<int>& reads = counts->reads;
+  std::atomic<bool>& failing = counts->failing;
   Inside(*subscriber).SetAnswerHookForTesting(
-      [&](absl::string_view what, absl::Status* status) {
-        if (what != "Range" || !failing) return;
-        ++reads;
+      [counts](absl::string_view what, absl::Status* status) {
+        if (what != "Range" || !counts->failing) return;
+        ++counts->reads;
         *status = absl::UnavailableError("refused by the test");
       });
   ASSERT_TRUE(cluster().Kill(0).ok());
@@ -142,15 +148,28 @@ TEST_F(SubscriptionRepairTest, RegistrationsStuckOnEtcdDoNotHoldBackSubscription
   auto client = ClientWith(options);
   ASSERT_NE(client, nullptr);
   // Every registration's Txn answer is held: their threads are all busy.
-  internal::Mutex mu;
-  bool release = false;
-  int held = 0;
+  // (Shared state, released however the test ends, so that the client's
+  // destruction never waits on a held thread.)
+  struct Hold {
+    internal::Mutex mu;
+    bool release ABSL_GUARDED_BY(mu) = false;
+    int held ABSL_GUARDED_BY(mu) = 0;
+    void Release() {
+      internal::MutexLock lock(&mu);
+      release = true;
+    }
+  };
+  auto hold = std::make_shared<Hold>();
+  struct ReleaseAtEnd {
+    std::shared_ptr<Hold> hold;
+    ~ReleaseAtEnd() { hold->Release(); }
+  } release_at_end{hold};
   Inside(*client).SetAnswerHookForTesting(
-      [&](absl::string_view what, absl::Status*) {
+      [hold](absl::string_view what, absl::Status*) {
         if (what != "Txn") return;
-        internal::MutexLock lock(&mu);
-        ++held;
-        mu.Await(absl::Condition(&release));
+        internal::MutexLock lock(&hold->mu);
+        ++hold->held;
+        hold->mu.Await(absl::Condition(&hold->release));
       });
   std::vector<std::unique_ptr<Registration>> regs;
   for (int i = 0; i < 4; ++i) {
@@ -160,8 +179,8 @@ TEST_F(SubscriptionRepairTest, RegistrationsStuckOnEtcdDoNotHoldBackSubscription
   }
   ASSERT_TRUE(WaitFor(
       [&] {
-        internal::MutexLock lock(&mu);
-        return held == 2;
+        internal::MutexLock lock(&hold->mu);
+        return hold->held == 2;
       },
       seconds(10)));
 
@@ -176,10 +195,7 @@ TEST_F(SubscriptionRepairTest, RegistrationsStuckOnEtcdDoNotHoldBackSubscription
   auto down = (*downs)->Pop(seconds(10));
   EXPECT_TRUE(down.has_value());
 
-  {
-    internal::MutexLock lock(&mu);
-    release = true;
-  }
+  hold->Release();
   for (auto& r : regs) {
     EXPECT_TRUE(r->WaitRegistration(seconds(10)).ok());
   }

@@ -300,6 +300,12 @@ absl::Status EtcdCluster::RestartEmpty(int i) {
   return Restart(i);
 }
 
+absl::Status EtcdCluster::RestartAsNewCluster() {
+  if (size() != 1) return absl::FailedPreconditionError("one member only");
+  token_ = absl::StrCat("etcdisc-", std::random_device{}());
+  return RestartEmpty(0);
+}
+
 absl::Status EtcdCluster::RestartAll() {
   for (int i = 0; i < size(); ++i) {
     if (IsRunning(i)) continue;

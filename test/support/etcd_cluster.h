@@ -53,6 +53,10 @@ class EtcdCluster {
   // Starts a killed member i again with its data removed. For a one-member
   // cluster this is etcd wiped: an empty store at revision 1.
   absl::Status RestartEmpty(int i);
+  // For a one-member cluster: starts killed member 0 empty as a new cluster,
+  // with another cluster id (what a client sees when its endpoint now leads
+  // to another cluster).
+  absl::Status RestartAsNewCluster();
   // Starts several killed members at once (a cluster needs a quorum before
   // any member serves), then waits for each to serve.
   absl::Status RestartAll();

@@ -131,7 +131,8 @@ class Registration {
 // Handler of registration events. Runs on the client's callback thread (one
 // per Client, shared by all its registrations), one event at a time, in the
 // order things happened. It may call Stop() or destroy the registration; it
-// must not block for long, since other registrations' events wait behind it.
+// must not block for long, since other registrations' events wait behind it,
+// and must not destroy the Client (the process aborts with a message).
 using RegistrationCallback = std::function<void(const RegistrationEvent&)>;
 
 // The hosts of a service as read from etcd by one Get. A plain value.

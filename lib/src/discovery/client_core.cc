@@ -1,12 +1,14 @@
 #include "discovery/client_core.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <atomic>
 #include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "discovery/host_rules.h"
+#include "util/log.h"
 
 namespace etcdisc::internal {
 
@@ -65,6 +67,13 @@ bool ClientCore::shut_down() const {
 }
 
 void ClientCore::Shutdown() {
+  if (callbacks_.OnExecutorThread()) {
+    // The callback thread would have to join itself, then return into an
+    // executor that no longer exists.
+    LogWarning("an etcdisc Client was destroyed from one of its own "
+               "registration callbacks; that is not allowed");
+    std::abort();
+  }
   std::vector<std::weak_ptr<Stoppable>> tracked;
   {
     MutexLock lock(&mu_);

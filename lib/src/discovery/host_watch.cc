@@ -34,6 +34,9 @@ absl::Status HostWatch::Start(bool existing) {
   WatchId cancel = 0;
   {
     MutexLock lock(&mu_);
+    if (stopped_) {
+      return absl::FailedPreconditionError("the etcdisc client shut down");
+    }
     for (const KeyValue& kv : current->kvs) {
       Known& known = known_[kv.key];
       known.create_revision = kv.create_revision;
@@ -41,7 +44,6 @@ absl::Status HostWatch::Start(bool existing) {
       // later Down is still reported.
       known.announced = existing ? AnnounceLocked(kv) : true;
     }
-    applied_revision_ = current->revision;
     WatchFromLocked(current->revision + 1);
     ScheduleReconcileLocked();
     if (sink_closed_) cancel = CloseLocked();
@@ -101,13 +103,6 @@ void HostWatch::OnUpdate(WatchUpdate update) {
       } else {
         ApplyPutLocked(event.kv);
       }
-    }
-    if (!update.events.empty()) {
-      applied_revision_ = std::max(applied_revision_,
-                                   update.events.back().kv.mod_revision);
-    } else if (update.status.ok()) {
-      // A progress mark: everything up to its revision has been delivered.
-      applied_revision_ = std::max(applied_revision_, update.revision);
     }
     if (sink_closed_) {
       cancel = CloseLocked();
@@ -171,8 +166,7 @@ bool HostWatch::MatchesLocked(const std::vector<KeyValue>& kvs) const {
   return true;
 }
 
-bool HostWatch::ApplySnapshotLocked(const std::vector<KeyValue>& kvs) {
-  const bool differs = !MatchesLocked(kvs);
+void HostWatch::ApplySnapshotLocked(const std::vector<KeyValue>& kvs) {
   std::set<std::string> present;
   for (const KeyValue& kv : kvs) present.insert(kv.key);
   std::vector<std::string> gone;
@@ -181,7 +175,6 @@ bool HostWatch::ApplySnapshotLocked(const std::vector<KeyValue>& kvs) {
   }
   for (const std::string& key : gone) ApplyDeleteLocked(key);
   for (const KeyValue& kv : kvs) ApplyPutLocked(kv);
-  return differs;
 }
 
 void HostWatch::ScheduleResyncLocked(Reread why) {
@@ -231,13 +224,15 @@ void HostWatch::Resync(Reread why) {
       return;
     }
     core_->CountResync();
-    if (ApplySnapshotLocked(current->kvs) && why == Reread::kCorrection) {
+    // Counted before the corrections are delivered, so that whoever sees
+    // one also sees it counted.
+    if (why == Reread::kCorrection && !MatchesLocked(current->kvs)) {
       core_->CountCorrection();
       LogWarning(absl::StrCat("service \"", service_, "\": a re-read found ",
                               "hosts that the watch had not reported; ",
                               "corrected"));
     }
-    applied_revision_ = current->revision;
+    ApplySnapshotLocked(current->kvs);
     if (sink_closed_) {
       cancel = CloseLocked();
     } else {
@@ -291,40 +286,26 @@ void HostWatch::Reconcile(bool periodic) {
   // delivering now.
   std::weak_ptr<HostWatch> weak = weak_from_this();
   ThreadPool* pool = &core_->watch_pool();
-  const int64_t revision = snapshot->revision;
-  core_->etcd().scheduler().RunAfter(kSettle, [weak, pool, revision] {
-    if (auto self = weak.lock()) {
-      pool->Post([self, revision] { self->Verify(revision); });
-    }
+  core_->etcd().scheduler().RunAfter(kSettle, [weak, pool] {
+    if (auto self = weak.lock()) pool->Post([self] { self->Verify(); });
   });
 }
 
-void HostWatch::Verify(int64_t revision) {
-  int64_t applied = 0;
+void HostWatch::Verify() {
   {
     MutexLock lock(&mu_);
     if (stopped_ || watch_ == 0 || resync_pending_) return;
-    if (applied_revision_ < revision) {
-      // The watch has not delivered up to what the read saw: it lost an
-      // event, or lags. A re-read settles both.
-      ScheduleResyncLocked(Reread::kCorrection);
-      return;
-    }
-    applied = applied_revision_;
   }
-  // Exact: the keys at the revision that what we hold stands for.
   RangeRequest read = RangeRequest::Prefix(prefix_);
   read.keys_only = true;
-  read.revision = applied;
   auto snapshot = core_->etcd().kv().Range(read);
   MutexLock lock(&mu_);
   if (stopped_ || watch_ == 0 || resync_pending_) return;
-  if (!snapshot.ok()) {
-    ScheduleResyncLocked(Reread::kCorrection);  // Compacted, or etcd wiped.
-    return;
+  // Still different a second later: an event is lost (or the service
+  // changes all the time); a re-read settles both.
+  if (!snapshot.ok() || !MatchesLocked(snapshot->kvs)) {
+    ScheduleResyncLocked(Reread::kCorrection);
   }
-  if (applied_revision_ != applied) return;  // Moved on: the next check.
-  if (!MatchesLocked(snapshot->kvs)) ScheduleResyncLocked(Reread::kCorrection);
 }
 
 }  // namespace etcdisc::internal

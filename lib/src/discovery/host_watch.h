@@ -43,9 +43,8 @@ struct HostSink {
 // Reconciliation (ClientOptions::reconcile_interval, and after every
 // reconnect of the watch): a keys-only read compared with what it remembers.
 // When they differ it waits a second for the watch to deliver what it may be
-// delivering, then compares at the revision the watch has delivered up to,
-// and re-reads in full only if they still differ (counted in
-// ClientStats::corrections when the re-read changed the view).
+// delivering, compares again, and re-reads in full only if they still differ
+// (counted in ClientStats::corrections when the re-read changed the view).
 //
 // Re-reads run on the client's watch pool; one that fails, or that keeps
 // being needed, waits a growing backoff (up to 5 s) before the next.
@@ -76,19 +75,16 @@ class HostWatch final : public Stoppable,
   // moment later. `periodic`: the one of reconcile_interval, which schedules
   // the next; otherwise a check after a reconnect.
   void Reconcile(bool periodic) ABSL_LOCKS_EXCLUDED(mu_);
-  // Re-reads in full unless the watch has by now delivered past `revision`
-  // (where a difference was seen) and known_ matches etcd at the revision
-  // it stands for.
-  void Verify(int64_t revision) ABSL_LOCKS_EXCLUDED(mu_);
+  // Compares again; re-reads in full if known_ still differs from etcd.
+  void Verify() ABSL_LOCKS_EXCLUDED(mu_);
   void PostReconcileLocked(bool periodic) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleResyncLocked(Reread why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleReconcileLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether the keys (and create revisions) in `kvs` are what known_ holds.
   bool MatchesLocked(const std::vector<KeyValue>& kvs) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Delivers the difference between known_ and `kvs`; returns whether there
-  // was one.
-  bool ApplySnapshotLocked(const std::vector<KeyValue>& kvs)
+  // Delivers the difference between known_ and `kvs`.
+  void ApplySnapshotLocked(const std::vector<KeyValue>& kvs)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WatchFromLocked(int64_t revision) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyPutLocked(const KeyValue& kv) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -106,8 +102,6 @@ class HostWatch final : public Stoppable,
 
   Mutex mu_;
   std::map<std::string, Known> known_ ABSL_GUARDED_BY(mu_);
-  // Every revision up to this one is reflected in known_.
-  int64_t applied_revision_ ABSL_GUARDED_BY(mu_) = 0;
   WatchId watch_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   bool sink_closed_ ABSL_GUARDED_BY(mu_) = false;

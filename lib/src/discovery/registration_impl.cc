@@ -255,25 +255,24 @@ absl::StatusOr<int64_t> RegistrationImpl::TakeLease() {
   auto grant = core_->leases().Take(options_.ttl);
   if (!grant.ok()) return grant.status();
   const int64_t lease = grant->id;
-  bool stopped = false;
-  {
-    MutexLock lock(&mu_);
-    stopped = state_ == State::kStopped;
-    // In lease_ before anyone can report it lost, so that the report is not
-    // mistaken for one about an older lease.
-    if (!stopped) lease_ = lease;
-  }
-  if (stopped) {
-    // Stop() ran while the lease was being granted: it is ours to revoke.
-    Revoke({lease}, Clock::now() + core_->options().call_timeout);
-    return absl::CancelledError("registration stopped");
-  }
+  // Kept with our handler before anyone else can see the lease: Stop() may
+  // take it from lease_ as soon as it is there, and its Forget() must come
+  // after this Keep().
   std::weak_ptr<RegistrationImpl> weak = weak_from_this();
   core_->etcd().keeper().Keep(
       lease, grant->ttl_seconds, [weak, lease](const absl::Status& why) {
         if (auto self = weak.lock()) self->OnLeaseLost(lease, why);
       });
-  return lease;
+  {
+    MutexLock lock(&mu_);
+    if (state_ != State::kStopped) {
+      lease_ = lease;
+      return lease;
+    }
+  }
+  // Stop() ran while the lease was being granted: it is ours to revoke.
+  Revoke({lease}, Clock::now() + core_->options().call_timeout);
+  return absl::CancelledError("registration stopped");
 }
 
 absl::Status RegistrationImpl::Write(Plan plan) {
@@ -282,6 +281,11 @@ absl::Status RegistrationImpl::Write(Plan plan) {
     auto lease = TakeLease();
     if (!lease.ok()) return lease.status();
     plan.lease = *lease;
+  }
+  {
+    // Stopped meanwhile: Stop() took the lease to revoke; write nothing.
+    MutexLock lock(&mu_);
+    if (state_ == State::kStopped) return absl::OkStatus();
   }
   // One Txn: the host key always; the service record only when it differs
   // from what is there. Rewriting an identical record would wake every
@@ -388,17 +392,25 @@ absl::Status RegistrationImpl::StartWatch(Watched which, int64_t from) {
   WatchOptions options;
   options.key = key;
   options.start_revision = from;
+  uint64_t token = 0;
+  {
+    MutexLock lock(&mu_);
+    token = ++watch_tokens_;
+    WatchOf(which).token = token;
+  }
   std::weak_ptr<RegistrationImpl> weak = weak_from_this();
   const WatchId id = core_->etcd().watch().Watch(
-      options, [weak, which](WatchUpdate update) {
+      options, [weak, which, token](WatchUpdate update) {
         if (auto self = weak.lock()) {
-          self->OnWatchUpdate(which, std::move(update));
+          self->OnWatchUpdate(which, token, std::move(update));
         }
       });
   {
     MutexLock lock(&mu_);
-    if (state_ != State::kStopped) {
-      WatchOf(which) = KeyWatch{id, 0};
+    // Unless stopped meanwhile, or ended already (its end reset the token).
+    if (state_ != State::kStopped && WatchOf(which).token == token) {
+      WatchOf(which).id = id;
+      WatchOf(which).from = 0;
       if (current) {
         const KeyValue* kv = current->kvs.empty() ? nullptr : &current->kvs[0];
         if (which == Watched::kHost) {
@@ -439,10 +451,11 @@ void RegistrationImpl::OnLeaseLost(int64_t lease, const absl::Status& why) {
   Kick();
 }
 
-void RegistrationImpl::OnWatchUpdate(Watched which, WatchUpdate update) {
+void RegistrationImpl::OnWatchUpdate(Watched which, uint64_t token,
+                                     WatchUpdate update) {
   {
     MutexLock lock(&mu_);
-    if (state_ == State::kStopped) return;
+    if (state_ == State::kStopped || WatchOf(which).token != token) return;
     for (const WatchEvent& event : update.events) {
       const bool gone = event.type == WatchEvent::Type::kDelete;
       if (which == Watched::kHost) {
@@ -464,10 +477,10 @@ void RegistrationImpl::ApplyHostKeyLocked(const KeyValue* kv,
   // Our own writes come back as puts. A key missing after our last write of
   // it was deleted behind our back: write it again. (If the lease went with
   // it, that write hears so and the registration starts over.)
+  // Bumped whatever the state, even with a write in flight: that write may
+  // have landed before the delete, and its answer must not settle it.
   if (kv != nullptr || revision <= host_revision_) return;
-  if (state_ == State::kRegistered && host_written_ == host_version_) {
-    ++host_version_;
-  }
+  if (state_ != State::kStopped) ++host_version_;
 }
 
 void RegistrationImpl::ApplyServiceRecordLocked(const KeyValue* record) {

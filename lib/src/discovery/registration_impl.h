@@ -80,10 +80,12 @@ class RegistrationImpl final
   };
   enum class Watched { kHost, kService };
   // One watched key: `id` 0 means the watch must be (re)started, from
-  // revision `from`, or after reading the key when `from` is 0.
+  // revision `from`, or after reading the key when `from` is 0. `token` names
+  // the watch being started or running; updates of any other are stale.
   struct KeyWatch {
     WatchId id = 0;
     int64_t from = 0;
+    uint64_t token = 0;
   };
   // What a step captured under the lock before its call.
   struct Plan {
@@ -117,7 +119,7 @@ class RegistrationImpl final
 
   void OnLeaseLost(int64_t lease, const absl::Status& why)
       ABSL_LOCKS_EXCLUDED(mu_);
-  void OnWatchUpdate(Watched which, WatchUpdate update)
+  void OnWatchUpdate(Watched which, uint64_t token, WatchUpdate update)
       ABSL_LOCKS_EXCLUDED(mu_);
   void ApplyHostKeyLocked(const KeyValue* kv, int64_t revision)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -154,6 +156,7 @@ class RegistrationImpl final
   uint64_t service_restored_ ABSL_GUARDED_BY(mu_) = 0;
   KeyWatch host_watch_ ABSL_GUARDED_BY(mu_);
   KeyWatch service_watch_ ABSL_GUARDED_BY(mu_);
+  uint64_t watch_tokens_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);
   // Leases Stop() could not revoke yet; the next Stop() tries again.
   std::vector<int64_t> unrevoked_ ABSL_GUARDED_BY(mu_);

@@ -186,7 +186,18 @@ bool WatchHub::ClusterChangedLocked(const Response& response,
 }
 
 void WatchHub::TakeLocked(const Response& response, Deliveries* out) {
-  if (ClusterChangedLocked(response, out)) return;
+  if (ClusterChangedLocked(response, out)) {
+    if (response.created()) {
+      // The answer to the create in flight, whose watcher just ended: the
+      // next create may go, and etcd's watch is not wanted.
+      creating_ = 0;
+      if (!response.canceled() && response.watch_id() >= 0) {
+        SendCancelLocked(response.watch_id());
+      }
+      SendNextCreateLocked();
+    }
+    return;
+  }
   if (response.created()) {
     TakeCreatedLocked(response, out);
     return;
