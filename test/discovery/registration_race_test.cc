@@ -45,6 +45,16 @@ class RegistrationRaceTest : public DiscoveryTest {
     return ttl.ok() && ttl->ttl_seconds > 0;
   }
 
+  // A public host of `service` with credentials `user` / `user`-pass.
+  std::unique_ptr<Registration> RegisterPublic(const std::string& service,
+                                               const std::string& user) {
+    Host host = WebHost("pub.example");
+    host.public_ = true;
+    host.user = user;
+    host.password = user + "-pass";
+    return MustRegister(service, host);
+  }
+
   void PutServiceCredentials(const std::string& service,
                              const std::string& user, int64_t lease) {
     Service record;
@@ -89,11 +99,7 @@ TEST_F(RegistrationRaceTest, LeaseLostWhileItsTxnIsInFlightIsWrittenAgain) {
 }
 
 TEST_F(RegistrationRaceTest, SecondCredentialsChangeDuringARewriteIsWritten) {
-  Host host = WebHost("pub.example");
-  host.public_ = true;
-  host.user = "a";
-  host.password = "a-pass";
-  auto reg = MustRegister("db", host);
+  auto reg = RegisterPublic("db", "a");
   ASSERT_NE(reg, nullptr);
   const std::string key = "/services/db/" + reg->UUID();
   const int64_t lease = RawLease(key);
@@ -130,11 +136,7 @@ TEST_F(RegistrationRaceTest, HostKeyDeletedBehindALiveRegistrationIsPutBack) {
 }
 
 TEST_F(RegistrationRaceTest, HostKeyDeletedWhileItsRewriteIsInFlightIsPutBack) {
-  Host host = WebHost("pub.example");
-  host.public_ = true;
-  host.user = "a";
-  host.password = "a-pass";
-  auto reg = MustRegister("db", host);
+  auto reg = RegisterPublic("db", "a");
   ASSERT_NE(reg, nullptr);
   const std::string key = "/services/db/" + reg->UUID();
   const int64_t lease = RawLease(key);
