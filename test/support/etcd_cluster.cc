@@ -89,6 +89,21 @@ absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(
         options.etcd_binary, " not found: install Debian's etcd-server"));
   }
   RemoveDirectoriesOfDeadRuns();
+  // A port found free can be taken by another process before etcd binds it
+  // (another test run on the machine): start again on other ports then.
+  absl::StatusOr<std::unique_ptr<EtcdCluster>> cluster;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    cluster = StartOnFreePorts(options);
+    if (cluster.ok() || cluster.status().message().find(
+                            "address already in use") == absl::string_view::npos) {
+      break;
+    }
+  }
+  return cluster;
+}
+
+absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::StartOnFreePorts(
+    const EtcdClusterOptions& options) {
   std::unique_ptr<EtcdCluster> cluster(new EtcdCluster(options));
   std::string pattern =
       (std::filesystem::temp_directory_path() /

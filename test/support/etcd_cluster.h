@@ -94,6 +94,8 @@ class EtcdCluster {
   };
 
   explicit EtcdCluster(EtcdClusterOptions options) : options_(options) {}
+  static absl::StatusOr<std::unique_ptr<EtcdCluster>> StartOnFreePorts(
+      const EtcdClusterOptions& options);
   absl::Status Launch(int i);
   absl::Status WaitServing(int i, std::chrono::steady_clock::time_point until);
   std::vector<std::string> Args(int i) const;

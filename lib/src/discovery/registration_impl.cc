@@ -315,6 +315,7 @@ absl::Status RegistrationImpl::Write(Plan plan) {
     return absl::OkStatus();
   }
   state_ = State::kRegistered;
+  last_error_ = absl::OkStatus();  // With the state: seen together.
   HostWrittenLocked(plan.host_version, written->revision);
   service_restored_ = std::max(service_restored_, plan.service_gone);
   // Both records are known as of this revision: watch what comes after it.
