@@ -219,7 +219,7 @@ TEST_F(FaultTest, ShutdownWhileReconnectingWithCallsInFlightNeitherHangsNorCrash
   ASSERT_TRUE(WaitFor(
       [&] {
         for (auto& c : clients) {
-          if (c->Stats().keepalive_streams_opened < 2) return false;
+          if (c->Stats().keepalive_stream_open) return false;
         }
         return true;
       },

@@ -19,17 +19,13 @@ std::string UuidOfHost(const Host& h) { return h.uuid; }
 std::string Itself(const std::string& s) { return s; }
 
 // What a subscription delivered before `marker` (see PutMarker): everything
-// written before the marker, with any duplicate among it. The deadline is
-// long: a client whose only member restarted, and which makes no unary call,
-// can take tens of seconds to reconnect its watch stream on a loaded machine
-// (gRPC then retries the channel only on its slow backup poll); the test is
-// about what arrives, not when.
+// written before the marker, with any duplicate among it.
 std::vector<Host> NewsThrough(Subscription<Host>& news, const std::string& marker) {
-  return ::etcdisc::testing::PopThrough(news, marker, UuidOfHost, seconds(90));
+  return ::etcdisc::testing::PopThrough(news, marker, UuidOfHost, seconds(30));
 }
 std::vector<std::string> DownsThrough(Subscription<std::string>& downs,
                                       const std::string& marker) {
-  return ::etcdisc::testing::PopThrough(downs, marker, Itself, seconds(90));
+  return ::etcdisc::testing::PopThrough(downs, marker, Itself, seconds(30));
 }
 
 std::vector<std::string> Uuids(const std::vector<Host>& hosts) {

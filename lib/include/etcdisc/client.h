@@ -185,6 +185,8 @@ struct SubscribeOptions {
 struct ClientStats {
   int watch_streams_opened = 0;      // 1 + reconnects of the one Watch stream.
   int keepalive_streams_opened = 0;  // Likewise for LeaseKeepAlive.
+  bool watch_stream_open = false;      // Open now; false while reconnecting
+  bool keepalive_stream_open = false;  // or before the first use.
   size_t watchers = 0;               // Watches multiplexed on the stream now.
   size_t leases_kept = 0;            // Leases refreshed now (spares included).
   // Full re-reads of a subscription's service: after etcd compacted past its
@@ -213,6 +215,9 @@ struct ClientAccess;  // Reaches the internals, for etcdisc's own tests.
 //   - gRPC's threads, which receive watch and keep-alive answers and never
 //     wait on etcd;
 //   - one timer thread (keep-alive refreshes, retries after a backoff);
+//   - for each of the two streams, once it has had to wait for a member to
+//     connect, one thread that waits for the connection before a stream
+//     opens;
 //   - up to worker_threads threads for registrations' calls to etcd, and as
 //     many again for subscriptions' re-reads, so that neither can starve the
 //     other; threads start only when work needs them;

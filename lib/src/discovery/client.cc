@@ -227,6 +227,8 @@ ClientStats Client::Stats() const {
   internal::EtcdClient& etcd = core_->etcd();
   stats.watch_streams_opened = etcd.watch().streams_opened();
   stats.keepalive_streams_opened = etcd.keeper().streams_opened();
+  stats.watch_stream_open = etcd.watch().stream_open();
+  stats.keepalive_stream_open = etcd.keeper().stream_open();
   stats.watchers = etcd.watch().size();
   stats.leases_kept = etcd.keeper().size();
   stats.resyncs = core_->resyncs();

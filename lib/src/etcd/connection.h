@@ -64,6 +64,8 @@ class Connection {
   // that address a member directly).
   std::shared_ptr<const MemberStubs> Member(size_t index) const;
   size_t size() const { return members_.size(); }
+  // How long a call waits for a member to connect before moving on.
+  std::chrono::milliseconds dial_timeout() const { return dial_timeout_; }
 
   // Says that a call through the member at `index` failed in a way that
   // blames the member. If it is still the member in use, the next one takes

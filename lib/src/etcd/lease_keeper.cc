@@ -107,7 +107,7 @@ void LeaseKeeper::OnStreamResponse(Stream* stream, const Response& response) {
 void LeaseKeeper::Tick() {
   MutexLock lock(&mu_);
   tick_scheduled_ = false;
-  if (stopping_) return;
+  if (StoppingLocked()) return;
   const auto now = Clock::now();
   if (StalledLocked(now)) AbandonStreamLocked();
   EnsureStreamLocked();
@@ -116,7 +116,7 @@ void LeaseKeeper::Tick() {
 }
 
 void LeaseKeeper::ScheduleTickLocked() {
-  if (tick_scheduled_ || leases_.empty() || stopping_) return;
+  if (tick_scheduled_ || leases_.empty() || StoppingLocked()) return;
   tick_scheduled_ = true;
   scheduler_->RunAfter(kTick, [this] { Tick(); });
 }

@@ -1,11 +1,17 @@
 // Keeps one long-lived bidirectional stream open to the etcd cluster: starts
 // it on the member in use, and when it ends, blames that member, waits a
-// jittered backoff and opens a new one on the next member. The watch and
-// keep-alive streams are built on it.
+// jittered backoff and opens a new one on the next member. A stream is opened
+// only on a connected channel: when the member's channel is not ready, a
+// dialer thread waits for it first, as unary calls do, because gRPC makes
+// progress on a reconnect only while some thread waits on the channel. The
+// watch and keep-alive streams are built on it.
 #ifndef ETCDISC_ETCD_STREAM_SUPERVISOR_H_
 #define ETCDISC_ETCD_STREAM_SUPERVISOR_H_
 
+#include <algorithm>
 #include <chrono>
+#include <memory>
+#include <thread>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -22,22 +28,39 @@ namespace etcdisc::internal {
 // state with mu_, send through stream_ while it is set, and say what to do
 // when a new stream opens. Thread-safe; Shutdown() must be called before the
 // subclass is destroyed.
+//
+// The stream's life, one phase at a time:
+//
+//   kClosed --EnsureStreamLocked, channel ready-----------------> kOpen
+//   kClosed --EnsureStreamLocked, channel not ready-------------> kDialing
+//   kDialing --dialer: channel connected-------------------------> kOpen
+//   kDialing --dialer: refused or not in time (member blamed)---> kWaiting
+//   kOpen --no more responses (OnStreamClosing)-----------------> kClosing
+//   kClosing --stream freed (OnStreamDone, member blamed)-------> kWaiting
+//   kWaiting --backoff timer-------------------------------------> kClosed,
+//                                                  then EnsureStreamLocked
+//   any --Shutdown-----------------------------------------------> kStopped
 template <typename Request, typename Response>
 class StreamSupervisor : public BidiStreamOwner<Request, Response> {
  public:
   using Stream = BidiStream<Request, Response>;
 
-  // Stops reconnecting, ends the open stream and waits until it is freed.
-  // Idempotent.
+  // Stops reconnecting, ends the open stream, waits until it is freed and
+  // joins the dialer. Idempotent.
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_) {
-    MutexLock lock(&mu_);
-    stopping_ = true;
-    if (stream_ != nullptr) stream_->Cancel();
-    mu_.Await(absl::Condition(
-        +[](StreamSupervisor* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          return s->streams_alive_ == 0;
-        },
-        this));
+    std::thread dialer;
+    {
+      MutexLock lock(&mu_);
+      phase_ = Phase::kStopped;
+      if (stream_ != nullptr) stream_->Cancel();
+      mu_.Await(absl::Condition(
+          +[](StreamSupervisor* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return s->streams_alive_ == 0;
+          },
+          this));
+      dialer = std::move(dialer_);
+    }
+    if (dialer.joinable()) dialer.join();
   }
 
   // How many streams this supervisor has opened so far (for tests and
@@ -45,6 +68,12 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
   int streams_opened() const ABSL_LOCKS_EXCLUDED(mu_) {
     MutexLock lock(&mu_);
     return streams_opened_;
+  }
+
+  // Whether a stream is open now (false while reconnecting).
+  bool stream_open() const ABSL_LOCKS_EXCLUDED(mu_) {
+    MutexLock lock(&mu_);
+    return phase_ == Phase::kOpen;
   }
 
  protected:
@@ -57,16 +86,22 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
         start_for_(start_for),
         backoff_(std::chrono::milliseconds(100), max_backoff) {}
 
-  // Opens a stream now unless one is open or about to be.
+  // Opens a stream unless one is open or on its way: at once when the
+  // member's channel is connected, else through the dialer.
   void EnsureStreamLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (stopping_ || stream_ != nullptr || reconnect_pending_) return;
+    if (phase_ != Phase::kClosed) return;
     auto member = connection_->Current();
-    stream_member_ = member->index;
-    auto start = start_for_(*member);
-    stream_ = Stream::Start(this, *connection_, std::move(member), start);
-    ++streams_alive_;
-    ++streams_opened_;
-    OnStreamOpenedLocked();
+    if (member->channel->GetState(/*try_to_connect=*/false) ==
+        GRPC_CHANNEL_READY) {
+      OpenLocked(std::move(member));
+      return;
+    }
+    phase_ = Phase::kDialing;
+    if (!dialer_.joinable()) dialer_ = std::thread([this] { DialLoop(); });
+  }
+
+  bool StoppingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return phase_ == Phase::kStopped;
   }
 
   // The open stream answered: the member is healthy.
@@ -86,39 +121,103 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
 
   void OnStreamClosing(Stream* stream) override ABSL_LOCKS_EXCLUDED(mu_) {
     MutexLock lock(&mu_);
-    if (stream_ == stream) {
-      stream_ = nullptr;
-      OnStreamLostLocked();
-    }
+    if (stream_ != stream) return;
+    stream_ = nullptr;
+    if (phase_ == Phase::kOpen) phase_ = Phase::kClosing;
+    OnStreamLostLocked();
   }
 
   void OnStreamDone(size_t member_index, const absl::Status& /*status*/)
       override ABSL_LOCKS_EXCLUDED(mu_) {
     MutexLock lock(&mu_);
     --streams_alive_;
-    if (stopping_) return;
+    if (phase_ != Phase::kClosing) return;  // Stopped meanwhile.
     // Any end we did not ask for blames the member: it restarted, lost its
     // leader, or stopped answering. The next stream goes to another one.
-    connection_->ReportFailure(member_index);
-    reconnect_pending_ = true;
-    scheduler_->RunAfter(backoff_.Next(), [this] {
-      MutexLock relock(&mu_);
-      reconnect_pending_ = false;
-      EnsureStreamLocked();
-    });
+    RetryLaterLocked(member_index);
   }
 
   mutable Mutex mu_;
-  Stream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;
+  Stream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;  // Set in kOpen only.
   size_t stream_member_ ABSL_GUARDED_BY(mu_) = 0;  // Where stream_ runs.
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   Connection* const connection_;
   Scheduler* const scheduler_;
 
  private:
+  enum class Phase { kClosed, kDialing, kOpen, kClosing, kWaiting, kStopped };
+
+  // How long the dialer waits on a channel before it checks for Shutdown.
+  static constexpr std::chrono::milliseconds kDialSlice{100};
+
+  void OpenLocked(std::shared_ptr<const MemberStubs> member)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    phase_ = Phase::kOpen;
+    stream_member_ = member->index;
+    auto start = start_for_(*member);
+    stream_ = Stream::Start(this, *connection_, std::move(member), start);
+    ++streams_alive_;
+    ++streams_opened_;
+    OnStreamOpenedLocked();
+  }
+
+  // Blames the member at `member_index` and comes back after a backoff.
+  void RetryLaterLocked(size_t member_index)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    connection_->ReportFailure(member_index);
+    phase_ = Phase::kWaiting;
+    scheduler_->RunAfter(backoff_.Next(), [this] {
+      MutexLock relock(&mu_);
+      if (phase_ != Phase::kWaiting) return;
+      phase_ = Phase::kClosed;
+      EnsureStreamLocked();
+    });
+  }
+
+  // The dialer thread: waits for the member in use to connect whenever a
+  // stream is wanted on a channel that was not ready, until Shutdown.
+  void DialLoop() ABSL_LOCKS_EXCLUDED(mu_) {
+    mu_.Lock();
+    while (true) {
+      mu_.Await(absl::Condition(
+          +[](StreamSupervisor* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return s->phase_ == Phase::kDialing ||
+                   s->phase_ == Phase::kStopped;
+          },
+          this));
+      if (phase_ == Phase::kStopped) break;
+      auto member = connection_->Current();
+      mu_.Unlock();
+      const absl::Status connected = Dial(*member);
+      mu_.Lock();
+      if (phase_ != Phase::kDialing) break;  // Stopped meanwhile.
+      if (connected.ok()) {
+        OpenLocked(std::move(member));
+      } else {
+        RetryLaterLocked(member->index);
+      }
+    }
+    mu_.Unlock();
+  }
+
+  // Waits for `member` to connect, at most the connection's dial timeout.
+  // Fails at once when an attempt is refused, and soon after Shutdown.
+  absl::Status Dial(const MemberStubs& member) ABSL_LOCKS_EXCLUDED(mu_) {
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = Clock::now() + connection_->dial_timeout();
+    while (true) {
+      const auto slice_end = std::min(deadline, Clock::now() + kDialSlice);
+      absl::Status status = connection_->Connect(member, slice_end);
+      if (status.ok() || Clock::now() < slice_end) return status;
+      if (Clock::now() >= deadline) return status;
+      MutexLock lock(&mu_);
+      if (phase_ == Phase::kStopped) return status;
+    }
+  }
+
   typename Stream::StartFn (*const start_for_)(const MemberStubs&);
+  Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kClosed;
   Backoff backoff_ ABSL_GUARDED_BY(mu_);
-  bool reconnect_pending_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread dialer_ ABSL_GUARDED_BY(mu_);
   int streams_alive_ ABSL_GUARDED_BY(mu_) = 0;
   int streams_opened_ ABSL_GUARDED_BY(mu_) = 0;
 };

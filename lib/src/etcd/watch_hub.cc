@@ -319,7 +319,7 @@ void WatchHub::EndAllLocked(const absl::Status& why, Deliveries* out) {
 }
 
 void WatchHub::ScheduleProbeLocked() {
-  if (probe_scheduled_ || stopping_ || watchers_.empty()) return;
+  if (probe_scheduled_ || StoppingLocked() || watchers_.empty()) return;
   probe_scheduled_ = true;
   scheduler_->RunAfter(timing_.probe_interval, [this] { Probe(); });
 }
@@ -327,7 +327,7 @@ void WatchHub::ScheduleProbeLocked() {
 void WatchHub::Probe() {
   MutexLock lock(&mu_);
   probe_scheduled_ = false;
-  if (stopping_ || stream_ == nullptr) return;
+  if (StoppingLocked() || stream_ == nullptr) return;
   const auto now = std::chrono::steady_clock::now();
   if (probe_outstanding_) {
     if (now - probe_sent_ > timing_.probe_timeout) {
