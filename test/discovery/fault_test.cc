@@ -215,7 +215,9 @@ TEST_F(FaultTest, ShutdownWhileReconnectingWithCallsInFlightNeitherHangsNorCrash
     ASSERT_TRUE(sub.ok());
     subs.push_back(*std::move(sub));
   }
-  ASSERT_TRUE(cluster().Kill(0).ok());  // Every stream starts reconnecting.
+  // The only member goes: every client's streams end and keep trying to
+  // reconnect (they cannot succeed) until the shutdown below.
+  ASSERT_TRUE(cluster().Kill(0).ok());
   ASSERT_TRUE(WaitFor(
       [&] {
         for (auto& c : clients) {

@@ -27,7 +27,7 @@ class FailoverTest : public EtcdClusterTest {
     for (int k = 0; k < cluster().size(); ++k) {
       urls.push_back(cluster().endpoint((first + k) % cluster().size()));
     }
-    EtcdClientOptions options;
+    EtcdClientOptions options = EtcdOptionsFrom(ClientOptions());
     options.endpoints = absl::StrJoin(urls, ",");
     options.call_timeout = call_timeout;
     auto created = EtcdClient::Create(options);

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <vector>
 
+#include "discovery/options.h"
 #include "etcd/etcd_client.h"
 #include "gtest/gtest.h"
 #include "support/event_log.h"
@@ -13,7 +14,7 @@ namespace {
 class WatchDispatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    EtcdClientOptions options;
+    EtcdClientOptions options = EtcdOptionsFrom(ClientOptions());
     options.endpoints = "http://127.0.0.1:1";  // Never answers.
     auto client = EtcdClient::Create(options);
     ASSERT_TRUE(client.ok()) << client.status();

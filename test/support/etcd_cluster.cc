@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "discovery/options.h"
 #include "etcd/etcd_client.h"
 
 namespace etcdisc::testing {
@@ -74,7 +75,7 @@ std::string PeerUrl(int port) { return absl::StrCat("http://127.0.0.1:", port); 
 // A client that talks to one member only, with short deadlines.
 absl::StatusOr<std::unique_ptr<EtcdClient>> AdminClient(
     const std::string& endpoint) {
-  EtcdClientOptions options;
+  EtcdClientOptions options = internal::EtcdOptionsFrom(ClientOptions());
   options.endpoints = endpoint;
   options.call_timeout = std::chrono::milliseconds(1000);
   return EtcdClient::Create(options);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "discovery/options.h"
 #include "etcd/etcd_client.h"
 #include "gtest/gtest.h"
 #include "support/etcd_cluster.h"
@@ -18,7 +19,8 @@ class EtcdTest : public ::testing::Test {
  protected:
   virtual int Members() const { return 1; }
   virtual internal::EtcdClientOptions EtcdOptions() const {
-    internal::EtcdClientOptions options;
+    internal::EtcdClientOptions options =
+        internal::EtcdOptionsFrom(ClientOptions());
     options.endpoints = cluster_->endpoints();
     options.call_timeout = std::chrono::seconds(3);
     return options;

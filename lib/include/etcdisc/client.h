@@ -23,40 +23,65 @@
 
 namespace etcdisc {
 
+// How a Client reaches etcd and paces its background work. Every field has
+// its default here and its valid range in its comment; Client::Create refuses
+// a value out of range with InvalidArgument naming the field and the value.
 struct ClientOptions {
+  // --- Where etcd is, and what etcdisc's keys look like ---
+
   // etcd members' client URLs, comma-separated: "http://h1:2379,http://h2:2379".
+  // At least one; http:// only for now.
   std::string endpoints = "http://localhost:2379";
   // Prepended to every key etcdisc reads or writes ("" = none), so tenants and
   // tests can share one etcd: "/tenant-a" gives "/tenant-a/services/...".
+  // Empty, or starting with '/' and not ending with one.
   std::string key_prefix;
   // The machine's private hostname, used when a host names none; empty: the
-  // HOSTNAME environment variable, else the operating system's hostname.
+  // HOSTNAME environment variable, else the operating system's hostname. No
+  // '/', whitespace or control character.
   std::string hostname;
-  // Deadline of each call to etcd (Get, and each step of the background work).
+
+  // --- Calls to etcd ---
+
+  // Deadline of each call to etcd (Get, and each step of the background
+  // work). 1 ms to 1 h.
   std::chrono::milliseconds call_timeout{5000};
-  // How long a call waits to connect to one member before trying the next.
+  // How long a call, or a stream about to open, waits to connect to one
+  // member before trying the next. 1 ms to 1 h.
   std::chrono::milliseconds dial_timeout{2000};
+  // HTTP/2 pings on a connection with calls or streams open, so that a member
+  // that stops answering (paused, cut off) is left after the ping timeout.
+  // Time: 5 s to 1 h (etcd refuses pings more often than every 5 s);
+  // timeout: 1 ms to 1 h.
+  std::chrono::milliseconds ping_time{6000};
+  std::chrono::milliseconds ping_timeout{3000};
+
+  // --- Background work ---
+
   // Threads for background work that waits on etcd: at most this many for
   // registrations and as many for subscriptions, started only as work needs
-  // them. 0 is taken as 1.
+  // them. 1 to 1024.
   int worker_threads = 16;
+  // The client's destructor stops every registration (revoking its lease)
+  // in parallel, waiting at most this long in all. 0 (= call_timeout) to 1 h.
+  std::chrono::milliseconds shutdown_timeout{0};
+
+  // --- Subscriptions ---
+
   // Events a subscription holds unread before it closes with
-  // ResourceExhausted (0: no limit). See EventQueue.
+  // ResourceExhausted. 0 (no limit) to 2^30.
   size_t subscription_capacity = 1 << 16;
   // How often every subscription re-reads its service and corrects any
-  // difference from what it delivered (0: never). A guard against a watch
-  // event lost by etcd itself (etcd 3.4 and 3.5 could drop one around a
-  // compaction); costs one small read per subscription per interval when
-  // nothing changed.
+  // difference from what it delivered. A guard against a watch event lost by
+  // etcd itself (etcd 3.4 and 3.5 could drop one around a compaction); costs
+  // one small read per subscription per interval when nothing changed.
+  // 0 (never), or 100 ms to 24 h.
   std::chrono::milliseconds reconcile_interval{std::chrono::minutes(5)};
   // The watch stream asks etcd for a progress report this often while idle,
-  // and leaves a member that takes longer than the timeout to answer
-  // (a paused or cut-off member) for the next one.
+  // and leaves a member that takes longer than the timeout to answer (a
+  // paused or cut-off member) for the next one. Each 100 ms to 1 h.
   std::chrono::milliseconds watch_probe_interval{2000};
   std::chrono::milliseconds watch_probe_timeout{3000};
-  // The client's destructor stops every registration (revoking its lease)
-  // in parallel, waiting at most this long in all (0: call_timeout).
-  std::chrono::milliseconds shutdown_timeout{0};
 };
 
 // Reads ClientOptions the way the Go package etcd-discovery does: ETCD_HOSTS

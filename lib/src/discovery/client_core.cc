@@ -8,25 +8,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "discovery/host_rules.h"
+#include "discovery/options.h"
 #include "util/log.h"
 
 namespace etcdisc::internal {
 
 absl::StatusOr<std::shared_ptr<ClientCore>> ClientCore::Create(
     const ClientOptions& options) {
-  absl::Status prefix = ValidateKeyPrefix(options.key_prefix);
-  if (!prefix.ok()) return prefix;
-  if (options.call_timeout.count() <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid call timeout ", options.call_timeout.count(),
-        "ms: it must be above zero"));
-  }
-  EtcdClientOptions etcd_options;
-  etcd_options.endpoints = options.endpoints;
-  etcd_options.call_timeout = options.call_timeout;
-  etcd_options.dial_timeout = options.dial_timeout;
-  etcd_options.watch_timing.probe_interval = options.watch_probe_interval;
-  etcd_options.watch_timing.probe_timeout = options.watch_probe_timeout;
+  absl::Status valid = ValidateClientOptions(options);
+  if (!valid.ok()) return valid;
+  EtcdClientOptions etcd_options = EtcdOptionsFrom(options);
   auto etcd = EtcdClient::Create(etcd_options);
   if (!etcd.ok()) return etcd.status();
   return std::shared_ptr<ClientCore>(

@@ -16,9 +16,9 @@ std::shared_ptr<const MemberStubs> MakeMember(const ConnectionOptions& options,
   // Watch responses can batch many events; etcd's own limit applies.
   args.SetMaxReceiveMessageSize(-1);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
-              static_cast<int>(options.keepalive_time.count()));
+              static_cast<int>(options.ping_time.count()));
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
-              static_cast<int>(options.keepalive_timeout.count()));
+              static_cast<int>(options.ping_timeout.count()));
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   // Reconnect quickly to a member that comes back.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
@@ -65,7 +65,7 @@ void Connection::ReportFailure(size_t index) {
   if (index == current_) current_ = (current_ + 1) % members_.size();
 }
 
-absl::Status Connection::Connect(
+Connection::Dialed Connection::WaitConnected(
     const MemberStubs& member,
     std::chrono::steady_clock::time_point deadline) const {
   const auto wall_deadline =
@@ -74,21 +74,35 @@ absl::Status Connection::Connect(
   grpc_connectivity_state state = member.channel->GetState(true);
   bool attempted = false;
   while (state != GRPC_CHANNEL_READY) {
-    // A connection attempt that ends in failure (refused, reset) fails the
-    // call at once; one still pending, or a channel waiting out its reconnect
+    // A connection attempt that ends in failure (refused, reset) ends the
+    // wait at once; one still pending, or a channel waiting out its reconnect
     // backoff, gets the time left.
     if (state == GRPC_CHANNEL_TRANSIENT_FAILURE && attempted) {
-      return absl::UnavailableError(absl::StrCat(
-          "etcd member ", member.endpoint, " refused or dropped the connection"));
+      return Dialed::kRefused;
     }
     if (state == GRPC_CHANNEL_CONNECTING) attempted = true;
     if (!member.channel->WaitForStateChange(state, wall_deadline)) {
-      return absl::UnavailableError(absl::StrCat(
-          "etcd member ", member.endpoint, " did not accept a connection in time"));
+      return Dialed::kTimedOut;
     }
     state = member.channel->GetState(true);
   }
-  return absl::OkStatus();
+  return Dialed::kReady;
+}
+
+absl::Status Connection::Connect(
+    const MemberStubs& member,
+    std::chrono::steady_clock::time_point deadline) const {
+  switch (WaitConnected(member, deadline)) {
+    case Dialed::kReady:
+      return absl::OkStatus();
+    case Dialed::kRefused:
+      return absl::UnavailableError(absl::StrCat(
+          "etcd member ", member.endpoint, " refused or dropped the connection"));
+    case Dialed::kTimedOut:
+      break;
+  }
+  return absl::UnavailableError(absl::StrCat(
+      "etcd member ", member.endpoint, " did not accept a connection in time"));
 }
 
 void Connection::SetAnswerHookForTesting(AnswerHook hook) {

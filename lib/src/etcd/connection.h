@@ -31,12 +31,12 @@ struct ConnectionOptions {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   // Time between HTTP/2 pings on a connection with calls in flight; a member
   // that stops answering them (paused, cut off) is dropped after
-  // keepalive_timeout. etcd refuses pings more often than every 5 s.
-  std::chrono::milliseconds keepalive_time{6000};
-  std::chrono::milliseconds keepalive_timeout{3000};
+  // ping_timeout. etcd refuses pings more often than every 5 s.
+  std::chrono::milliseconds ping_time{};
+  std::chrono::milliseconds ping_timeout{};
   // How long a call waits for a member that is not connected before it moves
   // on to the next one. Bounded by the call's own deadline.
-  std::chrono::milliseconds dial_timeout{2000};
+  std::chrono::milliseconds dial_timeout{};
 };
 
 // The stubs of one member's channel. Stubs are safe for concurrent use.
@@ -72,11 +72,20 @@ class Connection {
   // its place; reports about a member already left behind change nothing.
   void ReportFailure(size_t index);
 
-  // Waits until `member`'s channel is connected, at most until `deadline`.
-  // Unavailable, naming the member, if it is not. While a channel is down
-  // gRPC makes progress on reconnecting only when some thread waits on it,
-  // so calls wait here instead of failing fast against a channel that is
+  // How a wait for a member's channel ended.
+  enum class Dialed {
+    kReady,     // Connected.
+    kRefused,   // A connection attempt failed (refused, reset).
+    kTimedOut,  // Still not connected at the deadline.
+  };
+  // Waits until `member`'s channel is connected, at most until `deadline`,
+  // or until an attempt to connect fails. While a channel is down gRPC makes
+  // progress on reconnecting only when some thread waits on it, so calls and
+  // streams wait here instead of failing fast against a channel that is
   // still reconnecting.
+  Dialed WaitConnected(const MemberStubs& member,
+                       std::chrono::steady_clock::time_point deadline) const;
+  // WaitConnected as a status: OK, or Unavailable naming the member.
   absl::Status Connect(const MemberStubs& member,
                        std::chrono::steady_clock::time_point deadline) const;
 

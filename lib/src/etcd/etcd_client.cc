@@ -16,15 +16,10 @@ absl::StatusOr<std::unique_ptr<EtcdClient>> EtcdClient::Create(
           "etcd endpoint \"", e.Url(), "\": TLS is not supported yet"));
     }
   }
-  if (options.call_timeout.count() <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "call timeout must be above zero, got ", options.call_timeout.count(),
-        "ms"));
-  }
   ConnectionOptions connection_options;
   connection_options.endpoints = *std::move(endpoints);
-  connection_options.keepalive_time = options.keepalive_time;
-  connection_options.keepalive_timeout = options.keepalive_timeout;
+  connection_options.ping_time = options.ping_time;
+  connection_options.ping_timeout = options.ping_timeout;
   connection_options.dial_timeout = options.dial_timeout;
   return std::unique_ptr<EtcdClient>(
       new EtcdClient(std::move(connection_options), options));

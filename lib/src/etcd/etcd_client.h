@@ -18,17 +18,20 @@
 
 namespace etcdisc::internal {
 
+// Every field must be set: the defaults live in ClientOptions
+// (etcdisc/client.h), and EtcdOptionsFrom (discovery/options.h) copies them.
+// Values are taken as checked (ValidateClientOptions).
 struct EtcdClientOptions {
   // Comma-separated member URLs: "http://10.0.0.1:2379,http://10.0.0.2:2379".
-  std::string endpoints = "http://127.0.0.1:2379";
+  std::string endpoints;
   // Deadline of each unary call (Range, Put, Txn, LeaseGrant, ...).
-  std::chrono::milliseconds call_timeout{5000};
-  // How long a call waits to connect to a member before trying the next.
-  std::chrono::milliseconds dial_timeout{2000};
-  // HTTP/2 keep-alive pings on connections with calls in flight. etcd refuses
-  // pings more often than every 5 s.
-  std::chrono::milliseconds keepalive_time{6000};
-  std::chrono::milliseconds keepalive_timeout{3000};
+  std::chrono::milliseconds call_timeout{};
+  // How long a call or a stream waits to connect to a member before trying
+  // the next.
+  std::chrono::milliseconds dial_timeout{};
+  // HTTP/2 pings on connections with calls in flight.
+  std::chrono::milliseconds ping_time{};
+  std::chrono::milliseconds ping_timeout{};
   // Progress probes of the watch stream: how often, and how long an answer
   // may take before the member is taken as stalled and left.
   WatchHub::Timing watch_timing;

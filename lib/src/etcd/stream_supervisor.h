@@ -34,7 +34,8 @@ namespace etcdisc::internal {
 //   kClosed --EnsureStreamLocked, channel ready-----------------> kOpen
 //   kClosed --EnsureStreamLocked, channel not ready-------------> kDialing
 //   kDialing --dialer: channel connected-------------------------> kOpen
-//   kDialing --dialer: refused or not in time (member blamed)---> kWaiting
+//   kDialing --dialer: refused, not in time, or passed over as
+//              failed while other members are untried (blamed)---> kWaiting
 //   kOpen --no more responses (OnStreamClosing)-----------------> kClosing
 //   kClosing --stream freed (OnStreamDone, member blamed)-------> kWaiting
 //   kWaiting --backoff timer-------------------------------------> kClosed,
@@ -46,8 +47,10 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
   using Stream = BidiStream<Request, Response>;
 
   // Stops reconnecting, ends the open stream, waits until it is freed and
-  // joins the dialer. Idempotent.
-  void Shutdown() ABSL_LOCKS_EXCLUDED(mu_) {
+  // joins the dialer. Idempotent; a second caller returns only once the
+  // first is done.
+  void Shutdown() ABSL_LOCKS_EXCLUDED(mu_, shutdown_mu_) {
+    MutexLock serial(&shutdown_mu_);
     std::thread dialer;
     {
       MutexLock lock(&mu_);
@@ -127,6 +130,8 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
     OnStreamLostLocked();
   }
 
+  // BidiStream calls OnStreamClosing before this, always: the phase is
+  // kClosing here unless Shutdown came first.
   void OnStreamDone(size_t member_index, const absl::Status& /*status*/)
       override ABSL_LOCKS_EXCLUDED(mu_) {
     MutexLock lock(&mu_);
@@ -138,7 +143,8 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
   }
 
   mutable Mutex mu_;
-  Stream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;  // Set in kOpen only.
+  // Set in kOpen, and in kStopped until the stream closes.
+  Stream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;
   size_t stream_member_ ABSL_GUARDED_BY(mu_) = 0;  // Where stream_ runs.
   Connection* const connection_;
   Scheduler* const scheduler_;
@@ -152,6 +158,7 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
   void OpenLocked(std::shared_ptr<const MemberStubs> member)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     phase_ = Phase::kOpen;
+    failed_dials_ = 0;
     stream_member_ = member->index;
     auto start = start_for_(*member);
     stream_ = Stream::Start(this, *connection_, std::move(member), start);
@@ -186,31 +193,50 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
           this));
       if (phase_ == Phase::kStopped) break;
       auto member = connection_->Current();
+      // Until every member has failed once in a row, a member whose channel
+      // has already failed is passed over at once for the next one.
+      const bool first_try_this_round =
+          failed_dials_ + 1 < connection_->size();
       mu_.Unlock();
-      const absl::Status connected = Dial(*member);
+      const bool connected = Dial(*member, first_try_this_round);
       mu_.Lock();
       if (phase_ != Phase::kDialing) break;  // Stopped meanwhile.
-      if (connected.ok()) {
+      if (connected) {
         OpenLocked(std::move(member));
       } else {
+        ++failed_dials_;
         RetryLaterLocked(member->index);
       }
     }
     mu_.Unlock();
   }
 
-  // Waits for `member` to connect, at most the connection's dial timeout.
-  // Fails at once when an attempt is refused, and soon after Shutdown.
-  absl::Status Dial(const MemberStubs& member) ABSL_LOCKS_EXCLUDED(mu_) {
+  // Waits for `member` to connect, at most the connection's dial timeout:
+  // true once connected. Gives up at once when an attempt is refused, or when
+  // `pass_over_failed` and the channel has already failed; soon after
+  // Shutdown.
+  bool Dial(const MemberStubs& member, bool pass_over_failed)
+      ABSL_LOCKS_EXCLUDED(mu_) {
     using Clock = std::chrono::steady_clock;
+    using Dialed = Connection::Dialed;
+    if (pass_over_failed && member.channel->GetState(/*try_to_connect=*/true) ==
+                                GRPC_CHANNEL_TRANSIENT_FAILURE) {
+      return false;
+    }
     const auto deadline = Clock::now() + connection_->dial_timeout();
     while (true) {
       const auto slice_end = std::min(deadline, Clock::now() + kDialSlice);
-      absl::Status status = connection_->Connect(member, slice_end);
-      if (status.ok() || Clock::now() < slice_end) return status;
-      if (Clock::now() >= deadline) return status;
+      switch (connection_->WaitConnected(member, slice_end)) {
+        case Dialed::kReady:
+          return true;
+        case Dialed::kRefused:
+          return false;
+        case Dialed::kTimedOut:
+          break;
+      }
+      if (Clock::now() >= deadline) return false;
       MutexLock lock(&mu_);
-      if (phase_ == Phase::kStopped) return status;
+      if (phase_ == Phase::kStopped) return false;
     }
   }
 
@@ -218,6 +244,10 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
   Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kClosed;
   Backoff backoff_ ABSL_GUARDED_BY(mu_);
   std::thread dialer_ ABSL_GUARDED_BY(mu_);
+  // Dials that failed since a stream last opened.
+  size_t failed_dials_ ABSL_GUARDED_BY(mu_) = 0;
+  // Held through a whole Shutdown, join included.
+  Mutex shutdown_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   int streams_alive_ ABSL_GUARDED_BY(mu_) = 0;
   int streams_opened_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -81,8 +81,8 @@ class WatchHub final : public StreamSupervisor<etcdserverpb::WatchRequest,
   // How often an idle stream is asked for a progress report, and how long it
   // may take to answer before its member is taken as stalled.
   struct Timing {
-    std::chrono::milliseconds probe_interval{2000};
-    std::chrono::milliseconds probe_timeout{3000};
+    std::chrono::milliseconds probe_interval{};
+    std::chrono::milliseconds probe_timeout{};
   };
 
   WatchHub(Connection* connection, Scheduler* scheduler, Timing timing);
