@@ -68,10 +68,14 @@ TEST_F(GetTest, ShardFilterKeepsTheShardsHostsOnly) {
   ASSERT_TRUE(on_eu.ok()) << on_eu.status();
   ASSERT_EQ(on_eu->All()->size(), 1u);
   EXPECT_EQ(on_eu->First()->uuid, a->UUID());
+  // As in the Go package: no host on the shard is All()'s error.
   auto on_asia = discovery().GetForShard("web", "asia");
-  EXPECT_EQ(on_asia.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_NE(on_asia.status().message().find("shard \"asia\""),
+  ASSERT_TRUE(on_asia.ok()) << on_asia.status();
+  EXPECT_EQ(on_asia->shard(), "asia");
+  EXPECT_EQ(on_asia->All().status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(on_asia->All().status().message().find("on shard \"asia\""),
             absl::string_view::npos);
+  EXPECT_EQ(on_asia->One().status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(GetTest, PublicServiceUrlComesFromTheServiceRecord) {

@@ -164,17 +164,19 @@ using RegistrationCallback = std::function<void(const RegistrationEvent&)>;
 class ServiceHosts {
  public:
   ServiceHosts(std::string name, std::vector<Host> hosts,
-               std::optional<Service> record)
+               std::optional<Service> record, std::string shard = "")
       : name_(std::move(name)), hosts_(std::move(hosts)),
-        record_(std::move(record)) {}
+        record_(std::move(record)), shard_(std::move(shard)) {}
 
   const std::string& name() const { return name_; }
+  // The shard the hosts were filtered by (GetForShard); empty after Get.
+  const std::string& shard() const { return shard_; }
   // The service record, when /service_infos/<service> exists.
   const std::optional<Service>& record() const { return record_; }
 
   // Every host. NotFound "service ... not found" when the service has neither
-  // hosts nor a record; NotFound "no host ..." when it has no host (on the
-  // shard, after GetForShard).
+  // hosts nor a record; NotFound "no host found for service ..." when it has
+  // no host, with "on shard ..." after GetForShard.
   absl::StatusOr<std::vector<Host>> All() const;
   // The first host (in key order), or All()'s error.
   absl::StatusOr<Host> First() const;
@@ -190,6 +192,7 @@ class ServiceHosts {
   std::string name_;
   std::vector<Host> hosts_;
   std::optional<Service> record_;
+  std::string shard_;
 };
 
 // One line of ListServices().
@@ -273,7 +276,9 @@ class Client {
   // DeadlineExceeded when etcd cannot be reached in time; InvalidArgument for
   // an invalid service name. A malformed host record is skipped.
   absl::StatusOr<ServiceHosts> Get(absl::string_view service);
-  // The same, keeping only the hosts of `shard`.
+  // The same, keeping only the hosts of `shard`: a shard without hosts is
+  // not an error here, but in ServiceHosts::All() and what uses it, as in
+  // the Go package.
   absl::StatusOr<ServiceHosts> GetForShard(absl::string_view service,
                                            absl::string_view shard);
   // Every service with a host or a record, sorted by name, read in one

@@ -11,6 +11,7 @@
 #include "discovery/records.h"
 #include "discovery/registration_impl.h"
 #include "util/log.h"
+#include "util/status_macros.h"
 
 namespace etcdisc {
 
@@ -23,15 +24,13 @@ using internal::TxnOp;
 using internal::TxnRequest;
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
-  auto core = ClientCore::Create(options);
-  if (!core.ok()) return core.status();
-  return std::unique_ptr<Client>(new Client(*std::move(core)));
+  ETCDISC_ASSIGN_OR_RETURN(auto core, ClientCore::Create(options));
+  return std::unique_ptr<Client>(new Client(std::move(core)));
 }
 
 absl::StatusOr<std::unique_ptr<Client>> Client::FromEnvironment() {
-  auto options = ClientOptionsFromEnvironment();
-  if (!options.ok()) return options.status();
-  return Create(*std::move(options));
+  ETCDISC_ASSIGN_OR_RETURN(auto options, ClientOptionsFromEnvironment());
+  return Create(std::move(options));
 }
 
 Client::Client(std::shared_ptr<ClientCore> core) : core_(std::move(core)) {}
@@ -41,10 +40,8 @@ Client::~Client() { core_->Shutdown(); }
 absl::StatusOr<std::unique_ptr<Registration>> Client::Register(
     absl::string_view service, Host host, RegisterOptions options,
     RegistrationCallback on_event) {
-  absl::Status status = internal::ValidateServiceName(service);
-  if (!status.ok()) return status;
-  status = internal::ValidateHost(host);
-  if (!status.ok()) return status;
+  ETCDISC_RETURN_IF_ERROR(internal::ValidateServiceName(service));
+  ETCDISC_RETURN_IF_ERROR(internal::ValidateHost(host));
   if (options.ttl.count() <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "invalid TTL ", options.ttl.count(), "ms: it must be above zero"));
@@ -53,24 +50,20 @@ absl::StatusOr<std::unique_ptr<Registration>> Client::Register(
                                   internal::NewUuid4(), &host);
   // The private hostname may have come from the machine (ClientOptions or
   // HOSTNAME).
-  status = internal::ValidateHostname(host.private_hostname,
-                                      "private hostname");
-  if (!status.ok()) return status;
-  status = internal::ValidateRecordSize(service, host);
-  if (!status.ok()) return status;
+  ETCDISC_RETURN_IF_ERROR(
+      internal::ValidateHostname(host.private_hostname, "private hostname"));
+  ETCDISC_RETURN_IF_ERROR(internal::ValidateRecordSize(service, host));
   auto impl = std::make_shared<internal::RegistrationImpl>(
       core_, std::string(service), std::move(host), options,
       std::move(on_event));
-  status = core_->Track(impl);
-  if (!status.ok()) return status;
+  ETCDISC_RETURN_IF_ERROR(core_->Track(impl));
   impl->Start();
   return std::unique_ptr<Registration>(
       new internal::RegistrationHandle(std::move(impl)));
 }
 
 absl::StatusOr<ServiceHosts> Client::Get(absl::string_view service) {
-  absl::Status valid = internal::ValidateServiceName(service);
-  if (!valid.ok()) return valid;
+  ETCDISC_RETURN_IF_ERROR(internal::ValidateServiceName(service));
   // The hosts and the record in one round trip, at one revision.
   TxnRequest txn;
   txn.success.push_back(
@@ -78,11 +71,10 @@ absl::StatusOr<ServiceHosts> Client::Get(absl::string_view service) {
   RangeRequest record;
   record.key = core_->keys().ServiceKey(service);
   txn.success.push_back(TxnOp::Range(record));
-  auto read = core_->etcd().kv().Txn(txn);
-  if (!read.ok()) return read.status();
+  ETCDISC_ASSIGN_OR_RETURN(auto read, core_->etcd().kv().Txn(txn));
 
   std::vector<Host> hosts;
-  for (const KeyValue& kv : read->responses[0].range.kvs) {
+  for (const KeyValue& kv : read.responses[0].range.kvs) {
     auto host = internal::HostFromKeyValue(core_->keys(), kv);
     if (!host.ok()) {
       internal::LogWarning(absl::StrCat("skipping ", host.status().message()));
@@ -91,7 +83,7 @@ absl::StatusOr<ServiceHosts> Client::Get(absl::string_view service) {
     hosts.push_back(*std::move(host));
   }
   std::optional<Service> service_record;
-  for (const KeyValue& kv : read->responses[1].range.kvs) {
+  for (const KeyValue& kv : read.responses[1].range.kvs) {
     auto decoded = internal::DecodeService(kv.value);
     if (decoded.ok()) {
       service_record = *std::move(decoded);
@@ -107,21 +99,15 @@ absl::StatusOr<ServiceHosts> Client::Get(absl::string_view service) {
 
 absl::StatusOr<ServiceHosts> Client::GetForShard(absl::string_view service,
                                                  absl::string_view shard) {
-  auto all = Get(service);
-  if (!all.ok()) return all.status();
-  auto hosts = all->All();
+  ETCDISC_ASSIGN_OR_RETURN(auto all, Get(service));
   std::vector<Host> on_shard;
-  if (hosts.ok()) {
+  if (auto hosts = all.All(); hosts.ok()) {
     for (Host& h : *hosts) {
       if (h.shard == shard) on_shard.push_back(std::move(h));
     }
   }
-  if (hosts.ok() && on_shard.empty()) {
-    return absl::NotFoundError(absl::StrCat(
-        "no host found for service \"", service, "\" on shard \"", shard,
-        "\""));
-  }
-  return ServiceHosts(all->name(), std::move(on_shard), all->record());
+  return ServiceHosts(all.name(), std::move(on_shard), all.record(),
+                      std::string(shard));
 }
 
 absl::StatusOr<std::vector<ServiceSummary>> Client::ListServices() {
@@ -131,11 +117,10 @@ absl::StatusOr<std::vector<ServiceSummary>> Client::ListServices() {
   txn.success.push_back(TxnOp::Range(hosts));
   txn.success.push_back(
       TxnOp::Range(RangeRequest::Prefix(core_->keys().AllServicesPrefix())));
-  auto read = core_->etcd().kv().Txn(txn);
-  if (!read.ok()) return read.status();
+  ETCDISC_ASSIGN_OR_RETURN(auto read, core_->etcd().kv().Txn(txn));
 
   std::map<std::string, ServiceSummary> by_name;
-  for (const KeyValue& kv : read->responses[0].range.kvs) {
+  for (const KeyValue& kv : read.responses[0].range.kvs) {
     auto parts = core_->keys().ParseHostKey(kv.key);
     if (!parts.ok()) continue;
     ServiceSummary& s = by_name[parts->service];
@@ -143,7 +128,7 @@ absl::StatusOr<std::vector<ServiceSummary>> Client::ListServices() {
     ++s.hosts;
   }
   const std::string services_prefix = core_->keys().AllServicesPrefix();
-  for (const KeyValue& kv : read->responses[1].range.kvs) {
+  for (const KeyValue& kv : read.responses[1].range.kvs) {
     const std::string name = kv.key.substr(services_prefix.size());
     if (name.empty() || name.find('/') != std::string::npos) continue;
     ServiceSummary& s = by_name[name];
@@ -165,14 +150,12 @@ template <typename T>
 absl::StatusOr<std::unique_ptr<Subscription<T>>> StartSubscription(
     const std::shared_ptr<ClientCore>& core, absl::string_view service,
     std::shared_ptr<EventQueue<T>> queue, HostSink sink, bool existing) {
-  absl::Status valid = internal::ValidateServiceName(service);
-  if (!valid.ok()) return valid;
+  ETCDISC_RETURN_IF_ERROR(internal::ValidateServiceName(service));
   sink.on_end = [queue](const absl::Status& why) { queue->Close(why); };
   auto watch = std::make_shared<HostWatch>(core, std::string(service),
                                            std::move(sink));
-  absl::Status status = core->Track(watch);
-  if (!status.ok()) return status;
-  status = watch->Start(existing);
+  ETCDISC_RETURN_IF_ERROR(core->Track(watch));
+  absl::Status status = watch->Start(existing);
   if (!status.ok()) {
     watch->Stop();
     return status;

@@ -10,18 +10,17 @@
 #include "discovery/host_rules.h"
 #include "discovery/options.h"
 #include "util/log.h"
+#include "util/status_macros.h"
 
 namespace etcdisc::internal {
 
 absl::StatusOr<std::shared_ptr<ClientCore>> ClientCore::Create(
     const ClientOptions& options) {
-  absl::Status valid = ValidateClientOptions(options);
-  if (!valid.ok()) return valid;
+  ETCDISC_RETURN_IF_ERROR(ValidateClientOptions(options));
   EtcdClientOptions etcd_options = EtcdOptionsFrom(options);
-  auto etcd = EtcdClient::Create(etcd_options);
-  if (!etcd.ok()) return etcd.status();
+  ETCDISC_ASSIGN_OR_RETURN(auto etcd, EtcdClient::Create(etcd_options));
   return std::shared_ptr<ClientCore>(
-      new ClientCore(options, *std::move(etcd)));
+      new ClientCore(options, std::move(etcd)));
 }
 
 ClientCore::ClientCore(const ClientOptions& options,

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "discovery/records.h"
+#include "util/status_macros.h"
 
 namespace etcdisc::internal {
 namespace {
@@ -47,12 +48,9 @@ absl::Status ValidateHost(const Host& host) {
   if (host.name.empty()) {
     return absl::InvalidArgumentError("invalid host: the hostname is empty");
   }
-  absl::Status status = ValidateHostname(host.name, "hostname");
-  if (!status.ok()) return status;
-  status = ValidateHostname(host.private_hostname, "private hostname");
-  if (!status.ok()) return status;
-  status = ValidatePorts(host.ports, "ports");
-  if (!status.ok()) return status;
+  ETCDISC_RETURN_IF_ERROR(ValidateHostname(host.name, "hostname"));
+  ETCDISC_RETURN_IF_ERROR(ValidateHostname(host.private_hostname, "private hostname"));
+  ETCDISC_RETURN_IF_ERROR(ValidatePorts(host.ports, "ports"));
   return ValidatePorts(host.private_ports, "private ports");
 }
 

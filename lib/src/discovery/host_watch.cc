@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "discovery/records.h"
 #include "util/log.h"
+#include "util/status_macros.h"
 
 namespace etcdisc::internal {
 namespace {
@@ -29,22 +30,21 @@ HostWatch::HostWatch(std::shared_ptr<ClientCore> core, std::string service,
       backoff_(std::chrono::milliseconds(100), std::chrono::seconds(5)) {}
 
 absl::Status HostWatch::Start(bool existing) {
-  auto current = core_->etcd().kv().Range(RangeRequest::Prefix(prefix_));
-  if (!current.ok()) return current.status();
+  ETCDISC_ASSIGN_OR_RETURN(auto current, core_->etcd().kv().Range(RangeRequest::Prefix(prefix_)));
   WatchId cancel = 0;
   {
     MutexLock lock(&mu_);
     if (stopped_) {
       return absl::FailedPreconditionError("the etcdisc client shut down");
     }
-    for (const KeyValue& kv : current->kvs) {
+    for (const KeyValue& kv : current.kvs) {
       Known& known = known_[kv.key];
       known.create_revision = kv.create_revision;
       // Without `existing`, present hosts are live but not delivered: their
       // later Down is still reported.
       known.announced = existing ? AnnounceLocked(kv) : true;
     }
-    WatchFromLocked(current->revision + 1);
+    WatchFromLocked(current.revision + 1);
     ScheduleReconcileLocked();
     if (sink_closed_) cancel = CloseLocked();
   }

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
+#include "util/status_macros.h"
 
 namespace etcdisc::internal {
 namespace {
@@ -75,8 +76,7 @@ class Parser {
 
   absl::StatusOr<JsonValue> ParseDocument() {
     JsonValue value;
-    absl::Status status = ParseValue(&value, 0);
-    if (!status.ok()) return status;
+    ETCDISC_RETURN_IF_ERROR(ParseValue(&value, 0));
     SkipSpace();
     if (pos_ != s_.size()) return Error("unexpected text after the value");
     return value;
@@ -140,13 +140,11 @@ class Parser {
       SkipSpace();
       if (pos_ >= s_.size() || s_[pos_] != '"') return Error("expected a key");
       std::string key;
-      absl::Status status = ParseString(&key);
-      if (!status.ok()) return status;
+      ETCDISC_RETURN_IF_ERROR(ParseString(&key));
       SkipSpace();
       if (!Consume(":")) return Error("expected ':'");
       JsonValue value;
-      status = ParseValue(&value, depth + 1);
-      if (!status.ok()) return status;
+      ETCDISC_RETURN_IF_ERROR(ParseValue(&value, depth + 1));
       out->members.emplace_back(std::move(key), std::move(value));
       SkipSpace();
       if (Consume(",")) continue;
@@ -162,8 +160,7 @@ class Parser {
     if (Consume("]")) return absl::OkStatus();
     while (true) {
       JsonValue value;
-      absl::Status status = ParseValue(&value, depth + 1);
-      if (!status.ok()) return status;
+      ETCDISC_RETURN_IF_ERROR(ParseValue(&value, depth + 1));
       out->items.push_back(std::move(value));
       SkipSpace();
       if (Consume(",")) continue;
@@ -227,14 +224,12 @@ class Parser {
       default: return Error("bad escape");
     }
     uint32_t cp = 0;
-    absl::Status status = ParseHex4(&cp);
-    if (!status.ok()) return status;
+    ETCDISC_RETURN_IF_ERROR(ParseHex4(&cp));
     if (cp >= 0xD800 && cp <= 0xDBFF && s_.substr(pos_, 2) == "\\u") {
       const size_t save = pos_;
       pos_ += 2;
       uint32_t low = 0;
-      status = ParseHex4(&low);
-      if (!status.ok()) return status;
+      ETCDISC_RETURN_IF_ERROR(ParseHex4(&low));
       if (low >= 0xDC00 && low <= 0xDFFF) {
         cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
       } else {
@@ -260,8 +255,7 @@ class Parser {
       }
       if (c == '\\') {
         ++pos_;
-        absl::Status status = ParseEscape(out);
-        if (!status.ok()) return status;
+        ETCDISC_RETURN_IF_ERROR(ParseEscape(out));
         continue;
       }
       uint32_t cp = 0;

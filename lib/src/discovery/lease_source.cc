@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "util/status_macros.h"
+
 namespace etcdisc::internal {
 
 absl::StatusOr<LeaseGrant> LeaseSource::Take(std::chrono::milliseconds ttl) {
@@ -16,9 +18,8 @@ absl::StatusOr<LeaseGrant> LeaseSource::Take(std::chrono::milliseconds ttl) {
     }
   }
   if (spare) return *spare;
-  auto grant = etcd_->lease().Grant(ttl);
-  if (!grant.ok()) return grant.status();
-  etcd_->keeper().Keep(grant->id, grant->ttl_seconds,
+  ETCDISC_ASSIGN_OR_RETURN(auto grant, etcd_->lease().Grant(ttl));
+  etcd_->keeper().Keep(grant.id, grant.ttl_seconds,
                        [](const absl::Status&) {});
   return grant;
 }

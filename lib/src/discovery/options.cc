@@ -7,6 +7,7 @@
 #include "absl/strings/string_view.h"
 #include "discovery/host_rules.h"
 #include "discovery/keys.h"
+#include "util/status_macros.h"
 
 namespace etcdisc::internal {
 namespace {
@@ -63,12 +64,9 @@ absl::Status CheckTimings(const ClientOptions& o) {
 }  // namespace
 
 absl::Status ValidateClientOptions(const ClientOptions& options) {
-  absl::Status status = ValidateKeyPrefix(options.key_prefix);
-  if (!status.ok()) return status;
-  status = ValidateHostname(options.hostname, "ClientOptions::hostname");
-  if (!status.ok()) return status;
-  status = CheckTimings(options);
-  if (!status.ok()) return status;
+  ETCDISC_RETURN_IF_ERROR(ValidateKeyPrefix(options.key_prefix));
+  ETCDISC_RETURN_IF_ERROR(ValidateHostname(options.hostname, "ClientOptions::hostname"));
+  ETCDISC_RETURN_IF_ERROR(CheckTimings(options));
   if (options.worker_threads < 1 || options.worker_threads > 1024) {
     return OutOfRange("worker_threads", absl::StrCat(options.worker_threads),
                       "1 to 1024");

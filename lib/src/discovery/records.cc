@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "discovery/json.h"
+#include "util/status_macros.h"
 
 namespace etcdisc::internal {
 namespace {
@@ -91,9 +92,8 @@ absl::Status ReadPorts(const JsonValue& object, absl::string_view field,
 }
 
 absl::StatusOr<JsonValue> ParseObject(absl::string_view json) {
-  auto value = ParseJson(json);
-  if (!value.ok()) return value.status();
-  if (value->type != JsonValue::Type::kObject) {
+  ETCDISC_ASSIGN_OR_RETURN(auto value, ParseJson(json));
+  if (value.type != JsonValue::Type::kObject) {
     return absl::InvalidArgumentError("the record is not a JSON object");
   }
   return value;
@@ -134,37 +134,35 @@ std::string EncodeService(const Service& service) {
 }
 
 absl::StatusOr<Host> DecodeHost(absl::string_view json) {
-  auto object = ParseObject(json);
-  if (!object.ok()) return object.status();
+  ETCDISC_ASSIGN_OR_RETURN(auto object, ParseObject(json));
   Host h;
-  for (absl::Status s : {ReadString(*object, "name", &h.name),
-                         ReadString(*object, "service_name", &h.service_name),
-                         ReadPorts(*object, "ports", &h.ports),
-                         ReadString(*object, "user", &h.user),
-                         ReadString(*object, "password", &h.password),
-                         ReadBool(*object, "public", &h.public_),
-                         ReadString(*object, "private_hostname",
+  for (absl::Status s : {ReadString(object, "name", &h.name),
+                         ReadString(object, "service_name", &h.service_name),
+                         ReadPorts(object, "ports", &h.ports),
+                         ReadString(object, "user", &h.user),
+                         ReadString(object, "password", &h.password),
+                         ReadBool(object, "public", &h.public_),
+                         ReadString(object, "private_hostname",
                                     &h.private_hostname),
-                         ReadPorts(*object, "private_ports", &h.private_ports),
-                         ReadBool(*object, "critical", &h.critical),
-                         ReadString(*object, "shard", &h.shard),
-                         ReadString(*object, "uuid", &h.uuid)}) {
+                         ReadPorts(object, "private_ports", &h.private_ports),
+                         ReadBool(object, "critical", &h.critical),
+                         ReadString(object, "shard", &h.shard),
+                         ReadString(object, "uuid", &h.uuid)}) {
     if (!s.ok()) return s;
   }
   return h;
 }
 
 absl::StatusOr<Service> DecodeService(absl::string_view json) {
-  auto object = ParseObject(json);
-  if (!object.ok()) return object.status();
+  ETCDISC_ASSIGN_OR_RETURN(auto object, ParseObject(json));
   Service s;
-  for (absl::Status st : {ReadString(*object, "name", &s.name),
-                          ReadBool(*object, "critical", &s.critical),
-                          ReadString(*object, "hostname", &s.hostname),
-                          ReadString(*object, "user", &s.user),
-                          ReadString(*object, "password", &s.password),
-                          ReadPorts(*object, "ports", &s.ports),
-                          ReadBool(*object, "public", &s.public_)}) {
+  for (absl::Status st : {ReadString(object, "name", &s.name),
+                          ReadBool(object, "critical", &s.critical),
+                          ReadString(object, "hostname", &s.hostname),
+                          ReadString(object, "user", &s.user),
+                          ReadString(object, "password", &s.password),
+                          ReadPorts(object, "ports", &s.ports),
+                          ReadBool(object, "public", &s.public_)}) {
     if (!st.ok()) return st;
   }
   return s;
@@ -172,8 +170,7 @@ absl::StatusOr<Service> DecodeService(absl::string_view json) {
 
 absl::StatusOr<Host> HostFromKeyValue(const KeyLayout& keys,
                                       const KeyValue& kv) {
-  auto parts = keys.ParseHostKey(kv.key);
-  if (!parts.ok()) return parts.status();
+  ETCDISC_ASSIGN_OR_RETURN(auto parts, keys.ParseHostKey(kv.key));
   auto host = DecodeHost(kv.value);
   if (!host.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -181,8 +178,8 @@ absl::StatusOr<Host> HostFromKeyValue(const KeyLayout& keys,
         ": ", host.status().message()));
   }
   // The key is the truth: a record written by another tool may disagree.
-  host->uuid = parts->uuid;
-  host->service_name = parts->service;
+  host->uuid = parts.uuid;
+  host->service_name = parts.service;
   return host;
 }
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "discovery/records.h"
 #include "util/log.h"
+#include "util/status_macros.h"
 
 namespace etcdisc::internal {
 
@@ -252,15 +253,14 @@ absl::Status RegistrationImpl::Perform(const Plan& plan) {
 // ---- Steps ----------------------------------------------------------------
 
 absl::StatusOr<int64_t> RegistrationImpl::TakeLease() {
-  auto grant = core_->leases().Take(options_.ttl);
-  if (!grant.ok()) return grant.status();
-  const int64_t lease = grant->id;
+  ETCDISC_ASSIGN_OR_RETURN(auto grant, core_->leases().Take(options_.ttl));
+  const int64_t lease = grant.id;
   // Kept with our handler before anyone else can see the lease: Stop() may
   // take it from lease_ as soon as it is there, and its Forget() must come
   // after this Keep().
   std::weak_ptr<RegistrationImpl> weak = weak_from_this();
   core_->etcd().keeper().Keep(
-      lease, grant->ttl_seconds, [weak, lease](const absl::Status& why) {
+      lease, grant.ttl_seconds, [weak, lease](const absl::Status& why) {
         if (auto self = weak.lock()) self->OnLeaseLost(lease, why);
       });
   {
@@ -278,9 +278,8 @@ absl::StatusOr<int64_t> RegistrationImpl::TakeLease() {
 absl::Status RegistrationImpl::Write(Plan plan) {
   const bool took_lease = plan.lease == 0;
   if (took_lease) {
-    auto lease = TakeLease();
-    if (!lease.ok()) return lease.status();
-    plan.lease = *lease;
+    ETCDISC_ASSIGN_OR_RETURN(auto lease, TakeLease());
+    plan.lease = lease;
   }
   {
     // Stopped meanwhile: Stop() took the lease to revoke; write nothing.
@@ -385,9 +384,8 @@ absl::Status RegistrationImpl::StartWatch(Watched which, int64_t from) {
   if (from == 0) {
     RangeRequest read;
     read.key = key;
-    auto range = core_->etcd().kv().Range(read);
-    if (!range.ok()) return range.status();
-    current = *std::move(range);
+    ETCDISC_ASSIGN_OR_RETURN(auto range, core_->etcd().kv().Range(read));
+    current = std::move(range);
     from = current->revision + 1;
   }
   WatchOptions options;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "etcdisc/client.h"
+#include "util/status_macros.h"
 
 namespace etcdisc {
 namespace {
@@ -15,9 +16,14 @@ size_t RandomIndex(size_t n) {
 
 absl::StatusOr<std::vector<Host>> ServiceHosts::All() const {
   if (hosts_.empty()) {
-    if (!record_) {
+    if (!record_ && shard_.empty()) {
       return absl::NotFoundError(
           absl::StrCat("service \"", name_, "\" not found"));
+    }
+    if (!shard_.empty()) {
+      return absl::NotFoundError(absl::StrCat("no host found for service \"",
+                                              name_, "\" on shard \"",
+                                              shard_, "\""));
     }
     return absl::NotFoundError(
         absl::StrCat("no host found for service \"", name_, "\""));
@@ -26,15 +32,13 @@ absl::StatusOr<std::vector<Host>> ServiceHosts::All() const {
 }
 
 absl::StatusOr<Host> ServiceHosts::First() const {
-  auto all = All();
-  if (!all.ok()) return all.status();
-  return all->front();
+  ETCDISC_ASSIGN_OR_RETURN(auto all, All());
+  return all.front();
 }
 
 absl::StatusOr<Host> ServiceHosts::One() const {
-  auto all = All();
-  if (!all.ok()) return all.status();
-  return (*all)[RandomIndex(all->size())];
+  ETCDISC_ASSIGN_OR_RETURN(auto all, All());
+  return (all)[RandomIndex(all.size())];
 }
 
 absl::StatusOr<std::string> ServiceHosts::URL(absl::string_view scheme,
@@ -47,9 +51,8 @@ absl::StatusOr<std::string> ServiceHosts::URL(absl::string_view scheme,
     as_host.password = record_->password;
     return as_host.URL(scheme, path);
   }
-  auto one = One();
-  if (!one.ok()) return one.status();
-  return one->URL(scheme, path);
+  ETCDISC_ASSIGN_OR_RETURN(auto one, One());
+  return one.URL(scheme, path);
 }
 
 }  // namespace etcdisc

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "util/status_macros.h"
 
 namespace etcdisc::internal {
 namespace {
@@ -79,9 +80,8 @@ absl::StatusOr<std::vector<Endpoint>> ParseEndpoints(absl::string_view list) {
   for (absl::string_view item : absl::StrSplit(list, ',')) {
     item = absl::StripAsciiWhitespace(item);
     if (item.empty()) continue;
-    auto endpoint = ParseOne(item);
-    if (!endpoint.ok()) return endpoint.status();
-    out.push_back(*std::move(endpoint));
+    ETCDISC_ASSIGN_OR_RETURN(auto endpoint, ParseOne(item));
+    out.push_back(std::move(endpoint));
   }
   if (out.empty()) {
     return absl::InvalidArgumentError(

@@ -3,21 +3,21 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "util/status_macros.h"
 
 namespace etcdisc::internal {
 
 absl::StatusOr<std::unique_ptr<EtcdClient>> EtcdClient::Create(
     const EtcdClientOptions& options) {
-  auto endpoints = ParseEndpoints(options.endpoints);
-  if (!endpoints.ok()) return endpoints.status();
-  for (const Endpoint& e : *endpoints) {
+  ETCDISC_ASSIGN_OR_RETURN(auto endpoints, ParseEndpoints(options.endpoints));
+  for (const Endpoint& e : endpoints) {
     if (e.tls) {
       return absl::InvalidArgumentError(absl::StrCat(
           "etcd endpoint \"", e.Url(), "\": TLS is not supported yet"));
     }
   }
   ConnectionOptions connection_options;
-  connection_options.endpoints = *std::move(endpoints);
+  connection_options.endpoints = std::move(endpoints);
   connection_options.ping_time = options.ping_time;
   connection_options.ping_timeout = options.ping_timeout;
   connection_options.dial_timeout = options.dial_timeout;
