@@ -17,7 +17,7 @@ Host SampleHost() {
   h.ports = {{"http", "80"}, {"https", "443"}};
   h.user = "user";
   h.password = "secret";
-  h.public_ = true;
+  h.is_public = true;
   h.private_hostname = "node-1.internal.dev";
   h.private_ports = {{"http", "8080"}, {"https", "8443"}};
   h.critical = true;

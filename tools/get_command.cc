@@ -73,7 +73,7 @@ void PrintTable(const std::vector<Host>& hosts) {
   Table table({"UUID", "HOSTNAME", "PORTS", "PRIVATE", "SHARD", "FLAGS", "USER"});
   for (const Host& h : hosts) {
     std::vector<std::string> flags;
-    if (h.public_) flags.push_back("public");
+    if (h.is_public) flags.push_back("public");
     if (h.critical) flags.push_back("critical");
     std::string user = h.user;
     if (!h.password.empty()) {

@@ -10,6 +10,7 @@
 #include "gflags/gflags.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "util/event_queue.h"
 
 DEFINE_string(hostname, "", "register: the host's (public) hostname or address");
 DEFINE_string(ports, "", "register: SCHEME=PORT,... e.g. http=80,https=443");
@@ -50,7 +51,7 @@ absl::StatusOr<Host> HostFromFlags() {
   if (!private_ports.ok()) return private_ports.status();
   host.private_ports = *private_ports;
   host.private_hostname = FLAGS_private_hostname;
-  host.public_ = FLAGS_public;
+  host.is_public = FLAGS_public;
   host.critical = FLAGS_critical;
   host.shard = FLAGS_shard;
   host.user = FLAGS_user;
@@ -101,7 +102,7 @@ int RunRegister(const std::vector<std::string>& args) {
   auto client = ClientFromFlags();
   if (!client.ok()) return Fail(client.status());
   // Events are printed by this thread, in order, as the callback queues them.
-  auto events = std::make_shared<EventQueue<RegistrationEvent>>();
+  auto events = std::make_shared<internal::EventQueue<RegistrationEvent>>();
   RegisterOptions options;
   options.ttl = *ttl;
   auto registration = (*client)->Register(

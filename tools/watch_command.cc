@@ -23,7 +23,7 @@ void Print(const std::string& service, const HostEvent& e) {
   if (FLAGS_json) {
     std::string line = absl::StrCat(
         "{\"event\":", is_new ? "\"new\"" : "\"down\"",
-        ",\"service\":", JsonString(service), ",\"uuid\":", JsonString(e.uuid));
+        ",\"service\":", JsonString(service), ",\"uuid\":", JsonString(e.uuid()));
     if (is_new) absl::StrAppend(&line, ",\"host\":", ToJson(Redacted(e.host)));
     std::printf("%s}\n", line.c_str());
   } else {
@@ -36,7 +36,7 @@ void Print(const std::string& service, const HostEvent& e) {
           absl::StrJoin(e.host.ports, ",", absl::PairFormatter("=")));
     }
     std::printf("%s  %-4s  %s  %s%s\n", when.c_str(), is_new ? "new" : "down",
-                service.c_str(), e.uuid.c_str(), detail.c_str());
+                service.c_str(), e.uuid().c_str(), detail.c_str());
   }
   std::fflush(stdout);
 }

@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
       while (auto e = subs[i]->Pop()) {
         const bool is_new = e->kind == etcdisc::HostEvent::Kind::kNew;
         log.Line(absl::StrCat(is_new ? "NEW " : "DOWN ", NowMs(), " ",
-                              services[i], " ", e->uuid));
+                              services[i], " ", e->uuid()));
       }
       if (!subs[i]->status().ok() &&
           subs[i]->status().code() != absl::StatusCode::kCancelled) {

@@ -46,19 +46,19 @@ TEST_F(FaultTest, RegistrarPausedPastItsTtlGoesDownThenComesBackWithTheSameUuid)
   auto first = (*events)->Pop(seconds(10));
   ASSERT_TRUE(first.has_value());
   EXPECT_EQ(first->kind, HostEvent::Kind::kNew);
-  EXPECT_EQ(first->uuid, *uuid);
+  EXPECT_EQ(first->uuid(), *uuid);
 
   registrar.Signal(SIGSTOP);
   auto down = (*events)->Pop(seconds(20));  // Its 2 s lease expires.
   ASSERT_TRUE(down.has_value());
   EXPECT_EQ(down->kind, HostEvent::Kind::kDown);
-  EXPECT_EQ(down->uuid, *uuid);
+  EXPECT_EQ(down->uuid(), *uuid);
 
   registrar.Signal(SIGCONT);  // It learns its lease is gone and registers again.
   auto back = (*events)->Pop(seconds(20));
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->kind, HostEvent::Kind::kNew);
-  EXPECT_EQ(back->uuid, *uuid);
+  EXPECT_EQ(back->uuid(), *uuid);
 }
 
 TEST_F(FaultTest, RegistrationsComeBackAfterEtcdIsWipedAndRestartedEmpty) {
@@ -73,9 +73,9 @@ TEST_F(FaultTest, RegistrationsComeBackAfterEtcdIsWipedAndRestartedEmpty) {
   auto drain = [&] {
     while (auto e = (*events)->TryPop()) {
       if (e->kind == HostEvent::Kind::kNew) {
-        EXPECT_TRUE(live.insert(e->uuid).second) << "New twice: " << e->uuid;
+        EXPECT_TRUE(live.insert(e->uuid()).second) << "New twice: " << e->uuid();
       } else {
-        EXPECT_EQ(live.erase(e->uuid), 1u) << "Down unannounced: " << e->uuid;
+        EXPECT_EQ(live.erase(e->uuid()), 1u) << "Down unannounced: " << e->uuid();
       }
     }
   };
@@ -112,7 +112,7 @@ TEST_F(FaultTest, AnEndpointThatNowLeadsToAnotherClusterIsFollowedAfresh) {
   ASSERT_TRUE(events.ok());
   const std::string before = PutMarker("web");
   ASSERT_TRUE(::etcdisc::testing::PopThrough(
-                  **events, before, [](const HostEvent& e) { return e.uuid; },
+                  **events, before, [](const HostEvent& e) { return e.uuid(); },
                   seconds(10))
                   .empty());
   ASSERT_TRUE(cluster().Kill(0).ok());
@@ -131,7 +131,7 @@ TEST_F(FaultTest, AnEndpointThatNowLeadsToAnotherClusterIsFollowedAfresh) {
   ASSERT_NE(later, nullptr);
   bool seen = false;
   while (auto e = (*events)->Pop(seconds(20))) {
-    if (e->uuid == later->UUID() && e->kind == HostEvent::Kind::kNew) {
+    if (e->uuid() == later->UUID() && e->kind == HostEvent::Kind::kNew) {
       seen = true;
       break;
     }
@@ -182,11 +182,11 @@ TEST_F(WholeClusterFaultTest, EverythingRecoversAfterAllMembersWereDownPastTheTt
   // nothing happened), and what it shows is what etcd holds.
   auto other = MustRegister("web", WebHost("10.0.0.2"), Ttl2s());
   auto before = ::etcdisc::testing::PopThrough(
-      **events, other->UUID(), [](const HostEvent& e) { return e.uuid; },
+      **events, other->UUID(), [](const HostEvent& e) { return e.uuid(); },
       seconds(20));
   bool live = true;
   for (const HostEvent& e : before) {
-    EXPECT_EQ(e.uuid, reg->UUID());
+    EXPECT_EQ(e.uuid(), reg->UUID());
     EXPECT_EQ(e.kind == HostEvent::Kind::kNew, !live) << "out of order";
     live = e.kind == HostEvent::Kind::kNew;
   }

@@ -80,7 +80,7 @@ TEST_F(GetTest, ShardFilterKeepsTheShardsHostsOnly) {
 
 TEST_F(GetTest, PublicServiceUrlComesFromTheServiceRecord) {
   Host host = WebHost("pub.example", "80");
-  host.public_ = true;
+  host.is_public = true;
   host.user = "u";
   host.password = "p";
   host.private_hostname = "10.1.1.1";

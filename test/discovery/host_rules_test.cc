@@ -19,7 +19,7 @@ TEST(ApplyRegisterDefaultsTest, PrivateHostGetsItsOwnNameAsPrivateHostname) {
 TEST(ApplyRegisterDefaultsTest, PublicHostGetsTheMachineHostname) {
   Host h;
   h.name = "public.example";
-  h.public_ = true;
+  h.is_public = true;
   h.ports = {{"https", "443"}};
   h.service_name = "overwritten";
   ApplyRegisterDefaults("api", "node-7", "u", &h);
@@ -32,7 +32,7 @@ TEST(ApplyRegisterDefaultsTest, PublicHostGetsTheMachineHostname) {
 TEST(ApplyRegisterDefaultsTest, KeepsWhatTheHostSays) {
   Host h;
   h.name = "public.example";
-  h.public_ = true;
+  h.is_public = true;
   h.private_hostname = "node-1.internal";
   h.ports = {{"http", "80"}};
   h.private_ports = {{"http", "8080"}};

@@ -36,7 +36,7 @@ class ProxyTest : public DiscoveryTest {
     through_proxy_.reset();
     DiscoveryTest::TearDown();
   }
-  static std::string UuidOf(const HostEvent& e) { return e.uuid; }
+  static std::string UuidOf(const HostEvent& e) { return e.uuid(); }
 
   std::string proxy_;
   std::unique_ptr<Client> through_proxy_;
@@ -55,7 +55,7 @@ TEST_F(ProxyTest, RegisterGetWatchAndStopWorkThroughTheProxy) {
   auto created = (*events)->Pop(seconds(10));
   ASSERT_TRUE(created.has_value());
   EXPECT_EQ(created->kind, HostEvent::Kind::kNew);
-  EXPECT_EQ(created->uuid, (*reg)->UUID());
+  EXPECT_EQ(created->uuid(), (*reg)->UUID());
   auto also = (*second)->Pop(seconds(10));
   ASSERT_TRUE(also.has_value());
   EXPECT_EQ(also->uuid, (*reg)->UUID());
@@ -72,7 +72,7 @@ TEST_F(ProxyTest, RegisterGetWatchAndStopWorkThroughTheProxy) {
   auto gone = (*events)->Pop(seconds(10));
   ASSERT_TRUE(gone.has_value());
   EXPECT_EQ(gone->kind, HostEvent::Kind::kDown);
-  EXPECT_EQ(gone->uuid, (*reg)->UUID());
+  EXPECT_EQ(gone->uuid(), (*reg)->UUID());
   // Exactly once each, and still following.
   const std::string marker = PutMarker("web");
   EXPECT_TRUE(PopThrough(**events, marker, UuidOf, seconds(10)).empty());

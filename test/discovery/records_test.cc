@@ -12,7 +12,7 @@ Host FullHost() {
   h.ports = {{"http", "80"}, {"https", "443"}};
   h.user = "user";
   h.password = "secret";
-  h.public_ = true;
+  h.is_public = true;
   h.private_hostname = "node-1.internal.dev";
   h.private_ports = {{"http", "8080"}, {"https", "80443"}};
   h.critical = true;
@@ -41,7 +41,7 @@ TEST(RecordsTest, OmitsEmptyOptionalHostFieldsButNotRequiredOnes) {
 }
 
 TEST(RecordsTest, EncodesAServiceInGoFieldOrder) {
-  Service s;
+  ServiceInfo s;
   s.name = "my-service";
   EXPECT_EQ(EncodeService(s), R"({"name":"my-service","critical":false})");
   s = ServiceFromHost("my-service", FullHost());
@@ -54,8 +54,8 @@ TEST(RecordsTest, EncodesAServiceInGoFieldOrder) {
 
 TEST(RecordsTest, PrivateHostImpliesANameOnlyServiceRecord) {
   Host h = FullHost();
-  h.public_ = false;
-  const Service s = ServiceFromHost("svc", h);
+  h.is_public = false;
+  const ServiceInfo s = ServiceFromHost("svc", h);
   EXPECT_EQ(s.name, "svc");
   EXPECT_TRUE(s.critical);
   EXPECT_TRUE(s.hostname.empty());
@@ -67,7 +67,7 @@ TEST(RecordsTest, RoundTripsEveryField) {
   auto decoded = DecodeHost(EncodeHost(FullHost()));
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(*decoded, FullHost());
-  const Service s = ServiceFromHost("my-service", FullHost());
+  const ServiceInfo s = ServiceFromHost("my-service", FullHost());
   auto service = DecodeService(EncodeService(s));
   ASSERT_TRUE(service.ok()) << service.status();
   EXPECT_EQ(*service, s);
@@ -87,7 +87,7 @@ TEST(RecordsTest, ReadsARecordAsTheGoPackageWritesIt) {
   EXPECT_EQ(h->name, "public-domain.dev");
   EXPECT_EQ(h->ports.at("https"), "443");
   EXPECT_EQ(h->private_ports.at("http"), "8080");
-  EXPECT_TRUE(h->public_);
+  EXPECT_TRUE(h->is_public);
   EXPECT_FALSE(h->critical);
   EXPECT_EQ(h->uuid, "your-service-uuid-node-1.internal.dev");
 }

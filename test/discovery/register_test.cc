@@ -54,10 +54,43 @@ TEST_F(RegisterTest, WritesHostAndServiceRecordsExactlyAsTheGoPackage) {
   EXPECT_EQ(RawLease("/service_infos/web"), lease);
 }
 
+TEST_F(RegisterTest, AServiceNameOrUuidInTheGivenHostIsDecidedByRegister) {
+  // A Host read back from etcd, passed to Register again: it is taken as its
+  // HostSpec, so the old service and uuid do not leak into the new record.
+  Host copied;
+  copied.name = "10.0.0.8";
+  copied.ports = {{"http", "80"}};
+  copied.service_name = "other";
+  copied.uuid = "0123-not-mine";
+  auto events = discovery().Subscribe("web");
+  ASSERT_TRUE(events.ok());
+  auto reg = MustRegister("web", copied);
+  ASSERT_NE(reg, nullptr);
+  EXPECT_NE(reg->UUID(), copied.uuid);
+  EXPECT_EQ(reg->host().service_name, "web");
+  EXPECT_EQ(RawValue("/services/web/0123-not-mine"), "");
+  auto hosts = discovery().Get("web");
+  ASSERT_TRUE(hosts.ok());
+  ASSERT_EQ(hosts->All()->size(), 1u);
+  EXPECT_EQ(hosts->First()->uuid, reg->UUID());
+  EXPECT_EQ(hosts->First()->service_name, "web");
+
+  auto created = (*events)->Pop(seconds(10));
+  ASSERT_TRUE(created.has_value());
+  EXPECT_EQ(created->kind, HostEvent::Kind::kNew);
+  EXPECT_EQ(created->uuid(), reg->UUID());
+  ASSERT_TRUE(reg->Stop().ok());
+  auto gone = (*events)->Pop(seconds(10));
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_EQ(gone->kind, HostEvent::Kind::kDown);
+  EXPECT_EQ(gone->uuid(), reg->UUID());
+  EXPECT_EQ(gone->host.service_name, "web");
+}
+
 TEST_F(RegisterTest, PublicHostPutsItsAddressAndCredentialsInTheServiceRecord) {
   Host host;
   host.name = "public-domain.dev";
-  host.public_ = true;
+  host.is_public = true;
   host.user = "user";
   host.password = "secret";
   host.ports = {{"http", "80"}, {"https", "443"}};
@@ -75,15 +108,15 @@ TEST_F(RegisterTest, PublicHostPutsItsAddressAndCredentialsInTheServiceRecord) {
   ASSERT_TRUE(written.ok());
   EXPECT_EQ(written->private_hostname, "node-1.internal.dev");
   EXPECT_EQ(written->private_ports.at("http"), "8080");
-  EXPECT_TRUE(written->public_);
-  auto credentials = reg->GetCredentials();
+  EXPECT_TRUE(written->is_public);
+  auto credentials = reg->credentials();
   ASSERT_TRUE(credentials.ok());
   EXPECT_EQ(credentials->user, "user");
 }
 
 TEST_F(RegisterTest, PublicHostWithoutPrivateHostnameUsesTheMachineName) {
   Host host = WebHost("pub.example");
-  host.public_ = true;
+  host.is_public = true;
   auto reg = MustRegister("api", host);
   ASSERT_NE(reg, nullptr);
   EXPECT_EQ(reg->host().private_hostname, "test-machine");
@@ -220,16 +253,16 @@ TEST_F(RegisterTest, AChangedServiceRecordIsWrittenByTheNextHost) {
 
 TEST_F(RegisterTest, PublicHostAdoptsCredentialsChangedInTheServiceRecord) {
   Host host = WebHost("pub.example");
-  host.public_ = true;
+  host.is_public = true;
   host.user = "old-user";
   host.password = "old-pass";
   EventRecorder events;
   auto reg = MustRegister("db", host, RegisterOptions{}, events.Callback());
   ASSERT_NE(reg, nullptr);
 
-  Service changed;
+  ServiceInfo changed;
   changed.name = "db";
-  changed.public_ = true;
+  changed.is_public = true;
   changed.hostname = "pub.example";
   changed.user = "new-user";
   changed.password = "new-pass";
@@ -239,7 +272,7 @@ TEST_F(RegisterTest, PublicHostAdoptsCredentialsChangedInTheServiceRecord) {
       [&] { return events.Saw(RegistrationEvent::Kind::kCredentialsChanged); },
       seconds(10)));
   EXPECT_EQ(events.Last().credentials.user, "new-user");
-  auto credentials = reg->GetCredentials();
+  auto credentials = reg->credentials();
   ASSERT_TRUE(credentials.ok());
   EXPECT_EQ(credentials->password, "new-pass");
   auto written =

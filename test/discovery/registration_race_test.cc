@@ -49,7 +49,7 @@ class RegistrationRaceTest : public DiscoveryTest {
   std::unique_ptr<Registration> RegisterPublic(const std::string& service,
                                                const std::string& user) {
     Host host = WebHost("pub.example");
-    host.public_ = true;
+    host.is_public = true;
     host.user = user;
     host.password = user + "-pass";
     return MustRegister(service, host);
@@ -57,9 +57,9 @@ class RegistrationRaceTest : public DiscoveryTest {
 
   void PutServiceCredentials(const std::string& service,
                              const std::string& user, int64_t lease) {
-    Service record;
+    ServiceInfo record;
     record.name = service;
-    record.public_ = true;
+    record.is_public = true;
     record.hostname = "pub.example";
     record.user = user;
     record.password = user + "-pass";
@@ -155,7 +155,7 @@ TEST_F(RegistrationRaceTest, HostKeyDeletedWhileItsRewriteIsInFlightIsPutBack) {
   const std::string marker = PutMarker("db");
   bool marker_seen = false;
   while (auto e = (*events)->Pop(seconds(10))) {
-    if (e->uuid == marker) {
+    if (e->uuid() == marker) {
       marker_seen = true;
       break;
     }

@@ -31,7 +31,7 @@ class SubscriptionRepairTest : public DiscoveryTest {
   static internal::EtcdClient& Inside(Client& client) {
     return internal::ClientAccess::Core(client).etcd();
   }
-  static std::string UuidOf(const HostEvent& e) { return e.uuid; }
+  static std::string UuidOf(const HostEvent& e) { return e.uuid(); }
 };
 
 TEST_F(SubscriptionRepairTest, ReconciliationRepairsAViewAfterEtcdLostAnEvent) {
@@ -54,14 +54,14 @@ TEST_F(SubscriptionRepairTest, ReconciliationRepairsAViewAfterEtcdLostAnEvent) {
   auto down = (*events)->Pop(seconds(10));
   ASSERT_TRUE(down.has_value());
   EXPECT_EQ(down->kind, HostEvent::Kind::kDown);
-  EXPECT_EQ(down->uuid, "host-1");
+  EXPECT_EQ(down->uuid(), "host-1");
   EXPECT_GE(subscriber->Stats().corrections, 1);
   // Exactly once: nothing else arrives before a later marker.
   Inside(*subscriber).watch().SetEventFilterForTesting(nullptr);
   const std::string marker = PutMarker("web");
   auto before = PopThrough(**events, marker, UuidOf, seconds(10));
   EXPECT_TRUE(before.empty()) << before.size() << " extra events, first "
-                              << before[0].uuid;
+                              << before[0].uuid();
 }
 
 TEST_F(SubscriptionRepairTest, NewAndDownTakeTheUuidFromTheKey) {
@@ -71,14 +71,14 @@ TEST_F(SubscriptionRepairTest, NewAndDownTakeTheUuidFromTheKey) {
           R"({"name":"10.0.0.1","uuid":"from-record","service_name":"db"})");
   auto created = (*events)->Pop(seconds(10));
   ASSERT_TRUE(created.has_value());
-  EXPECT_EQ(created->uuid, "from-key");
+  EXPECT_EQ(created->uuid(), "from-key");
   EXPECT_EQ(created->host.uuid, "from-key");
   EXPECT_EQ(created->host.service_name, "web");
   MustDelete("/services/web/from-key");
   auto gone = (*events)->Pop(seconds(10));
   ASSERT_TRUE(gone.has_value());
   EXPECT_EQ(gone->kind, HostEvent::Kind::kDown);
-  EXPECT_EQ(gone->uuid, "from-key");
+  EXPECT_EQ(gone->uuid(), "from-key");
 }
 
 TEST_F(SubscriptionRepairTest, AnOverflowedSubscriptionEndsItsWatch) {
@@ -137,7 +137,7 @@ TEST_F(SubscriptionRepairTest, ReReadsThatKeepFailingBackOff) {
   MustPut("/services/web/after", R"({"name":"h"})");
   auto next = (*events)->Pop(seconds(20));
   ASSERT_TRUE(next.has_value());
-  EXPECT_EQ(next->uuid, "after");
+  EXPECT_EQ(next->uuid(), "after");
   Inside(*subscriber).SetAnswerHookForTesting(nullptr);
 }
 

@@ -1,12 +1,16 @@
+// The queue behind subscriptions, and a subscription's close.
 #include "etcdisc/subscription.h"
 
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "discovery/subscription_access.h"
 #include "gtest/gtest.h"
+#include "util/event_queue.h"
 
-namespace etcdisc {
+namespace etcdisc::internal {
 namespace {
 
 using std::chrono::milliseconds;
@@ -87,19 +91,20 @@ TEST(EventQueueTest, ManyProducersAndConsumersLoseNothing) {
 }
 
 TEST(SubscriptionTest, CloseRunsTheHookOnceAndClosesTheQueue) {
-  auto q = std::make_shared<EventQueue<int>>();
+  auto q = std::make_shared<EventQueue<std::string>>();
   int hooks = 0;
   {
-    Subscription<int> s(q, [&] { ++hooks; });
-    q->Push(1);
-    EXPECT_EQ(s.pending(), 1u);
-    EXPECT_EQ(s.Pop(), 1);
-    s.Close();
-    s.Close();
-    EXPECT_EQ(s.status().code(), absl::StatusCode::kCancelled);
+    auto s = SubscriptionAccess::Make<std::string>(q, [&] { ++hooks; });
+    q->Push("a");
+    EXPECT_EQ(s->pending(), 1u);
+    EXPECT_EQ(s->Pop(), "a");
+    s->Close();
+    s->Close();
+    EXPECT_EQ(s->status().code(), absl::StatusCode::kCancelled);
+    EXPECT_FALSE(q->Push("b"));
   }
   EXPECT_EQ(hooks, 1);
 }
 
 }  // namespace
-}  // namespace etcdisc
+}  // namespace etcdisc::internal

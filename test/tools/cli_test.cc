@@ -181,7 +181,7 @@ TEST_F(CliTest, GetPrintsTablesJsonInTheGoFormatAndUrls) {
 
 TEST_F(CliTest, PasswordsStayHiddenUnlessShowSecrets) {
   Host host = WebHost("pub.example", "80");
-  host.public_ = true;
+  host.is_public = true;
   host.user = "admin";
   host.password = "s3cr3t-pw";
   auto reg = MustRegister("db", host);

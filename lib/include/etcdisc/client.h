@@ -26,6 +26,12 @@ namespace etcdisc {
 // How a Client reaches etcd and paces its background work. Every field has
 // its default here and its valid range in its comment; Client::Create refuses
 // a value out of range with InvalidArgument naming the field and the value.
+namespace internal {
+class ClientCore;
+class RegistrationImpl;
+struct ClientAccess;  // Reaches the internals, for etcdisc's own tests.
+}  // namespace internal
+
 struct ClientOptions {
   // --- Where etcd is, and what etcdisc's keys look like ---
 
@@ -126,31 +132,39 @@ struct RegistrationEvent {
 // concurrent use.
 class Registration {
  public:
-  virtual ~Registration() = default;
+  // Stops the registration (see Stop()).
+  ~Registration();
+  Registration(const Registration&) = delete;
+  Registration& operator=(const Registration&) = delete;
 
   // Whether the host's keys are in etcd: true from the first write until etcd
   // reports the lease gone. While etcd cannot be reached it keeps its last
   // known value.
-  virtual bool Ready() const = 0;
+  bool Ready() const;
   // Waits until the host is registered. DeadlineExceeded after `timeout`;
   // FailedPrecondition if the registration was stopped.
-  virtual absl::Status WaitRegistration(std::chrono::milliseconds timeout) = 0;
+  absl::Status WaitRegistration(std::chrono::milliseconds timeout);
   // The credentials in force: the host's, or those adopted from the service
   // record. FailedPrecondition until the first registration.
-  virtual absl::StatusOr<Credentials> GetCredentials() const = 0;
+  absl::StatusOr<Credentials> credentials() const;
   // "<uuid4>-<private hostname>", fixed for the registration's life.
-  virtual std::string UUID() const = 0;
+  std::string UUID() const;
   // The host record as written to etcd.
-  virtual Host host() const = 0;
+  Host host() const;
   // Why the last call to etcd failed; OK once one succeeds again.
-  virtual absl::Status LastError() const = 0;
+  absl::Status LastError() const;
   // Revokes the lease so that watchers see the host go down at once, and
   // stops all background work; waits at most the client's call timeout.
   // Stopped either way; Unavailable if etcd could not be told (the keys then
   // expire with their TTL) - calling Stop() again retries the revoke. After
   // it returns no callback of this registration runs, unless it was called
   // from one (the kStopped event then follows that callback).
-  virtual absl::Status Stop() = 0;
+  absl::Status Stop();
+
+ private:
+  friend class Client;
+  explicit Registration(std::shared_ptr<internal::RegistrationImpl> impl);
+  const std::shared_ptr<internal::RegistrationImpl> impl_;
 };
 
 // Handler of registration events. Runs on the client's callback thread (one
@@ -164,7 +178,7 @@ using RegistrationCallback = std::function<void(const RegistrationEvent&)>;
 class ServiceHosts {
  public:
   ServiceHosts(std::string name, std::vector<Host> hosts,
-               std::optional<Service> record, std::string shard = "")
+               std::optional<ServiceInfo> record, std::string shard = "")
       : name_(std::move(name)), hosts_(std::move(hosts)),
         record_(std::move(record)), shard_(std::move(shard)) {}
 
@@ -172,7 +186,7 @@ class ServiceHosts {
   // The shard the hosts were filtered by (GetForShard); empty after Get.
   const std::string& shard() const { return shard_; }
   // The service record, when /service_infos/<service> exists.
-  const std::optional<Service>& record() const { return record_; }
+  const std::optional<ServiceInfo>& record() const { return record_; }
 
   // Every host. NotFound "service ... not found" when the service has neither
   // hosts nor a record; NotFound "no host found for service ..." when it has
@@ -191,7 +205,7 @@ class ServiceHosts {
  private:
   std::string name_;
   std::vector<Host> hosts_;
-  std::optional<Service> record_;
+  std::optional<ServiceInfo> record_;
   std::string shard_;
 };
 
@@ -225,10 +239,6 @@ struct ClientStats {
   int64_t corrections = 0;
 };
 
-namespace internal {
-class ClientCore;
-struct ClientAccess;  // Reaches the internals, for etcdisc's own tests.
-}
 
 // A connection to etcd for discovery: one gRPC channel, one watch stream and
 // one lease keep-alive stream, whatever the number of registrations and
@@ -264,12 +274,15 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   // Registers `host` as a host of `service` and returns at once; the work
-  // goes on in the background (see Registration). InvalidArgument, naming the
-  // bad value, for an invalid service name (empty, '/', whitespace or control
-  // characters, over 255 bytes), an empty hostname, or a port that is not a
-  // number from 1 to 65535 under a non-empty scheme. Nothing is written then.
+  // goes on in the background (see Registration), and Registration::host()
+  // gives the record written, with its uuid. A Host passed here is taken as
+  // its HostSpec: its service_name and uuid are Register's to decide.
+  // InvalidArgument, naming the bad value, for an invalid service name
+  // (empty, '/', whitespace or control characters, over 255 bytes), an empty
+  // hostname, or a port that is not a number from 1 to 65535 under a
+  // non-empty scheme. Nothing is written then.
   absl::StatusOr<std::unique_ptr<Registration>> Register(
-      absl::string_view service, Host host, RegisterOptions options = {},
+      absl::string_view service, HostSpec host, RegisterOptions options = {},
       RegistrationCallback on_event = nullptr);
 
   // Reads the service's hosts and record in one round trip. Unavailable or

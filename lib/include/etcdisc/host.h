@@ -1,5 +1,16 @@
 // etcdisc's value types: a host of a service, a service's record, credentials.
 // Their JSON form in etcd is the one of the Go package etcd-discovery.
+//
+// Names, and the Go package's for the same things:
+//   etcdisc                         Go etcd-discovery
+//   HostSpec (Register's input)     Host, as passed to Register
+//   Host (a stored host record)     Host
+//   Host::name                      Host.Hostname (JSON "name")
+//   Host::service_name              Host.Name (JSON "service_name")
+//   Host::is_public                 Host.Public (JSON "public")
+//   ServiceInfo (/service_infos/)   the service record (/services_infos/)
+//   ServiceHosts (Client::Get)      Service (the result of Get)
+//   Registration::credentials()     Registration's Credentials()
 #ifndef ETCDISC_HOST_H_
 #define ETCDISC_HOST_H_
 
@@ -22,20 +33,18 @@ struct Credentials {
   }
 };
 
-// One host of a service, as stored at /services/<service>/<uuid>.
-// A plain value: copy it freely; not synchronized.
-struct Host {
-  std::string name;          // Public hostname (or the private one).
-  std::string service_name;  // Set by Register.
+// What the caller of Client::Register says about a host. A plain value:
+// copy it freely; not synchronized.
+struct HostSpec {
+  std::string name;  // Hostname: the public one, or the private one.
   Ports ports;
   std::string user;
   std::string password;
-  bool public_ = false;      // JSON "public".
+  bool is_public = false;  // JSON "public".
   std::string private_hostname;
   Ports private_ports;
   bool critical = false;
   std::string shard;
-  std::string uuid;          // "<uuid4>-<private hostname>", set by Register.
 
   // "scheme://user:password@name:port" + path, without "user:password@" when
   // user is empty; `path` is appended as given. An empty scheme picks http,
@@ -47,26 +56,36 @@ struct Host {
   absl::StatusOr<std::string> PrivateURL(absl::string_view scheme = "",
                                          absl::string_view path = "") const;
 
+  bool operator==(const HostSpec& o) const;
+};
+
+// A host as stored at /services/<service>/<uuid> and as Get and the
+// subscriptions report it: the caller's HostSpec, with Register's defaults
+// filled in, and what Register decided. A plain value.
+struct Host : HostSpec {
+  std::string service_name;  // The service it was registered under.
+  std::string uuid;          // "<uuid4>-<private hostname>": its key's last part.
+
   bool operator==(const Host& o) const;
 };
 
 // A service's record, as stored at /service_infos/<service>. Hostname, user,
 // password and ports are filled only for a public service.
-struct Service {
+struct ServiceInfo {
   std::string name;
   bool critical = false;
   std::string hostname;
   std::string user;
   std::string password;
   Ports ports;
-  bool public_ = false;
+  bool is_public = false;
 
-  bool operator==(const Service& o) const;
+  bool operator==(const ServiceInfo& o) const;
 };
 
 // The record as JSON, exactly as etcdisc and the Go package store it.
 std::string ToJson(const Host& host);
-std::string ToJson(const Service& service);
+std::string ToJson(const ServiceInfo& service);
 // Reads a host record; unknown fields are ignored. InvalidArgument when the
 // text is not a JSON object or a known field has the wrong type.
 absl::StatusOr<Host> HostFromJson(absl::string_view json);
@@ -75,8 +94,10 @@ absl::StatusOr<Host> HostFromJson(absl::string_view json);
 struct HostEvent {
   enum class Kind { kNew, kDown };
   Kind kind = Kind::kNew;
-  std::string uuid;
-  Host host;  // For kNew; for kDown only host.uuid is known.
+  // kNew: the host's record. kDown: only host.uuid and host.service_name are
+  // known (the key is gone, and its record with it).
+  Host host;
+  const std::string& uuid() const { return host.uuid; }
 };
 
 }  // namespace etcdisc

@@ -3,149 +3,72 @@
 #define ETCDISC_SUBSCRIPTION_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <utility>
+#include <string>
 
 #include "absl/status/status.h"
+#include "etcdisc/host.h"
 
 namespace etcdisc {
 
-// The queue behind a Subscription: producers Push, consumers Pop. Safe for
-// concurrent use by any number of producers and consumers.
-//
-// Overflow policy: Push never blocks. When `capacity` items wait unread
-// (0: no limit), the queue closes itself with ResourceExhausted instead of
-// dropping events silently or stalling the producer: a consumer that falls
-// that far behind must resubscribe (with `existing` hosts) to catch up.
+namespace internal {
 template <typename T>
-class EventQueue {
- public:
-  explicit EventQueue(size_t capacity = 0) : capacity_(capacity) {}
+class EventQueue;
+struct SubscriptionAccess;
+}  // namespace internal
 
-  // Adds an item; false (and nothing added) once the queue is closed.
-  bool Push(T item) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!status_.ok()) return false;
-    if (capacity_ > 0 && items_.size() >= capacity_) {
-      status_ = absl::ResourceExhaustedError(
-          "subscription closed: its consumer fell behind by more than the "
-          "queue's capacity");
-      ready_.notify_all();
-      return false;
-    }
-    items_.push_back(std::move(item));
-    ready_.notify_one();
-    return true;
-  }
-
-  // Closes the queue with `why` (must not be OK); items already queued can
-  // still be popped. The first close wins.
-  void Close(absl::Status why) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (status_.ok()) status_ = why.ok() ? absl::CancelledError("closed") : why;
-    ready_.notify_all();
-  }
-
-  // Waits for an item. Nothing once the queue is closed and empty.
-  std::optional<T> Pop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    ready_.wait(lock, [this] { return ReadyLocked(); });
-    return TakeLocked();
-  }
-
-  // Waits up to `timeout` for an item.
-  std::optional<T> Pop(std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock(mu_);
-    ready_.wait_for(lock, timeout, [this] { return ReadyLocked(); });
-    return TakeLocked();
-  }
-
-  // An item if one is waiting now.
-  std::optional<T> TryPop() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return TakeLocked();
-  }
-
-  // OK while open; then why it closed.
-  absl::Status status() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return status_;
-  }
-
-  size_t size() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return items_.size();
-  }
-
- private:
-  // The Locked helpers run with mu_ held. (std::mutex: this header is used
-  // by applications and must not depend on etcdisc's internal lock type.)
-  bool ReadyLocked() const { return !items_.empty() || !status_.ok(); }
-  std::optional<T> TakeLocked() {
-    if (items_.empty()) return std::nullopt;
-    T item = std::move(items_.front());
-    items_.pop_front();
-    return item;
-  }
-
-  const size_t capacity_;
-  mutable std::mutex mu_;
-  std::condition_variable ready_;
-  std::deque<T> items_;   // Guarded by mu_.
-  absl::Status status_;   // Guarded by mu_.
-};
-
-// What SubscribeNew and SubscribeDown return: the consumer's end of an
-// EventQueue, tied to a watch in etcd. Destroying it (or Close()) ends the
-// watch. Safe for concurrent use; Pop from as many threads as you like.
+// What SubscribeNew (T = Host), SubscribeDown (T = std::string, a uuid) and
+// Subscribe (T = HostEvent) return: the reading end of a queue of events,
+// tied to a watch in etcd. Destroying it (or Close()) ends the watch. Safe
+// for concurrent use; Pop from as many threads as you like.
+//
+// Overflow: the producer never waits. When ClientOptions::
+// subscription_capacity events wait unread, the subscription closes with
+// ResourceExhausted instead of dropping events silently or stalling the
+// client: a consumer that falls that far behind must subscribe again (with
+// `existing` hosts) to catch up.
 template <typename T>
 class Subscription {
  public:
-  Subscription(std::shared_ptr<EventQueue<T>> queue,
-               std::function<void()> on_close)
-      : queue_(std::move(queue)), on_close_(std::move(on_close)) {}
-  ~Subscription() { Close(); }
+  ~Subscription();
   Subscription(const Subscription&) = delete;
   Subscription& operator=(const Subscription&) = delete;
 
   // Waits for the next event; nothing once the subscription is closed and
   // drained (see status() for why).
-  std::optional<T> Pop() { return queue_->Pop(); }
+  std::optional<T> Pop();
   // Waits at most `timeout`; nothing if none came.
-  std::optional<T> Pop(std::chrono::milliseconds timeout) {
-    return queue_->Pop(timeout);
-  }
+  std::optional<T> Pop(std::chrono::milliseconds timeout);
   // The next event if one is waiting.
-  std::optional<T> TryPop() { return queue_->TryPop(); }
+  std::optional<T> TryPop();
   // Ends the subscription: its watch stops, blocked Pops return nothing once
   // queued events are drained. Idempotent.
-  void Close() {
-    queue_->Close(absl::CancelledError("subscription closed by its owner"));
-    std::function<void()> on_close;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      on_close.swap(on_close_);
-    }
-    if (on_close) on_close();
-  }
+  void Close();
   // OK while open; otherwise why it closed: Cancelled after Close(),
   // ResourceExhausted when the consumer fell too far behind, or the error
   // that ended it (e.g. FailedPrecondition when the client shut down).
-  absl::Status status() const { return queue_->status(); }
+  absl::Status status() const;
   // Events waiting to be popped.
-  size_t pending() const { return queue_->size(); }
+  size_t pending() const;
 
  private:
-  std::shared_ptr<EventQueue<T>> queue_;
+  friend struct internal::SubscriptionAccess;
+  Subscription(std::shared_ptr<internal::EventQueue<T>> queue,
+               std::function<void()> on_close);
+
+  const std::shared_ptr<internal::EventQueue<T>> queue_;
   std::mutex mu_;
   std::function<void()> on_close_;  // Guarded by mu_; run once.
 };
+
+// The library defines Subscription for these event types only.
+extern template class Subscription<Host>;
+extern template class Subscription<std::string>;
+extern template class Subscription<HostEvent>;
 
 }  // namespace etcdisc
 

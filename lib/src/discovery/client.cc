@@ -10,12 +10,14 @@
 #include "discovery/keys.h"
 #include "discovery/records.h"
 #include "discovery/registration_impl.h"
+#include "discovery/subscription_access.h"
 #include "util/log.h"
 #include "util/status_macros.h"
 
 namespace etcdisc {
 
 using internal::ClientCore;
+using internal::EventQueue;
 using internal::HostSink;
 using internal::HostWatch;
 using internal::KeyValue;
@@ -38,10 +40,12 @@ Client::Client(std::shared_ptr<ClientCore> core) : core_(std::move(core)) {}
 Client::~Client() { core_->Shutdown(); }
 
 absl::StatusOr<std::unique_ptr<Registration>> Client::Register(
-    absl::string_view service, Host host, RegisterOptions options,
+    absl::string_view service, HostSpec spec, RegisterOptions options,
     RegistrationCallback on_event) {
   ETCDISC_RETURN_IF_ERROR(internal::ValidateServiceName(service));
-  ETCDISC_RETURN_IF_ERROR(internal::ValidateHost(host));
+  ETCDISC_RETURN_IF_ERROR(internal::ValidateHost(spec));
+  Host host;
+  static_cast<HostSpec&>(host) = std::move(spec);
   if (options.ttl.count() <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "invalid TTL ", options.ttl.count(), "ms: it must be above zero"));
@@ -58,8 +62,7 @@ absl::StatusOr<std::unique_ptr<Registration>> Client::Register(
       std::move(on_event));
   ETCDISC_RETURN_IF_ERROR(core_->Track(impl));
   impl->Start();
-  return std::unique_ptr<Registration>(
-      new internal::RegistrationHandle(std::move(impl)));
+  return std::unique_ptr<Registration>(new Registration(std::move(impl)));
 }
 
 absl::StatusOr<ServiceHosts> Client::Get(absl::string_view service) {
@@ -82,7 +85,7 @@ absl::StatusOr<ServiceHosts> Client::Get(absl::string_view service) {
     }
     hosts.push_back(*std::move(host));
   }
-  std::optional<Service> service_record;
+  std::optional<ServiceInfo> service_record;
   for (const KeyValue& kv : read.responses[1].range.kvs) {
     auto decoded = internal::DecodeService(kv.value);
     if (decoded.ok()) {
@@ -160,8 +163,8 @@ absl::StatusOr<std::unique_ptr<Subscription<T>>> StartSubscription(
     watch->Stop();
     return status;
   }
-  return std::make_unique<Subscription<T>>(std::move(queue),
-                                           [watch] { watch->Stop(); });
+  return internal::SubscriptionAccess::Make<T>(std::move(queue),
+                                              [watch] { watch->Stop(); });
 }
 
 }  // namespace
@@ -194,10 +197,11 @@ absl::StatusOr<std::unique_ptr<Subscription<HostEvent>>> Client::Subscribe(
       core_->options().subscription_capacity);
   HostSink sink;
   sink.on_new = [queue](const Host& host) {
-    return queue->Push(HostEvent{HostEvent::Kind::kNew, host.uuid, host});
+    return queue->Push(HostEvent{HostEvent::Kind::kNew, host});
   };
-  sink.on_down = [queue](const std::string& uuid) {
-    HostEvent event{HostEvent::Kind::kDown, uuid, Host{}};
+  sink.on_down = [queue, name = std::string(service)](const std::string& uuid) {
+    HostEvent event{HostEvent::Kind::kDown, Host{}};
+    event.host.service_name = name;
     event.host.uuid = uuid;
     return queue->Push(std::move(event));
   };

@@ -31,12 +31,12 @@ absl::StatusOr<std::string> BuildURL(absl::string_view hostname,
 
 }  // namespace
 
-absl::StatusOr<std::string> Host::URL(absl::string_view scheme,
+absl::StatusOr<std::string> HostSpec::URL(absl::string_view scheme,
                                       absl::string_view path) const {
   return BuildURL(name, ports, user, password, scheme, path);
 }
 
-absl::StatusOr<std::string> Host::PrivateURL(absl::string_view scheme,
+absl::StatusOr<std::string> HostSpec::PrivateURL(absl::string_view scheme,
                                              absl::string_view path) const {
   if (private_hostname.empty()) return URL(scheme, path);
   return BuildURL(private_hostname, private_ports, user, password, scheme,
@@ -45,7 +45,7 @@ absl::StatusOr<std::string> Host::PrivateURL(absl::string_view scheme,
 
 std::string ToJson(const Host& host) { return internal::EncodeHost(host); }
 
-std::string ToJson(const Service& service) {
+std::string ToJson(const ServiceInfo& service) {
   return internal::EncodeService(service);
 }
 
@@ -53,18 +53,23 @@ absl::StatusOr<Host> HostFromJson(absl::string_view json) {
   return internal::DecodeHost(json);
 }
 
-bool Host::operator==(const Host& o) const {
-  return name == o.name && service_name == o.service_name &&
-         ports == o.ports && user == o.user && password == o.password &&
-         public_ == o.public_ && private_hostname == o.private_hostname &&
+bool HostSpec::operator==(const HostSpec& o) const {
+  return name == o.name && ports == o.ports && user == o.user &&
+         password == o.password && is_public == o.is_public &&
+         private_hostname == o.private_hostname &&
          private_ports == o.private_ports && critical == o.critical &&
-         shard == o.shard && uuid == o.uuid;
+         shard == o.shard;
 }
 
-bool Service::operator==(const Service& o) const {
+bool Host::operator==(const Host& o) const {
+  return HostSpec::operator==(o) && service_name == o.service_name &&
+         uuid == o.uuid;
+}
+
+bool ServiceInfo::operator==(const ServiceInfo& o) const {
   return name == o.name && critical == o.critical && hostname == o.hostname &&
          user == o.user && password == o.password && ports == o.ports &&
-         public_ == o.public_;
+         is_public == o.is_public;
 }
 
 }  // namespace etcdisc

@@ -44,7 +44,7 @@ absl::Status ValidateHostname(absl::string_view name, absl::string_view what) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateHost(const Host& host) {
+absl::Status ValidateHost(const HostSpec& host) {
   if (host.name.empty()) {
     return absl::InvalidArgumentError("invalid host: the hostname is empty");
   }
@@ -68,7 +68,7 @@ absl::Status ValidateRecordSize(absl::string_view service, const Host& host) {
 void ApplyRegisterDefaults(absl::string_view service,
                            absl::string_view machine_hostname,
                            absl::string_view uuid4, Host* host) {
-  if (!host->public_ && host->private_hostname.empty()) {
+  if (!host->is_public && host->private_hostname.empty()) {
     host->private_hostname = host->name;
   }
   if (host->private_hostname.empty()) {

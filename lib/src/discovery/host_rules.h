@@ -15,7 +15,7 @@ namespace etcdisc::internal {
 // private hostname with '/', whitespace or a control character (the private
 // hostname ends the uuid, which is a key segment), or a port that is not a
 // number from 1 to 65535 under a non-empty scheme (in ports or private_ports).
-absl::Status ValidateHost(const Host& host);
+absl::Status ValidateHost(const HostSpec& host);
 // The hostname rule alone, for `what` ("hostname", "private hostname", ...).
 absl::Status ValidateHostname(absl::string_view name, absl::string_view what);
 

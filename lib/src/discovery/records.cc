@@ -109,7 +109,7 @@ std::string EncodeHost(const Host& host) {
   w.Map("ports", host.ports, false);
   w.String("user", host.user, true);
   w.String("password", host.password, true);
-  w.Bool("public", host.public_, true);
+  w.Bool("public", host.is_public, true);
   w.String("private_hostname", host.private_hostname, true);
   w.Map("private_ports", host.private_ports, true);
   w.Bool("critical", host.critical, true);
@@ -119,7 +119,7 @@ std::string EncodeHost(const Host& host) {
   return out;
 }
 
-std::string EncodeService(const Service& service) {
+std::string EncodeService(const ServiceInfo& service) {
   std::string out;
   ObjectWriter w(&out);
   w.String("name", service.name, false);
@@ -128,7 +128,7 @@ std::string EncodeService(const Service& service) {
   w.String("user", service.user, true);
   w.String("password", service.password, true);
   w.Map("ports", service.ports, true);
-  w.Bool("public", service.public_, true);
+  w.Bool("public", service.is_public, true);
   w.Finish();
   return out;
 }
@@ -141,7 +141,7 @@ absl::StatusOr<Host> DecodeHost(absl::string_view json) {
                          ReadPorts(object, "ports", &h.ports),
                          ReadString(object, "user", &h.user),
                          ReadString(object, "password", &h.password),
-                         ReadBool(object, "public", &h.public_),
+                         ReadBool(object, "public", &h.is_public),
                          ReadString(object, "private_hostname",
                                     &h.private_hostname),
                          ReadPorts(object, "private_ports", &h.private_ports),
@@ -153,16 +153,16 @@ absl::StatusOr<Host> DecodeHost(absl::string_view json) {
   return h;
 }
 
-absl::StatusOr<Service> DecodeService(absl::string_view json) {
+absl::StatusOr<ServiceInfo> DecodeService(absl::string_view json) {
   ETCDISC_ASSIGN_OR_RETURN(auto object, ParseObject(json));
-  Service s;
+  ServiceInfo s;
   for (absl::Status st : {ReadString(object, "name", &s.name),
                           ReadBool(object, "critical", &s.critical),
                           ReadString(object, "hostname", &s.hostname),
                           ReadString(object, "user", &s.user),
                           ReadString(object, "password", &s.password),
                           ReadPorts(object, "ports", &s.ports),
-                          ReadBool(object, "public", &s.public_)}) {
+                          ReadBool(object, "public", &s.is_public)}) {
     if (!st.ok()) return st;
   }
   return s;
@@ -183,12 +183,12 @@ absl::StatusOr<Host> HostFromKeyValue(const KeyLayout& keys,
   return host;
 }
 
-Service ServiceFromHost(absl::string_view service, const Host& host) {
-  Service s;
+ServiceInfo ServiceFromHost(absl::string_view service, const Host& host) {
+  ServiceInfo s;
   s.name = std::string(service);
   s.critical = host.critical;
-  s.public_ = host.public_;
-  if (host.public_) {
+  s.is_public = host.is_public;
+  if (host.is_public) {
     s.hostname = host.name;
     s.user = host.user;
     s.password = host.password;

@@ -14,13 +14,13 @@
 namespace etcdisc::internal {
 
 std::string EncodeHost(const Host& host);
-std::string EncodeService(const Service& service);
+std::string EncodeService(const ServiceInfo& service);
 
 // Tolerant readers: unknown fields are ignored, ports may be numbers as well
 // as strings, null stands for an absent field. InvalidArgument when the text
 // is not JSON, not an object, or a known field has the wrong type.
 absl::StatusOr<Host> DecodeHost(absl::string_view json);
-absl::StatusOr<Service> DecodeService(absl::string_view json);
+absl::StatusOr<ServiceInfo> DecodeService(absl::string_view json);
 
 // The host stored at `kv`: its record decoded, with uuid and service name
 // taken from the key, whatever the record says (so that New and Down name a
@@ -31,7 +31,7 @@ absl::StatusOr<Host> HostFromKeyValue(const KeyLayout& keys, const KeyValue& kv)
 
 // The service record a host implies: name and critical always, and for a
 // public host its hostname, ports and credentials.
-Service ServiceFromHost(absl::string_view service, const Host& host);
+ServiceInfo ServiceFromHost(absl::string_view service, const Host& host);
 
 }  // namespace etcdisc::internal
 

@@ -58,7 +58,7 @@ absl::Status RegistrationImpl::WaitRegistration(
   return absl::OkStatus();
 }
 
-absl::StatusOr<Credentials> RegistrationImpl::GetCredentials() const {
+absl::StatusOr<Credentials> RegistrationImpl::credentials() const {
   MutexLock lock(&mu_);
   if (!ever_registered_) {
     return absl::FailedPreconditionError(
@@ -496,7 +496,7 @@ void RegistrationImpl::ApplyServiceRecordLocked(const KeyValue* record) {
                             service.status().message()));
     return;
   }
-  if (!host_.public_) return;
+  if (!host_.is_public) return;
   if (service->user == host_.user && service->password == host_.password) {
     return;
   }

@@ -60,7 +60,7 @@ class RegistrationImpl final
   bool Ready() const ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status WaitRegistration(std::chrono::milliseconds timeout)
       ABSL_LOCKS_EXCLUDED(mu_);
-  absl::StatusOr<Credentials> GetCredentials() const ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<Credentials> credentials() const ABSL_LOCKS_EXCLUDED(mu_);
   std::string UUID() const { return uuid_; }
   Host host() const ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status LastError() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -165,30 +165,6 @@ class RegistrationImpl final
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   bool retry_pending_ ABSL_GUARDED_BY(mu_) = false;
   Backoff backoff_ ABSL_GUARDED_BY(mu_);
-};
-
-// The public handle: forwards to the shared implementation, stops on
-// destruction.
-class RegistrationHandle final : public Registration {
- public:
-  explicit RegistrationHandle(std::shared_ptr<RegistrationImpl> impl)
-      : impl_(std::move(impl)) {}
-  ~RegistrationHandle() override { impl_->Stop().IgnoreError(); }
-
-  bool Ready() const override { return impl_->Ready(); }
-  absl::Status WaitRegistration(std::chrono::milliseconds timeout) override {
-    return impl_->WaitRegistration(timeout);
-  }
-  absl::StatusOr<Credentials> GetCredentials() const override {
-    return impl_->GetCredentials();
-  }
-  std::string UUID() const override { return impl_->UUID(); }
-  Host host() const override { return impl_->host(); }
-  absl::Status LastError() const override { return impl_->LastError(); }
-  absl::Status Stop() override { return impl_->Stop(); }
-
- private:
-  std::shared_ptr<RegistrationImpl> impl_;
 };
 
 }  // namespace etcdisc::internal

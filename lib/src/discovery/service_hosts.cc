@@ -43,7 +43,7 @@ absl::StatusOr<Host> ServiceHosts::One() const {
 
 absl::StatusOr<std::string> ServiceHosts::URL(absl::string_view scheme,
                                               absl::string_view path) const {
-  if (record_ && record_->public_) {
+  if (record_ && record_->is_public) {
     Host as_host;
     as_host.name = record_->hostname;
     as_host.ports = record_->ports;
