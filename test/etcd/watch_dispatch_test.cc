@@ -37,6 +37,14 @@ class WatchDispatchTest : public ::testing::Test {
     e->mutable_kv()->set_create_revision(revision);
     return r;
   }
+  static etcdserverpb::WatchResponse Created(int64_t revision) {
+    etcdserverpb::WatchResponse r;
+    r.mutable_header()->set_cluster_id(111);
+    r.mutable_header()->set_revision(revision);
+    r.set_created(true);
+    r.set_watch_id(7);
+    return r;
+  }
   std::unique_ptr<EtcdClient> client_;
 };
 
@@ -76,6 +84,35 @@ TEST_F(WatchDispatchTest, EventsAlreadyDeliveredAreNotRepeated) {
   client_->watch().DispatchForTesting(a, Put(111, 5));  // Replayed on resume.
   client_->watch().DispatchForTesting(a, Put(111, 4));  // Before the start.
   EXPECT_EQ(log.events().size(), 1u);
+}
+
+TEST_F(WatchDispatchTest, AMemberBehindTheWatchIsAskedAgainBeforeTheWatchEnds) {
+  // A create answered by a member whose store is behind what the watcher
+  // has delivered: a lagging follower catches up, a wiped store does not.
+  ::etcdisc::testing::EventLog log;
+  const WatchId a = WatchFrom(5, &log);
+  client_->watch().DispatchForTesting(a, Created(4));
+  client_->watch().DispatchForTesting(a, Put(111, 5));
+  ASSERT_EQ(log.events().size(), 1u);  // Delivered through revision 5.
+  // From here the watcher resumes at 6; members at 3 are behind.
+  for (int answer = 1; answer <= 5; ++answer) {
+    client_->watch().DispatchForTesting(a, Created(3));
+    EXPECT_FALSE(log.WaitForEnd(std::chrono::milliseconds(0), nullptr))
+        << "ended after " << answer << " answers behind";
+  }
+  // One that caught up resets the count.
+  client_->watch().DispatchForTesting(a, Created(5));
+  for (int answer = 1; answer <= 5; ++answer) {
+    client_->watch().DispatchForTesting(a, Created(3));
+  }
+  EXPECT_FALSE(log.WaitForEnd(std::chrono::milliseconds(0), nullptr));
+  // The sixth in a row: the store lost what was delivered.
+  client_->watch().DispatchForTesting(a, Created(3));
+  internal::WatchUpdate end;
+  ASSERT_TRUE(log.WaitForEnd(std::chrono::milliseconds(0), &end));
+  EXPECT_EQ(end.status.code(), absl::StatusCode::kAborted) << end.status;
+  EXPECT_NE(end.status.message().find("behind revision 5"), std::string::npos)
+      << end.status;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "etcd/watch_hub.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -159,7 +160,12 @@ void WatchHub::DispatchForTesting(WatchId id, const Response& response) {
   {
     MutexLock lock(&mu_);
     if (!ClusterChangedLocked(response, &deliveries)) {
-      TakeForWatcherLocked(id, response, &deliveries);
+      if (response.created()) {
+        creating_ = id;
+        TakeCreatedLocked(response, &deliveries);
+      } else {
+        TakeForWatcherLocked(id, response, &deliveries);
+      }
     }
   }
   Deliver(std::move(deliveries));
@@ -231,25 +237,43 @@ void WatchHub::TakeCreatedLocked(const Response& response, Deliveries* out) {
     EndLocked(it, std::move(update), out);
     return;
   }
-  watcher.server_id = response.watch_id();
-  by_server_id_[watcher.server_id] = id;
   const int64_t revision = response.header().revision();
   // A watch "from now" starts after the revision etcd reports here.
   if (watcher.next_revision == 0) watcher.next_revision = revision + 1;
-  if (revision + 1 >= watcher.next_revision) {
-    if (watcher.created_before) {
-      WatchUpdate update;
-      update.revision = revision;
-      update.resumed = true;
-      out->emplace_back(watcher.handler, std::move(update));
-    }
-    watcher.created_before = true;
+  if (revision + 1 < watcher.next_revision) {
+    TakeBehindLocked(it, response, out);
     return;
   }
-  // The store is behind what this watcher has seen: etcd lost its data or
-  // was restored from an old snapshot (or the member lags). Waiting for the
-  // old revisions to come again would skip what happens meanwhile, so the
-  // watch ends and the layer above re-reads.
+  watcher.behind_answers = 0;
+  watcher.server_id = response.watch_id();
+  by_server_id_[watcher.server_id] = id;
+  if (watcher.created_before) {
+    WatchUpdate update;
+    update.revision = revision;
+    update.resumed = true;
+    out->emplace_back(watcher.handler, std::move(update));
+  }
+  watcher.created_before = true;
+}
+
+void WatchHub::TakeBehindLocked(std::map<WatchId, Watcher>::iterator it,
+                                const Response& response, Deliveries* out) {
+  // etcd's watch is not wanted either way.
+  SendCancelLocked(response.watch_id());
+  Watcher& watcher = it->second;
+  const int64_t revision = response.header().revision();
+  if (++watcher.behind_answers <= kBehindRetries) {
+    const auto pause =
+        std::chrono::milliseconds(100 << (watcher.behind_answers - 1));
+    scheduler_->RunAfter(pause, [this, id = it->first] {
+      MutexLock lock(&mu_);
+      RequeueCreateLocked(id);
+    });
+    return;
+  }
+  // Still behind: etcd lost its data or was restored from an old snapshot.
+  // Waiting for the old revisions to come again would skip what happens
+  // meanwhile, so the watch ends and the layer above re-reads.
   WatchUpdate update;
   update.revision = revision;
   update.status = absl::AbortedError(absl::StrCat(
@@ -257,6 +281,18 @@ void WatchHub::TakeCreatedLocked(const Response& response, Deliveries* out) {
       ", behind revision ", watcher.next_revision - 1,
       " already delivered (data lost or restored from an old snapshot)"));
   EndLocked(it, std::move(update), out);
+}
+
+void WatchHub::RequeueCreateLocked(WatchId id) {
+  auto it = watchers_.find(id);
+  if (StoppingLocked() || it == watchers_.end()) return;
+  if (it->second.server_id != kNoServerId || creating_ == id) return;
+  if (std::find(create_queue_.begin(), create_queue_.end(), id) !=
+      create_queue_.end()) {
+    return;
+  }
+  create_queue_.push_back(id);
+  SendNextCreateLocked();
 }
 
 void WatchHub::TakeForWatcherLocked(WatchId id, const Response& response,

@@ -101,7 +101,8 @@ class WatchHub final : public StreamSupervisor<etcdserverpb::WatchRequest,
 
   // For benchmarks and tests: dispatches `response` to watcher `id` as if
   // the open stream had received it for that watcher (no stream needs to be
-  // open). A response with another cluster id ends every watcher.
+  // open); a `created` response as the answer to that watcher's create. A
+  // response with another cluster id ends every watcher.
   void DispatchForTesting(WatchId id,
                           const etcdserverpb::WatchResponse& response)
       ABSL_LOCKS_EXCLUDED(mu_, dispatch_mu_);
@@ -121,7 +122,15 @@ class WatchHub final : public StreamSupervisor<etcdserverpb::WatchRequest,
     int64_t next_revision = 0;  // Resume point; 0 until etcd confirms "now".
     int64_t server_id = kNoServerId;  // etcd's id on the current stream.
     bool created_before = false;      // On an earlier stream.
+    // Create answers in a row from a member behind next_revision.
+    int behind_answers = 0;
   };
+
+  // How often a create answered by a member behind what a watcher has seen
+  // is asked again (after 100 ms, doubling) before the watch ends: a
+  // follower that lags catches up within moments, a store that lost its data
+  // never does.
+  static constexpr int kBehindRetries = 5;
   using Deliveries = std::vector<std::pair<WatchHandler, WatchUpdate>>;
 
   void OnStreamOpenedLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -139,6 +148,14 @@ class WatchHub final : public StreamSupervisor<etcdserverpb::WatchRequest,
                   Deliveries* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TakeCreatedLocked(const etcdserverpb::WatchResponse& response,
                          Deliveries* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The member that answered watcher `it`'s create is behind it: ask again
+  // later, or end the watch after kBehindRetries answers in a row.
+  void TakeBehindLocked(std::map<WatchId, Watcher>::iterator it,
+                        const etcdserverpb::WatchResponse& response,
+                        Deliveries* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues watcher `id`'s create again, unless it is queued, in flight or
+  // created on the current stream already.
+  void RequeueCreateLocked(WatchId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TakeForWatcherLocked(WatchId id,
                             const etcdserverpb::WatchResponse& response,
                             Deliveries* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
