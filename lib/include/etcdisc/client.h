@@ -260,8 +260,10 @@ struct ClientStats {
 //     many again for subscriptions' re-reads, so that neither can starve the
 //     other; threads start only when work needs them;
 //   - one callback thread, on which every RegistrationCallback runs.
-// Subscription events are queued from gRPC's or the re-read threads and
-// popped on the application's own.
+// Subscription events are queued by gRPC's threads (watch updates), the
+// re-read threads (after compaction or a correction), or, for `existing`
+// hosts, the thread calling Subscribe...; they are popped on the
+// application's own. Queuing never waits: see Subscription.
 class Client {
  public:
   // InvalidArgument, naming the bad value, for bad endpoints or options.

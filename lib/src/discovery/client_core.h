@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -49,6 +50,13 @@ class ClientCore {
   // Where application callbacks run.
   SerialExecutor& callbacks() { return callbacks_; }
   LeaseSource& leases() { return leases_; }
+  // Runs `task` once after `delay` on the client's timer thread, which it
+  // shares with the keep-alive refreshes: it must be short and never wait
+  // (post longer work to a pool). Dropped after Shutdown().
+  void RunAfter(std::chrono::steady_clock::duration delay,
+                std::function<void()> task) {
+    etcd_->scheduler().RunAfter(delay, std::move(task));
+  }
   const KeyLayout& keys() const { return keys_; }
   const ClientOptions& options() const { return options_; }
   const std::string& machine_hostname() const { return machine_hostname_; }

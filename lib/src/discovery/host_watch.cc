@@ -198,7 +198,7 @@ void HostWatch::ScheduleResyncLocked(Reread why) {
   if (delay == Clock::duration::zero()) {
     post();
   } else {
-    core_->etcd().scheduler().RunAfter(delay, post);
+    core_->RunAfter(delay, post);
   }
 }
 
@@ -247,7 +247,7 @@ void HostWatch::ScheduleReconcileLocked() {
   if (interval.count() <= 0 || stopped_) return;
   std::weak_ptr<HostWatch> weak = weak_from_this();
   ThreadPool* pool = &core_->watch_pool();
-  core_->etcd().scheduler().RunAfter(interval, [weak, pool] {
+  core_->RunAfter(interval, [weak, pool] {
     if (auto self = weak.lock()) {
       pool->Post([self] { self->Reconcile(/*periodic=*/true); });
     }
@@ -286,7 +286,7 @@ void HostWatch::Reconcile(bool periodic) {
   // delivering now.
   std::weak_ptr<HostWatch> weak = weak_from_this();
   ThreadPool* pool = &core_->watch_pool();
-  core_->etcd().scheduler().RunAfter(kSettle, [weak, pool] {
+  core_->RunAfter(kSettle, [weak, pool] {
     if (auto self = weak.lock()) pool->Post([self] { self->Verify(); });
   });
 }

@@ -221,7 +221,7 @@ void RegistrationImpl::Run() {
 void RegistrationImpl::RetryLaterLocked() {
   retry_pending_ = true;
   std::weak_ptr<RegistrationImpl> weak = weak_from_this();
-  core_->etcd().scheduler().RunAfter(backoff_.Next(), [weak] {
+  core_->RunAfter(backoff_.Next(), [weak] {
     auto self = weak.lock();
     if (!self) return;
     {
