@@ -7,6 +7,7 @@
 #include "etcd/etcd_client.h"
 #include "gtest/gtest.h"
 #include "support/event_log.h"
+#include "support/wait.h"
 
 namespace etcdisc::internal {
 namespace {
@@ -90,29 +91,44 @@ TEST_F(WatchDispatchTest, AMemberBehindTheWatchIsAskedAgainBeforeTheWatchEnds) {
   // A create answered by a member whose store is behind what the watcher
   // has delivered: a lagging follower catches up, a wiped store does not.
   ::etcdisc::testing::EventLog log;
+  WatchHub& hub = client_->watch();
   const WatchId a = WatchFrom(5, &log);
-  client_->watch().DispatchForTesting(a, Created(4));
-  client_->watch().DispatchForTesting(a, Put(111, 5));
+  hub.DispatchForTesting(a, Created(4));
+  hub.DispatchForTesting(a, Put(111, 5));
   ASSERT_EQ(log.events().size(), 1u);  // Delivered through revision 5.
-  // From here the watcher resumes at 6; members at 3 are behind.
+  // From here the watcher resumes at 6; a member at 3 is behind. Each time
+  // the create is asked again after a pause (queued: no stream is open).
   for (int answer = 1; answer <= 5; ++answer) {
-    client_->watch().DispatchForTesting(a, Created(3));
+    hub.DispatchForTesting(a, Created(3));
     EXPECT_FALSE(log.WaitForEnd(std::chrono::milliseconds(0), nullptr))
         << "ended after " << answer << " answers behind";
+    ASSERT_TRUE(::etcdisc::testing::WaitFor(
+        [&] { return hub.queued_creates() == 1; }, std::chrono::seconds(10)))
+        << "not asked again after answer " << answer;
   }
-  // One that caught up resets the count.
-  client_->watch().DispatchForTesting(a, Created(5));
-  for (int answer = 1; answer <= 5; ++answer) {
-    client_->watch().DispatchForTesting(a, Created(3));
-  }
-  EXPECT_FALSE(log.WaitForEnd(std::chrono::milliseconds(0), nullptr));
   // The sixth in a row: the store lost what was delivered.
-  client_->watch().DispatchForTesting(a, Created(3));
+  hub.DispatchForTesting(a, Created(3));
   internal::WatchUpdate end;
   ASSERT_TRUE(log.WaitForEnd(std::chrono::milliseconds(0), &end));
   EXPECT_EQ(end.status.code(), absl::StatusCode::kAborted) << end.status;
   EXPECT_NE(end.status.message().find("behind revision 5"), std::string::npos)
       << end.status;
+}
+
+TEST_F(WatchDispatchTest, AMemberThatCaughtUpStartsTheCountAfresh) {
+  ::etcdisc::testing::EventLog log;
+  WatchHub& hub = client_->watch();
+  const WatchId a = WatchFrom(5, &log);
+  hub.DispatchForTesting(a, Created(4));
+  hub.DispatchForTesting(a, Put(111, 5));
+  for (int round = 0; round < 2; ++round) {
+    for (int answer = 1; answer <= 5; ++answer) {
+      hub.DispatchForTesting(a, Created(3));
+    }
+    hub.DispatchForTesting(a, Created(5));  // Caught up.
+  }
+  EXPECT_FALSE(log.WaitForEnd(std::chrono::milliseconds(0), nullptr));
+  EXPECT_EQ(hub.size(), 1u);
 }
 
 }  // namespace

@@ -89,6 +89,11 @@ size_t WatchHub::size() const {
   return watchers_.size();
 }
 
+size_t WatchHub::queued_creates() const {
+  MutexLock lock(&mu_);
+  return create_queue_.size();
+}
+
 void WatchHub::SetEventFilterForTesting(
     std::function<bool(const WatchEvent& event)> deliver) {
   MutexLock lock(&mu_);
@@ -160,7 +165,11 @@ void WatchHub::DispatchForTesting(WatchId id, const Response& response) {
   {
     MutexLock lock(&mu_);
     if (!ClusterChangedLocked(response, &deliveries)) {
-      if (response.created()) {
+      auto it = watchers_.find(id);
+      if (response.created() && it != watchers_.end()) {
+        // A new create of the watcher, as after a reconnect.
+        by_server_id_.erase(it->second.server_id);
+        it->second.server_id = kNoServerId;
         creating_ = id;
         TakeCreatedLocked(response, &deliveries);
       } else {
@@ -245,6 +254,7 @@ void WatchHub::TakeCreatedLocked(const Response& response, Deliveries* out) {
     return;
   }
   watcher.behind_answers = 0;
+  ++watcher.ask_again;  // Any ask still pending is stale.
   watcher.server_id = response.watch_id();
   by_server_id_[watcher.server_id] = id;
   if (watcher.created_before) {
@@ -265,9 +275,10 @@ void WatchHub::TakeBehindLocked(std::map<WatchId, Watcher>::iterator it,
   if (++watcher.behind_answers <= kBehindRetries) {
     const auto pause =
         std::chrono::milliseconds(100 << (watcher.behind_answers - 1));
-    scheduler_->RunAfter(pause, [this, id = it->first] {
+    const uint64_t ask = ++watcher.ask_again;
+    scheduler_->RunAfter(pause, [this, id = it->first, ask] {
       MutexLock lock(&mu_);
-      RequeueCreateLocked(id);
+      RequeueCreateLocked(id, ask);
     });
     return;
   }
@@ -283,9 +294,10 @@ void WatchHub::TakeBehindLocked(std::map<WatchId, Watcher>::iterator it,
   EndLocked(it, std::move(update), out);
 }
 
-void WatchHub::RequeueCreateLocked(WatchId id) {
+void WatchHub::RequeueCreateLocked(WatchId id, uint64_t ask) {
   auto it = watchers_.find(id);
   if (StoppingLocked() || it == watchers_.end()) return;
+  if (it->second.ask_again != ask) return;
   if (it->second.server_id != kNoServerId || creating_ == id) return;
   if (std::find(create_queue_.begin(), create_queue_.end(), id) !=
       create_queue_.end()) {

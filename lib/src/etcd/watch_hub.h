@@ -98,10 +98,12 @@ class WatchHub final : public StreamSupervisor<etcdserverpb::WatchRequest,
 
   // The number of active watchers.
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Creates waiting to be sent (for tests).
+  size_t queued_creates() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  // For benchmarks and tests: dispatches `response` to watcher `id` as if
-  // the open stream had received it for that watcher (no stream needs to be
-  // open); a `created` response as the answer to that watcher's create. A
+  // For benchmarks and tests, with no stream open: dispatches `response` to
+  // watcher `id` as if a stream had received it for that watcher; a
+  // `created` response as the answer to a new create of that watcher. A
   // response with another cluster id ends every watcher.
   void DispatchForTesting(WatchId id,
                           const etcdserverpb::WatchResponse& response)
@@ -122,8 +124,11 @@ class WatchHub final : public StreamSupervisor<etcdserverpb::WatchRequest,
     int64_t next_revision = 0;  // Resume point; 0 until etcd confirms "now".
     int64_t server_id = kNoServerId;  // etcd's id on the current stream.
     bool created_before = false;      // On an earlier stream.
-    // Create answers in a row from a member behind next_revision.
+    // Create answers in a row from a member behind next_revision, and the
+    // number of the one whose create is to be asked again (older pending
+    // asks are stale).
     int behind_answers = 0;
+    uint64_t ask_again = 0;
   };
 
   // How often a create answered by a member behind what a watcher has seen
@@ -153,9 +158,10 @@ class WatchHub final : public StreamSupervisor<etcdserverpb::WatchRequest,
   void TakeBehindLocked(std::map<WatchId, Watcher>::iterator it,
                         const etcdserverpb::WatchResponse& response,
                         Deliveries* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Queues watcher `id`'s create again, unless it is queued, in flight or
-  // created on the current stream already.
-  void RequeueCreateLocked(WatchId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues watcher `id`'s create again, unless `ask` is stale or the create
+  // is queued, in flight or done on the current stream already.
+  void RequeueCreateLocked(WatchId id, uint64_t ask)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TakeForWatcherLocked(WatchId id,
                             const etcdserverpb::WatchResponse& response,
                             Deliveries* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
