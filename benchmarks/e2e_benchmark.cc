@@ -27,6 +27,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "benchmarks/bench_util.h"
+#include "discovery/options.h"
 #include "etcd/etcd_client.h"
 #include "etcdisc/client.h"
 #include "support/etcd_cluster.h"
@@ -76,7 +77,7 @@ int RoleSubscribe(const std::string& endpoints, const std::string& services) {
       while (auto e = s->Pop()) {
         const int64_t t = NowNs();
         Emit(absl::StrCat(t, e->kind == HostEvent::Kind::kNew ? " N " : " D ",
-                          e->uuid));
+                          e->uuid()));
       }
     });
   }
@@ -85,7 +86,8 @@ int RoleSubscribe(const std::string& endpoints, const std::string& services) {
 }
 
 int RoleRawWatch(const std::string& endpoints, const std::string& prefix) {
-  internal::EtcdClientOptions options;
+  internal::EtcdClientOptions options =
+      internal::EtcdOptionsFrom(ClientOptions());
   options.endpoints = endpoints;
   auto client = internal::EtcdClient::Create(options);
   if (!client.ok()) return 1;
@@ -187,7 +189,8 @@ class Run {
   void Latencies(std::string* report) {
     // The floor: a put under a lease and a lease revoke, seen by a raw watch.
     auto raw_watch = Helper({"raw-watch", endpoints_, "/bench/raw/"});
-    internal::EtcdClientOptions eo;
+    internal::EtcdClientOptions eo =
+        internal::EtcdOptionsFrom(ClientOptions());
     eo.endpoints = endpoints_;
     auto raw = *internal::EtcdClient::Create(eo);
     std::vector<double> put_watch, revoke_delete;
@@ -313,7 +316,8 @@ class Run {
     std::vector<std::thread> threads;
     for (int i = 0; i < n; ++i) {
       threads.emplace_back([&, i] {
-        internal::EtcdClientOptions eo;
+        internal::EtcdClientOptions eo =
+            internal::EtcdOptionsFrom(ClientOptions());
         eo.endpoints = endpoints_;
         auto raw = *internal::EtcdClient::Create(eo);
         auto lease = raw->lease().Grant(seconds(30));
@@ -363,7 +367,8 @@ class Run {
   }
 
   void Gets(std::string* report) {
-    internal::EtcdClientOptions eo;
+    internal::EtcdClientOptions eo =
+        internal::EtcdOptionsFrom(ClientOptions());
     eo.endpoints = endpoints_;
     auto raw = *internal::EtcdClient::Create(eo);
     auto client = MakeClient(endpoints_);
@@ -387,7 +392,8 @@ class Run {
   }
 
   void Scale(std::string* report) {
-    internal::EtcdClientOptions eo;
+    internal::EtcdClientOptions eo =
+        internal::EtcdOptionsFrom(ClientOptions());
     eo.endpoints = endpoints_;
     std::vector<std::thread> loaders;
     for (int t = 0; t < 8; ++t) {

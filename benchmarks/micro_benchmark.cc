@@ -3,9 +3,11 @@
 #include <thread>
 
 #include "benchmark/benchmark.h"
+#include "discovery/options.h"
 #include "discovery/records.h"
 #include "etcd/etcd_client.h"
 #include "etcdisc/subscription.h"
+#include "util/event_queue.h"
 
 namespace etcdisc {
 namespace {
@@ -41,7 +43,7 @@ BENCHMARK(BM_DecodeHost);
 // One producer thread pushes, the benchmark thread pops: items per second
 // through the queue with both sides contending.
 void BM_QueuePushPopAcrossThreads(benchmark::State& state) {
-  EventQueue<int> queue;
+  internal::EventQueue<int> queue;
   std::atomic<bool> stop{false};
   std::thread producer([&] {
     int i = 0;
@@ -59,7 +61,8 @@ BENCHMARK(BM_QueuePushPopAcrossThreads)->UseRealTime();
 // A watch response with one event dispatched to each of N watchers (the work
 // the watch stream's reaction does per response, with no network).
 void BM_WatchDispatchToNWatchers(benchmark::State& state) {
-  internal::EtcdClientOptions options;
+  internal::EtcdClientOptions options =
+      internal::EtcdOptionsFrom(ClientOptions());
   options.endpoints = "http://127.0.0.1:1";  // Never contacted.
   auto client = *internal::EtcdClient::Create(options);
   const int watchers = static_cast<int>(state.range(0));

@@ -28,7 +28,8 @@ configure_and_build() {  # DIR [cmake args...]
 }
 
 step "1. build and run unit + integration tests"
-configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# The benchmarks are built too, so that a change cannot break them unseen.
+configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DETCDISC_BUILD_BENCHMARKS=ON
 ctest --test-dir build --output-on-failure --parallel "$jobs" -LE chaos "$@"
 $quick && exit 0
 
