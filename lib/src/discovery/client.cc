@@ -9,6 +9,7 @@
 #include "discovery/host_watch.h"
 #include "discovery/keys.h"
 #include "discovery/records.h"
+#include "discovery/registration_env.h"
 #include "discovery/registration_impl.h"
 #include "discovery/subscription_access.h"
 #include "util/log.h"
@@ -58,8 +59,8 @@ absl::StatusOr<std::unique_ptr<Registration>> Client::Register(
       internal::ValidateHostname(host.private_hostname, "private hostname"));
   ETCDISC_RETURN_IF_ERROR(internal::ValidateRecordSize(service, host));
   auto impl = std::make_shared<internal::RegistrationImpl>(
-      core_, std::string(service), std::move(host), options,
-      std::move(on_event));
+      internal::ClientRegistrationEnv(core_), std::string(service),
+      std::move(host), options, std::move(on_event));
   ETCDISC_RETURN_IF_ERROR(core_->Track(impl));
   impl->Start();
   return std::unique_ptr<Registration>(new Registration(std::move(impl)));

@@ -37,24 +37,10 @@ ClientCore::ClientCore(const ClientOptions& options,
 ClientCore::~ClientCore() { Shutdown(); }
 
 absl::Status ClientCore::Track(std::weak_ptr<Stoppable> s) {
-  MutexLock lock(&mu_);
-  if (shut_down_) {
-    return absl::FailedPreconditionError("the etcdisc client is shut down");
-  }
-  // Forget the ones that went away, so the list does not grow forever.
-  std::vector<std::weak_ptr<Stoppable>> live;
-  for (auto& t : tracked_) {
-    if (!t.expired()) live.push_back(std::move(t));
-  }
-  live.push_back(std::move(s));
-  tracked_.swap(live);
-  return absl::OkStatus();
+  return live_.Add(std::move(s));
 }
 
-bool ClientCore::shut_down() const {
-  MutexLock lock(&mu_);
-  return shut_down_;
-}
+bool ClientCore::shut_down() const { return live_.closed(); }
 
 void ClientCore::Shutdown() {
   if (callbacks_.OnExecutorThread()) {
@@ -64,42 +50,17 @@ void ClientCore::Shutdown() {
                "registration callbacks; that is not allowed");
     std::abort();
   }
-  std::vector<std::weak_ptr<Stoppable>> tracked;
-  {
-    MutexLock lock(&mu_);
-    if (shut_down_) return;
-    shut_down_ = true;
-    tracked.swap(tracked_);
+  const auto timeout = options_.shutdown_timeout.count() > 0
+                           ? options_.shutdown_timeout
+                           : options_.call_timeout;
+  if (!live_.CloseAndStopAll(std::chrono::steady_clock::now() + timeout)) {
+    return;
   }
-  StopAll(tracked);
   callbacks_.Shutdown();  // Delivers the kStopped events queued above.
   leases_.Shutdown();
   registration_pool_.Shutdown();
   watch_pool_.Shutdown();
   etcd_->Shutdown();
-}
-
-void ClientCore::StopAll(const std::vector<std::weak_ptr<Stoppable>>& tracked) {
-  // Each stop may wait on etcd (a revoke) until the deadline; they run side
-  // by side so that N registrations against a dead etcd take one deadline,
-  // not N.
-  constexpr size_t kMaxStoppers = 16;
-  const auto timeout = options_.shutdown_timeout.count() > 0
-                           ? options_.shutdown_timeout
-                           : options_.call_timeout;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::atomic<size_t> next{0};
-  auto stop_some = [&] {
-    for (size_t i = next++; i < tracked.size(); i = next++) {
-      if (auto s = tracked[i].lock()) s->StopBy(deadline);
-    }
-  };
-  std::vector<std::thread> stoppers;
-  for (size_t i = 1; i < std::min(tracked.size(), kMaxStoppers); ++i) {
-    stoppers.emplace_back(stop_some);
-  }
-  stop_some();
-  for (auto& t : stoppers) t.join();
 }
 
 }  // namespace etcdisc::internal

@@ -1,6 +1,7 @@
-// What a Client's registrations and subscriptions share: the etcd client, the
-// worker threads, the callback thread, the key layout, spare leases; and the
-// list of live ones to stop at shutdown.
+// What a Client's registrations and subscriptions share, and its shutdown:
+// the etcd client, the worker threads, the callback thread, the key layout,
+// spare leases, the list of live ones to stop (StopList) and the counters
+// Client::Stats() reports.
 #ifndef ETCDISC_DISCOVERY_CLIENT_CORE_H_
 #define ETCDISC_DISCOVERY_CLIENT_CORE_H_
 
@@ -17,20 +18,14 @@
 #include "util/mutex.h"
 #include "discovery/keys.h"
 #include "discovery/lease_source.h"
+#include "discovery/stop_list.h"
+#include "discovery/stoppable.h"
 #include "etcd/etcd_client.h"
 #include "etcdisc/client.h"
 #include "util/serial_executor.h"
 #include "util/thread_pool.h"
 
 namespace etcdisc::internal {
-
-// Something with background work that the core stops at shutdown.
-class Stoppable {
- public:
-  virtual ~Stoppable() = default;
-  // Stops; calls to etcd it makes to say so end by `deadline`.
-  virtual void StopBy(std::chrono::steady_clock::time_point deadline) = 0;
-};
 
 // Safe for concurrent use. Registrations and subscriptions hold it by
 // shared_ptr, so it outlives them; Shutdown() stops them all, after which
@@ -82,7 +77,6 @@ class ClientCore {
 
  private:
   ClientCore(const ClientOptions& options, std::unique_ptr<EtcdClient> etcd);
-  void StopAll(const std::vector<std::weak_ptr<Stoppable>>& tracked);
 
   const ClientOptions options_;
   const KeyLayout keys_;
@@ -92,9 +86,7 @@ class ClientCore {
   ThreadPool watch_pool_;
   SerialExecutor callbacks_;
   LeaseSource leases_;
-  mutable Mutex mu_;
-  std::vector<std::weak_ptr<Stoppable>> tracked_ ABSL_GUARDED_BY(mu_);
-  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  StopList live_;
   std::atomic<int64_t> resyncs_{0};
   std::atomic<int64_t> corrections_{0};
 };

@@ -12,15 +12,15 @@ namespace etcdisc::internal {
 
 using Clock = std::chrono::steady_clock;
 
-RegistrationImpl::RegistrationImpl(std::shared_ptr<ClientCore> core,
+RegistrationImpl::RegistrationImpl(std::shared_ptr<RegistrationEnv> env,
                                    std::string service, Host host,
                                    RegisterOptions options,
                                    RegistrationCallback on_event)
-    : core_(std::move(core)),
+    : env_(std::move(env)),
       service_(std::move(service)),
       uuid_(host.uuid),
-      host_key_(core_->keys().HostKey(service_, host.uuid)),
-      service_key_(core_->keys().ServiceKey(service_)),
+      host_key_(env_->keys().HostKey(service_, host.uuid)),
+      service_key_(env_->keys().ServiceKey(service_)),
       options_(options),
       on_event_(on_event ? std::make_shared<const RegistrationCallback>(
                                std::move(on_event))
@@ -80,7 +80,7 @@ absl::Status RegistrationImpl::LastError() const {
 // ---- Stopping -------------------------------------------------------------
 
 absl::Status RegistrationImpl::Stop() {
-  StopBy(Clock::now() + core_->options().call_timeout);
+  StopBy(Clock::now() + env_->call_timeout());
   MutexLock lock(&mu_);
   if (unrevoked_.empty()) return absl::OkStatus();
   return absl::UnavailableError(absl::StrCat(
@@ -104,7 +104,7 @@ void RegistrationImpl::StopBy(Clock::time_point deadline) {
         this));
     first = state_ != State::kStopped;
     // A handle that outlives its client is inert: no more calls to etcd.
-    if (!first && core_->shut_down()) return;
+    if (!first && env_->shut_down()) return;
     state_ = State::kStopped;
     leases.swap(unrevoked_);
     if (lease_ != 0) leases.push_back(lease_);
@@ -117,7 +117,7 @@ void RegistrationImpl::StopBy(Clock::time_point deadline) {
   }
   // A step in flight finds state_ kStopped on its answer and records nothing;
   // a lease it took after this point it revokes itself (TakeLease).
-  for (WatchId id : watches) core_->etcd().watch().Cancel(id);
+  for (WatchId id : watches) env_->CancelWatch(id);
   std::vector<int64_t> failed = Revoke(std::move(leases), deadline);
   {
     MutexLock lock(&mu_);
@@ -133,17 +133,17 @@ void RegistrationImpl::StopBy(Clock::time_point deadline) {
   }
   // After Stop() returns no callback of this registration runs (unless Stop
   // was called from one: the rest then follows it).
-  core_->callbacks().Flush();
+  env_->FlushCallbacks();
 }
 
 std::vector<int64_t> RegistrationImpl::Revoke(std::vector<int64_t> leases,
                                               Clock::time_point deadline) {
   std::vector<int64_t> failed;
   for (int64_t lease : leases) {
-    core_->etcd().keeper().Forget(lease);
+    env_->ForgetLease(lease);
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - Clock::now());
-    absl::Status status = core_->etcd().lease().Revoke(
+    absl::Status status = env_->RevokeLease(
         lease, std::max(left, std::chrono::milliseconds(1)));
     if (!status.ok() && !absl::IsNotFound(status)) failed.push_back(lease);
   }
@@ -158,7 +158,7 @@ void RegistrationImpl::Kick() {
     if (state_ == State::kStopped || running_ || retry_pending_) return;
     running_ = true;
   }
-  if (!core_->registration_pool().Post(
+  if (!env_->Post(
           [self = shared_from_this()] { self->Run(); })) {
     MutexLock lock(&mu_);
     running_ = false;
@@ -221,7 +221,7 @@ void RegistrationImpl::Run() {
 void RegistrationImpl::RetryLaterLocked() {
   retry_pending_ = true;
   std::weak_ptr<RegistrationImpl> weak = weak_from_this();
-  core_->RunAfter(backoff_.Next(), [weak] {
+  env_->RunAfter(backoff_.Next(), [weak] {
     auto self = weak.lock();
     if (!self) return;
     {
@@ -253,13 +253,13 @@ absl::Status RegistrationImpl::Perform(const Plan& plan) {
 // ---- Steps ----------------------------------------------------------------
 
 absl::StatusOr<int64_t> RegistrationImpl::TakeLease() {
-  ETCDISC_ASSIGN_OR_RETURN(auto grant, core_->leases().Take(options_.ttl));
+  ETCDISC_ASSIGN_OR_RETURN(auto grant, env_->TakeLease(options_.ttl));
   const int64_t lease = grant.id;
   // Kept with our handler before anyone else can see the lease: Stop() may
   // take it from lease_ as soon as it is there, and its Forget() must come
   // after this Keep().
   std::weak_ptr<RegistrationImpl> weak = weak_from_this();
-  core_->etcd().keeper().Keep(
+  env_->KeepLease(
       lease, grant.ttl_seconds, [weak, lease](const absl::Status& why) {
         if (auto self = weak.lock()) self->OnLeaseLost(lease, why);
       });
@@ -271,7 +271,7 @@ absl::StatusOr<int64_t> RegistrationImpl::TakeLease() {
     }
   }
   // Stop() ran while the lease was being granted: it is ours to revoke.
-  Revoke({lease}, Clock::now() + core_->options().call_timeout);
+  Revoke({lease}, Clock::now() + env_->call_timeout());
   return absl::CancelledError("registration stopped");
 }
 
@@ -298,8 +298,8 @@ absl::Status RegistrationImpl::Write(Plan plan) {
       TxnOp::Put({host_key_, EncodeHost(plan.host), plan.lease, false}));
   txn.failure = txn.success;
   txn.failure.push_back(TxnOp::Put({service_key_, record, plan.lease, false}));
-  auto written = core_->etcd().kv().Txn(txn);
-  if (took_lease) core_->leases().RefillLater(options_.ttl);
+  auto written = env_->Txn(txn);
+  if (took_lease) env_->RefillLeases(options_.ttl);
 
   MutexLock lock(&mu_);
   if (!written.ok()) {
@@ -336,7 +336,7 @@ absl::Status RegistrationImpl::Write(Plan plan) {
 }
 
 absl::Status RegistrationImpl::RewriteHost(const Plan& plan) {
-  auto put = core_->etcd().kv().Put(
+  auto put = env_->Put(
       {host_key_, EncodeHost(plan.host), plan.lease, false});
   MutexLock lock(&mu_);
   if (!put.ok()) {
@@ -363,7 +363,7 @@ absl::Status RegistrationImpl::RestoreService(const Plan& plan) {
   txn.success.push_back(TxnOp::Put(
       {service_key_, EncodeService(ServiceFromHost(service_, plan.host)),
        plan.lease, false}));
-  auto restored = core_->etcd().kv().Txn(txn);
+  auto restored = env_->Txn(txn);
   MutexLock lock(&mu_);
   if (!restored.ok()) {
     if (!absl::IsNotFound(restored.status())) return restored.status();
@@ -384,7 +384,7 @@ absl::Status RegistrationImpl::StartWatch(Watched which, int64_t from) {
   if (from == 0) {
     RangeRequest read;
     read.key = key;
-    ETCDISC_ASSIGN_OR_RETURN(auto range, core_->etcd().kv().Range(read));
+    ETCDISC_ASSIGN_OR_RETURN(auto range, env_->Range(read));
     current = std::move(range);
     from = current->revision + 1;
   }
@@ -398,7 +398,7 @@ absl::Status RegistrationImpl::StartWatch(Watched which, int64_t from) {
     WatchOf(which).token = token;
   }
   std::weak_ptr<RegistrationImpl> weak = weak_from_this();
-  const WatchId id = core_->etcd().watch().Watch(
+  const WatchId id = env_->Watch(
       options, [weak, which, token](WatchUpdate update) {
         if (auto self = weak.lock()) {
           self->OnWatchUpdate(which, token, std::move(update));
@@ -421,14 +421,14 @@ absl::Status RegistrationImpl::StartWatch(Watched which, int64_t from) {
       return absl::OkStatus();
     }
   }
-  core_->etcd().watch().Cancel(id);
+  env_->CancelWatch(id);
   return absl::OkStatus();
 }
 
 // ---- What other threads report --------------------------------------------
 
 void RegistrationImpl::LeaseGoneLocked(int64_t lease, const absl::Status& why) {
-  core_->etcd().keeper().Forget(lease);
+  env_->ForgetLease(lease);
   if (state_ == State::kStopped || lease != lease_) return;
   lease_ = 0;
   if (state_ == State::kRegistered) {
@@ -512,7 +512,7 @@ void RegistrationImpl::EmitLocked(RegistrationEvent::Kind kind,
   event.kind = kind;
   event.detail = std::move(detail);
   event.credentials = Credentials{host_.user, host_.password};
-  core_->callbacks().Post(
+  env_->PostCallback(
       [callback = on_event_, event = std::move(event)] { (*callback)(event); });
 }
 

@@ -11,7 +11,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "discovery/client_core.h"
+#include "discovery/registration_env.h"
+#include "discovery/stoppable.h"
 #include "etcd/watch_hub.h"
 #include "etcdisc/client.h"
 #include "util/backoff.h"
@@ -41,8 +42,9 @@ namespace etcdisc::internal {
 // if lease_ is still the lease it wrote with: whatever changed during the
 // call stays pending and is done next.
 //
-// All calls to etcd run in Run() on the client's registration pool, one Run()
-// at a time per registration. Other threads (keep-alive answers, watch
+// Everything outside goes through a RegistrationEnv: the client's, or a
+// unit test's. All calls to etcd run in Run() on the env's workers (the
+// client's registration pool), one Run() at a time per registration. Other threads (keep-alive answers, watch
 // updates, Stop) change state under the lock and Kick(). Events are queued
 // under the lock, in state order, and delivered on the client's callback
 // thread. Safe for concurrent use.
@@ -50,7 +52,7 @@ class RegistrationImpl final
     : public Stoppable,
       public std::enable_shared_from_this<RegistrationImpl> {
  public:
-  RegistrationImpl(std::shared_ptr<ClientCore> core, std::string service,
+  RegistrationImpl(std::shared_ptr<RegistrationEnv> env, std::string service,
                    Host host, RegisterOptions options,
                    RegistrationCallback on_event);
 
@@ -135,7 +137,7 @@ class RegistrationImpl final
   std::vector<int64_t> Revoke(std::vector<int64_t> leases,
                               std::chrono::steady_clock::time_point deadline);
 
-  const std::shared_ptr<ClientCore> core_;
+  const std::shared_ptr<RegistrationEnv> env_;
   const std::string service_;
   const std::string uuid_;
   const std::string host_key_;

@@ -32,8 +32,8 @@ template <typename Request, typename Response>
 class BidiStream : public grpc::ClientBidiReactor<Request, Response> {
  public:
   using Owner = BidiStreamOwner<Request, Response>;
-  // Starts the RPC on `member`: `start(stub_async, context, reactor)` begins
-  // the call, e.g. `member.watch->async()->Watch(ctx, reactor)`.
+  // Begins the RPC on a member's stub: `start(context, reactor)` calls e.g.
+  // `stub->async()->Watch(context, reactor)`; Start() then starts the call.
   using StartFn = std::function<void(grpc::ClientContext*,
                                      grpc::ClientBidiReactor<Request, Response>*)>;
 
