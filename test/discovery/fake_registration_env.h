@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -80,6 +81,18 @@ class FakeRegistrationEnv final : public internal::RegistrationEnv {
     auto on_lost = std::move(kept->second);
     kept_.erase(kept);
     on_lost(absl::NotFoundError(absl::StrCat("lease ", lease, " expired")));
+  }
+  // The lease expires, but its keeper hears of it only when the returned
+  // report is called (as a keep-alive answer may come late).
+  std::function<void()> ExpireLeaseReportLater(int64_t lease) {
+    DropLease(lease);
+    auto kept = kept_.find(lease);
+    if (kept == kept_.end()) return [] {};
+    auto on_lost = std::move(kept->second);
+    kept_.erase(kept);
+    return [on_lost, lease] {
+      on_lost(absl::NotFoundError(absl::StrCat("lease ", lease, " expired")));
+    };
   }
   // Another client deletes or writes a key.
   void DeleteKey(const std::string& key) { Delete(key); }

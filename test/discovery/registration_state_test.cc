@@ -221,17 +221,43 @@ TEST_F(RegistrationStateTest, AStopThatCannotReachEtcdSaysSoAndTheNextStopRetrie
   EXPECT_EQ(env_->calls("Txn"), 1);  // Nothing written after Stop.
 }
 
-TEST_F(RegistrationStateTest, ALeaseLostAfterStopChangesNothing) {
+TEST_F(RegistrationStateTest, ALossReportedOnlyAfterStopChangesNothing) {
   auto r = Start();
   ASSERT_TRUE(env_->RunUntilIdle());
-  const int64_t lease = HostLease(*r);
-  env_->FailNext("RevokeLease", absl::UnavailableError("etcd down"));
-  EXPECT_FALSE(r->Stop().ok());
-  env_->ExpireLease(lease);  // It expires by its TTL instead.
+  // The lease expires; the keep-alive answer saying so comes after Stop().
+  auto report = env_->ExpireLeaseReportLater(HostLease(*r));
+  EXPECT_TRUE(r->Stop().ok());  // Revoking a lease already gone is fine.
+  report();
   ASSERT_TRUE(env_->RunUntilIdle());
+  EXPECT_FALSE(r->Ready());
   EXPECT_EQ(env_->calls("Txn"), 1);
   EXPECT_EQ(env_->calls("TakeLease"), 1);
   EXPECT_EQ(events_, (std::vector<Kind>{Kind::kRegistered, Kind::kStopped}));
+}
+
+TEST_F(RegistrationStateTest, StopWhileALeaseIsBeingTakenRevokesItAndWritesNothing) {
+  auto r = Start();
+  absl::Status stopped;
+  env_->During("TakeLease", [&] { stopped = r->Stop(); });
+  ASSERT_TRUE(env_->RunUntilIdle());
+  EXPECT_TRUE(stopped.ok()) << stopped;
+  EXPECT_EQ(env_->calls("Txn"), 0);
+  EXPECT_FALSE(env_->LeaseAlive(100));  // The registration revoked it.
+  EXPECT_EQ(env_->calls("RevokeLease"), 1);
+  EXPECT_EQ(events_, (std::vector<Kind>{Kind::kStopped}));
+}
+
+TEST_F(RegistrationStateTest, AHostKeyDeleteSeenBeforeThePutBackIsAnsweredIsPutBackAgain) {
+  auto r = Start();
+  ASSERT_TRUE(env_->RunUntilIdle());
+  env_->During("Put", [&] {
+    env_->DeleteKey(HostKey(*r));
+    env_->RunUntilIdle(/*timers=*/false);  // Its watch event arrives first.
+  });
+  env_->DeleteKey(HostKey(*r));
+  ASSERT_TRUE(env_->RunUntilIdle());
+  EXPECT_NE(HostLease(*r), 0);
+  EXPECT_EQ(env_->calls("Put"), 2);
 }
 
 }  // namespace

@@ -23,15 +23,15 @@
 
 namespace etcdisc {
 
-// How a Client reaches etcd and paces its background work. Every field has
-// its default here and its valid range in its comment; Client::Create refuses
-// a value out of range with InvalidArgument naming the field and the value.
 namespace internal {
 class ClientCore;
 class RegistrationImpl;
 struct ClientAccess;  // Reaches the internals, for etcdisc's own tests.
 }  // namespace internal
 
+// How a Client reaches etcd and paces its background work. Every field has
+// its default here and its valid range in its comment; Client::Create refuses
+// a value out of range with InvalidArgument naming the field and the value.
 struct ClientOptions {
   // --- Where etcd is, and what etcdisc's keys look like ---
 

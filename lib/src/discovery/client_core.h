@@ -13,9 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "util/mutex.h"
 #include "discovery/keys.h"
 #include "discovery/lease_source.h"
 #include "discovery/stop_list.h"
@@ -68,12 +66,12 @@ class ClientCore {
   }
 
   // Tracks `s` until it goes away; FailedPrecondition after Shutdown().
-  absl::Status Track(std::weak_ptr<Stoppable> s) ABSL_LOCKS_EXCLUDED(mu_);
-  bool shut_down() const ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Track(std::weak_ptr<Stoppable> s);
+  bool shut_down() const;
   // Stops every tracked registration and subscription, in parallel and
   // within options().shutdown_timeout overall, then the background threads
   // and streams. Idempotent; not from a client thread.
-  void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
+  void Shutdown();
 
  private:
   ClientCore(const ClientOptions& options, std::unique_ptr<EtcdClient> etcd);
