@@ -9,13 +9,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "etcdisc/version.h"
 #include "gflags/gflags.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
-
-#ifndef ETCDISC_VERSION
-#define ETCDISC_VERSION "unknown"
-#endif
 
 namespace etcdisc::cli {
 namespace {
@@ -142,7 +139,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (first == "--version" || first == "version") {
-    std::printf("etcdisc %s\n", ETCDISC_VERSION);
+    std::printf("etcdisc %s\n", etcdisc::Version());
     return 0;
   }
   const etcdisc::cli::Command* command = nullptr;

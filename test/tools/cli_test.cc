@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "discovery/json.h"
+#include "etcdisc/version.h"
 #include "gtest/gtest.h"
 #include "support/discovery_test.h"
 #include "support/process.h"
@@ -83,7 +84,13 @@ TEST_F(CliTest, HelpVersionAndUsageErrors) {
   EXPECT_FALSE(Contains(get_help.out, "--password-file"));
   ProcessResult version = Run({"--version"});
   EXPECT_EQ(version.exit_code, 0);
-  EXPECT_TRUE(Contains(version.out, "etcdisc 0.")) << version.out;
+  // The CMake project version, through the generated etcdisc/version.h.
+  EXPECT_EQ(version.out, std::string("etcdisc ") + ETCDISC_VERSION_STRING + "\n");
+  EXPECT_EQ(std::string(Version()), ETCDISC_VERSION_STRING);
+  EXPECT_EQ(std::string(ETCDISC_VERSION_STRING),
+            std::to_string(ETCDISC_VERSION_MAJOR) + "." +
+                std::to_string(ETCDISC_VERSION_MINOR) + "." +
+                std::to_string(ETCDISC_VERSION_PATCH));
 
   EXPECT_EQ(Run({}).exit_code, 2);
   ProcessResult unknown = Run({"frobnicate"});
