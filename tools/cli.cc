@@ -11,6 +11,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "discovery/json.h"
+#include "etcdisc/log.h"
 #include "gflags/gflags.h"
 
 DEFINE_string(endpoints, "",
@@ -21,6 +22,8 @@ DEFINE_string(timeout, "5s", "deadline of each call to etcd, e.g. 500ms, 2s");
 DEFINE_string(prefix, "", "key prefix shared by the services, e.g. /tenant-a");
 DEFINE_bool(show_secrets, false, "show passwords in output");
 DEFINE_bool(json, false, "print JSON (JSON lines for watch) for scripts");
+DEFINE_string(log_level, "warning",
+              "etcdisc's own log lines on stderr: debug, info, warning, error");
 
 namespace etcdisc::cli {
 
@@ -88,6 +91,13 @@ std::string EndpointsFromFlags() {
 }
 
 absl::StatusOr<std::unique_ptr<Client>> ClientFromFlags() {
+  LogLevel level;
+  if (!ParseLogLevel(FLAGS_log_level, &level)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid --log-level \"", FLAGS_log_level,
+        "\": it must be debug, info, warning or error"));
+  }
+  SetLogLevel(level);
   auto options = ClientOptionsFromEnvironment();
   if (!options.ok()) return options.status();
   if (!FLAGS_endpoints.empty()) options->endpoints = FLAGS_endpoints;

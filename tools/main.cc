@@ -18,7 +18,7 @@ namespace etcdisc::cli {
 namespace {
 
 const std::vector<std::string> kCommonFlags = {
-    "endpoints", "timeout", "prefix", "json", "show_secrets"};
+    "endpoints", "timeout", "prefix", "json", "show_secrets", "log_level"};
 
 constexpr char kExitCodes[] =
     "Exit codes: 0 success; 1 nothing found (no such service, no host);\n"

@@ -1,6 +1,10 @@
+#include <mutex>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "discovery/records.h"
+#include "etcdisc/log.h"
 #include "gtest/gtest.h"
 #include "support/discovery_test.h"
 
@@ -178,6 +182,26 @@ TEST_F(GetTest, MalformedServiceRecordIsSkipped) {
   ASSERT_TRUE(hosts.ok()) << hosts.status();
   EXPECT_FALSE(hosts->record().has_value());
   EXPECT_EQ(hosts->All()->size(), 1u);
+}
+
+TEST_F(GetTest, WhatIsSkippedIsLoggedToTheApplicationsSinkWithoutTheRecord) {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  SetLogSink([&](const LogRecord& r) {
+    std::lock_guard<std::mutex> lock(mu);
+    lines.push_back(std::string(LogLevelName(r.level)) + ": " +
+                    std::string(r.message));
+  });
+  MustPut("/services/web/bad-uuid", "{\"password\":\"s3cret\",");
+  auto hosts = discovery().Get("web");
+  SetLogSink(nullptr);
+  ASSERT_TRUE(hosts.ok()) << hosts.status();
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines.back().find("warning: "), std::string::npos) << lines.back();
+  EXPECT_NE(lines.back().find("/services/web/bad-uuid"), std::string::npos)
+      << lines.back();
+  EXPECT_EQ(lines.back().find("s3cret"), std::string::npos) << lines.back();
 }
 
 TEST_F(GetTest, BadOptionsAreRefusedNamingThem) {

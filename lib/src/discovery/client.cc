@@ -81,7 +81,7 @@ absl::StatusOr<ServiceHosts> Client::Get(absl::string_view service) {
   for (const KeyValue& kv : read.responses[0].range.kvs) {
     auto host = internal::HostFromKeyValue(core_->keys(), kv);
     if (!host.ok()) {
-      internal::LogWarning(absl::StrCat("skipping ", host.status().message()));
+      ETCDISC_LOG(kWarning, absl::StrCat("skipping ", host.status().message()));
       continue;
     }
     hosts.push_back(*std::move(host));
@@ -92,7 +92,7 @@ absl::StatusOr<ServiceHosts> Client::Get(absl::string_view service) {
     if (decoded.ok()) {
       service_record = *std::move(decoded);
     } else {
-      internal::LogWarning(absl::StrCat("skipping malformed service record ",
+      ETCDISC_LOG(kWarning, absl::StrCat("skipping malformed service record ",
                                         kv.key, ": ",
                                         decoded.status().message()));
     }

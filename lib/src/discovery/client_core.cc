@@ -46,7 +46,7 @@ void ClientCore::Shutdown() {
   if (callbacks_.OnExecutorThread()) {
     // The callback thread would have to join itself, then return into an
     // executor that no longer exists.
-    LogWarning("an etcdisc Client was destroyed from one of its own "
+    ETCDISC_LOG(kError, "an etcdisc Client was destroyed from one of its own "
                "registration callbacks; that is not allowed");
     std::abort();
   }

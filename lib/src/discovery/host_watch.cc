@@ -148,7 +148,7 @@ void HostWatch::ApplyDeleteLocked(const std::string& key) {
 bool HostWatch::AnnounceLocked(const KeyValue& kv) {
   auto host = HostFromKeyValue(core_->keys(), kv);
   if (!host.ok()) {
-    LogWarning(absl::StrCat("skipping ", host.status().message()));
+    ETCDISC_LOG(kWarning, absl::StrCat("skipping ", host.status().message()));
     return false;
   }
   if (!sink_closed_ && !sink_.on_new(*host)) sink_closed_ = true;
@@ -228,7 +228,7 @@ void HostWatch::Resync(Reread why) {
     // one also sees it counted.
     if (why == Reread::kCorrection && !MatchesLocked(current->kvs)) {
       core_->CountCorrection();
-      LogWarning(absl::StrCat("service \"", service_, "\": a re-read found ",
+      ETCDISC_LOG(kWarning, absl::StrCat("service \"", service_, "\": a re-read found ",
                               "hosts that the watch had not reported; ",
                               "corrected"));
     }

@@ -491,7 +491,7 @@ void RegistrationImpl::ApplyServiceRecordLocked(const KeyValue* record) {
   }
   auto service = DecodeService(record->value);
   if (!service.ok()) {
-    LogWarning(absl::StrCat("skipping malformed service record ", record->key,
+    ETCDISC_LOG(kWarning, absl::StrCat("skipping malformed service record ", record->key,
                             " at revision ", record->mod_revision, ": ",
                             service.status().message()));
     return;
