@@ -39,7 +39,9 @@ struct LogRecord {
 using LogSink = std::function<void(const LogRecord& record)>;
 
 // Process-wide. nullptr restores the default sink (stderr). Safe to call at
-// any time; a line being logged meanwhile goes to the old sink or the new.
+// any time; a line being logged meanwhile goes to the old sink or the new,
+// so the old one may still run just after this returns: keep what it uses
+// alive (or log to something that outlives it).
 void SetLogSink(LogSink sink);
 // Lines below `level` are dropped. Default: kWarning.
 void SetLogLevel(LogLevel level);
