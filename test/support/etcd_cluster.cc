@@ -341,7 +341,19 @@ absl::Status EtcdCluster::Pause(int i) {
   if (m.pid <= 0) return absl::FailedPreconditionError("member not running");
   ::kill(m.pid, SIGSTOP);
   m.paused = true;
-  return absl::OkStatus();
+  // SIGSTOP takes effect a moment later; on a loaded machine the member may
+  // still answer a call sent right after kill(). Return once it is stopped.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream stat(absl::StrCat("/proc/", m.pid, "/stat"));
+    std::string pid, comm, state;
+    if (stat >> pid >> comm >> state && (state == "T" || state == "t")) {
+      return absl::OkStatus();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("member ", i, " (pid ", m.pid, ") did not stop"));
 }
 
 absl::Status EtcdCluster::Resume(int i) {
