@@ -5,7 +5,8 @@
 #   3. unit and integration tests under AddressSanitizer + UBSan;
 #   4. the concurrency-heavy tests under ThreadSanitizer;
 #   5. a clang build that checks the lock annotations (-Wthread-safety) and
-#      runs each libFuzzer target for a while.
+#      runs each libFuzzer target for a while;
+#   6. the Debian packages: built, installed with apt-get, used, removed.
 # Usage: scripts/test.sh [--quick] [extra ctest arguments for step 1]
 #   --quick   step 1 only (the everyday development loop).
 # Environment: ETCDISC_CHAOS_SECONDS (default 150), ETCDISC_FUZZ_SECONDS
@@ -49,7 +50,7 @@ configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DETCDISC_SANITIZE=addre
 # The storm (100 registrar processes) ran in step 1; under ASan it would only
 # be slower.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure --parallel "$jobs" -LE chaos -E Storm
+  ctest --test-dir build-asan --output-on-failure --parallel "$jobs" -LE 'chaos|package' -E Storm
 
 step "4. ThreadSanitizer (queues, scheduler, watch multiplexing, keep-alive, shutdown)"
 configure_and_build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DETCDISC_SANITIZE=thread
@@ -79,5 +80,8 @@ for target in record key endpoints; do
   fi
   grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$work/$target.log"
 done
+
+step "6. Debian packages"
+scripts/check_packages.sh
 
 echo; echo "all checks passed"
