@@ -13,6 +13,7 @@ struct Command {
   const char* synopsis;     // One line for `etcdisc --help`.
   const char* usage;        // Arguments, for `etcdisc COMMAND --help`.
   std::vector<std::string> flags;  // Its own flags, beside the common ones.
+  const char* examples;     // Command lines with what they do, for --help.
   int (*run)(const std::vector<std::string>& args);
 };
 

@@ -62,7 +62,7 @@ void PrintCommandUsage(const Command& c) {
   for (const auto& f : c.flags) absl::StrAppend(&text, FlagHelp(f));
   absl::StrAppend(&text, "\nFlags of every command:\n");
   for (const auto& f : kCommonFlags) absl::StrAppend(&text, FlagHelp(f));
-  absl::StrAppend(&text, "\n", kExitCodes);
+  absl::StrAppend(&text, "\nExamples:\n", c.examples, "\n", kExitCodes);
   std::fputs(text.c_str(), stdout);
 }
 
@@ -107,19 +107,35 @@ const std::vector<Command>& Commands() {
        "SERVICE --hostname=H --ports=http=80,https=443 [flags]",
        {"hostname", "ports", "private_hostname", "private_ports", "public",
         "critical", "shard", "user", "password_file", "ttl"},
+       "  etcdisc register web --hostname=10.0.0.7 --ports=http=8080\n"
+       "      register this machine as a host of web until Ctrl-C\n"
+       "  etcdisc register api --hostname=api.example.com --ports=https=443 \\\n"
+       "      --public --user=ops --password-file=/run/secrets/api\n"
+       "      a public service with credentials in its service record\n",
        &RunRegister},
       {"get", "print the hosts of SERVICE, one of them, or its URL",
        "SERVICE [--shard=S] [--first | --one] [--url=SCHEME] [--path=/p] "
        "[--private]",
        {"shard", "first", "one", "url", "path", "private"},
+       "  etcdisc get web                   every host of web, as a table\n"
+       "  etcdisc get web --one --json      one host picked at random, as JSON\n"
+       "  etcdisc get web --url=http --path=/health\n"
+       "      a URL to call, e.g. http://10.0.0.7:8080/health\n"
+       "  etcdisc get db --shard=eu-1       the hosts of db on shard eu-1\n",
        &RunGet},
       {"watch", "print hosts of SERVICE as they appear and go down, until "
                 "interrupted",
        "SERVICE [--events=new,down] [--existing]",
        {"events", "existing"},
+       "  etcdisc watch web --existing      the hosts of web now, then changes\n"
+       "  etcdisc watch web --events=down --json\n"
+       "      one JSON line per host of web that goes down\n",
        &RunWatch},
       {"services", "list every service with its number of live hosts", "",
        {},
+       "  etcdisc services                  a table: service, hosts, critical\n"
+       "  etcdisc services --endpoints=http://etcd-1:2379 --json\n"
+       "      the same as JSON, from another cluster\n",
        &RunServices},
   };
   return commands;

@@ -81,6 +81,8 @@ TEST_F(CliTest, HelpVersionAndUsageErrors) {
   ProcessResult get_help = Run({"get", "--help"});
   EXPECT_EQ(get_help.exit_code, 0);
   EXPECT_TRUE(Contains(get_help.out, "--first")) << get_help.out;
+  EXPECT_TRUE(Contains(get_help.out, "Examples:\n  etcdisc get web "))
+      << get_help.out;
   EXPECT_FALSE(Contains(get_help.out, "--password-file"));
   ProcessResult version = Run({"--version"});
   EXPECT_EQ(version.exit_code, 0);
@@ -339,6 +341,58 @@ TEST_F(CliTest, PrefixFlagSelectsATenant) {
   ASSERT_TRUE(registrar.ReadLine(seconds(20)).has_value());
   EXPECT_EQ(Run({"get", "web"}).exit_code, 1);
   EXPECT_EQ(Run({"get", "web", "--prefix=/tenant"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace etcdisc
+
+namespace etcdisc {
+namespace {
+
+// Completes LINE with the installed-to-be bash completion script; the CLI is
+// found on PATH as it would be once installed.
+std::string Complete(const std::string& line,
+                     const std::map<std::string, std::string>& env) {
+  const std::string cli_dir =
+      std::string(ETCDISC_CLI_PATH).substr(
+          0, std::string(ETCDISC_CLI_PATH).rfind('/'));
+  const std::string script =
+      "source \"$COMPLETION\"; PATH=\"$CLI_DIR:$PATH\"\n"
+      "COMP_LINE=\"$LINE\"; COMP_POINT=${#LINE}\n"
+      "read -ra COMP_WORDS <<<\"$LINE\"\n"
+      "[[ \"$LINE\" == *' ' ]] && COMP_WORDS+=('')\n"
+      "COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
+      "_etcdisc; echo \"${COMPREPLY[*]}\"\n";
+  std::map<std::string, std::string> all = env;
+  all["COMPLETION"] = ETCDISC_COMPLETION_PATH;
+  all["CLI_DIR"] = cli_dir;
+  all["LINE"] = line;
+  ProcessResult result = RunProcess({"/bin/bash", "-c", script}, all);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  return result.out;
+}
+
+TEST_F(CliTest, BashCompletionOffersCommandsFlagsValuesAndLiveServices) {
+  EXPECT_EQ(Complete("etcdisc ", Env()),
+            "register get watch services --help --version\n");
+  EXPECT_EQ(Complete("etcdisc get web --fi", Env()), "--first\n");
+  EXPECT_EQ(Complete("etcdisc get web --log-level=w", Env()), "warning\n");
+  // register's own flags are offered for register, not for get.
+  EXPECT_TRUE(Contains(Complete("etcdisc register web --", Env()),
+                       "--password-file="));
+  EXPECT_FALSE(Contains(Complete("etcdisc get web --", Env()),
+                        "--password-file="));
+
+  // Service names come from etcd, for the first word after the command.
+  auto shop = MustRegister("webshop", WebHost("10.0.0.1"));
+  auto cache = MustRegister("webcache", WebHost("10.0.0.2"));
+  EXPECT_EQ(Complete("etcdisc get web", Env()), "webcache webshop\n");
+  EXPECT_EQ(Complete("etcdisc watch webs", Env()), "webshop\n");
+  EXPECT_EQ(Complete("etcdisc get webshop ", Env()), "\n");
+  // An unreachable etcd means no suggestions, quickly, and no error shown.
+  EXPECT_EQ(Complete("etcdisc get web",
+                     {{"ETCD_HOSTS", "http://127.0.0.1:1"}}),
+            "\n");
 }
 
 }  // namespace
