@@ -106,12 +106,15 @@ const std::vector<Command>& Commands() {
                    "SIGINT or SIGTERM (which revoke it)",
        "SERVICE --hostname=H --ports=http=80,https=443 [flags]",
        {"hostname", "ports", "private_hostname", "private_ports", "public",
-        "critical", "shard", "user", "password_file", "ttl"},
+        "critical", "shard", "user", "password_file", "ttl", "metrics_file"},
        "  etcdisc register web --hostname=10.0.0.7 --ports=http=8080\n"
        "      register this machine as a host of web until Ctrl-C\n"
        "  etcdisc register api --hostname=api.example.com --ports=https=443 \\\n"
        "      --public --user=ops --password-file=/run/secrets/api\n"
-       "      a public service with credentials in its service record\n",
+       "      a public service with credentials in its service record\n"
+       "  etcdisc register web --hostname=10.0.0.7 --ports=http=8080 \\\n"
+       "      --metrics-file=/var/lib/node_exporter/etcdisc-web.prom\n"
+       "      with its metrics for node_exporter's textfile collector\n",
        &RunRegister},
       {"get", "print the hosts of SERVICE, one of them, or its URL",
        "SERVICE [--shard=S] [--first | --one] [--url=SCHEME] [--path=/p] "

@@ -1,11 +1,13 @@
 // etcdisc register SERVICE: registers a host and keeps it registered until
 // SIGINT or SIGTERM, which revoke its lease.
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "etcdisc/metrics.h"
 #include "etcdisc/subscription.h"
 #include "gflags/gflags.h"
 #include "tools/cli.h"
@@ -22,6 +24,10 @@ DEFINE_string(shard, "", "register: the host's shard; get: keep this shard");
 DEFINE_string(user, "", "register: user of a public service");
 DEFINE_string(password_file, "", "register: file holding the password");
 DEFINE_string(ttl, "5s", "register: lease TTL (etcd raises it to its minimum)");
+DEFINE_string(metrics_file, "",
+              "register: write the client's metrics in Prometheus' text "
+              "format to this file on every event and every 10 s (for "
+              "node_exporter's textfile collector)");
 
 DECLARE_bool(json);
 
@@ -88,6 +94,26 @@ void Print(const std::string& service, const std::string& uuid,
   std::fflush(stdout);
 }
 
+// Replaces `path` with the client's metrics in one rename, so that a reader
+// never sees half a file.
+absl::Status WriteMetricsFile(const Client& client, const std::string& path) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << PrometheusText(client.Metrics());
+    if (!out.flush()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid --metrics-file=", path, ": cannot write ", temporary));
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid --metrics-file=", path, ": cannot rename ",
+                     temporary, " to it"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int RunRegister(const std::vector<std::string>& args) {
@@ -101,6 +127,12 @@ int RunRegister(const std::vector<std::string>& args) {
   BlockTerminationSignals();
   auto client = ClientFromFlags();
   if (!client.ok()) return Fail(client.status());
+  // A file that cannot be written is refused before anything is registered.
+  const bool metrics = !FLAGS_metrics_file.empty();
+  if (metrics) {
+    absl::Status written = WriteMetricsFile(**client, FLAGS_metrics_file);
+    if (!written.ok()) return Fail(written);
+  }
   // Events are printed by this thread, in order, as the callback queues them.
   auto events = std::make_shared<internal::EventQueue<RegistrationEvent>>();
   RegisterOptions options;
@@ -111,9 +143,16 @@ int RunRegister(const std::vector<std::string>& args) {
   if (!registration.ok()) return Fail(registration.status());
   const std::string uuid = (*registration)->UUID();
 
+  auto next_metrics = std::chrono::steady_clock::now();
   while (TakeTerminationSignal(std::chrono::milliseconds(0)) == 0) {
-    if (auto e = events->Pop(std::chrono::milliseconds(100))) {
-      Print(service, uuid, *e);
+    auto e = events->Pop(std::chrono::milliseconds(100));
+    if (e) Print(service, uuid, *e);
+    if (metrics && (e || std::chrono::steady_clock::now() >= next_metrics)) {
+      absl::Status written = WriteMetricsFile(**client, FLAGS_metrics_file);
+      if (!written.ok()) {
+        std::fprintf(stderr, "etcdisc: %s\n", std::string(written.message()).c_str());
+      }
+      next_metrics = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     }
   }
   const absl::Status stopped = (*registration)->Stop();

@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "support/discovery_test.h"
 #include "support/process.h"
+#include "support/wait.h"
 
 namespace etcdisc {
 namespace {
@@ -227,6 +228,40 @@ TEST_F(CliTest, RegisterReadsThePasswordFromAFile) {
                                "--password-file=/nonexistent/pw"});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_TRUE(Contains(missing.err, "/nonexistent/pw")) << missing.err;
+}
+
+TEST_F(CliTest, RegisterWritesItsMetricsFileForPrometheus) {
+  const std::string file = ::testing::TempDir() + "/etcdisc-metrics.prom";
+  std::remove(file.c_str());
+  BackgroundProcess registrar(
+      Cli({"register", "web", "--hostname=10.0.0.1", "--ports=http=80",
+           "--json", "--metrics-file=" + file}),
+      Env());
+  auto line = registrar.ReadLine(seconds(20));
+  ASSERT_TRUE(line.has_value());
+  const std::string uuid = Field(ParseOrFail(*line), "uuid");
+  // Written again after the event that was just printed.
+  const std::string registered = "etcdisc_registration_state{service=\"web\",uuid=\"" +
+                                 uuid + "\",state=\"registered\"} 1\n";
+  std::string text;
+  EXPECT_TRUE(::etcdisc::testing::WaitFor(
+      [&] {
+        std::ifstream in(file);
+        text.assign(std::istreambuf_iterator<char>(in), {});
+        return Contains(text, registered);
+      },
+      seconds(10)))
+      << text;
+  EXPECT_TRUE(Contains(text, "# TYPE etcdisc_etcd_call_duration_seconds histogram\n"));
+  registrar.Signal(SIGINT);
+  EXPECT_EQ(registrar.Wait(seconds(10)), 0);
+
+  // A file that cannot be written is refused, and nothing is registered.
+  ProcessResult bad = Run({"register", "db", "--hostname=h", "--ports=http=80",
+                           "--metrics-file=/nonexistent/dir/m.prom"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(Contains(bad.err, "--metrics-file=/nonexistent/dir/m.prom")) << bad.err;
+  EXPECT_FALSE(discovery().Get("db")->All().ok());
 }
 
 TEST_F(CliTest, WatchStreamsJsonLinesForNewAndDown) {

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "etcdisc/host.h"
+#include "etcdisc/metrics.h"
 #include "etcdisc/subscription.h"
 
 namespace etcdisc {
@@ -317,6 +318,11 @@ class Client {
       absl::string_view service, SubscribeOptions options = {});
 
   ClientStats Stats() const;
+  // A snapshot of what the client is doing, for monitoring; render it with
+  // PrometheusText() (etcdisc/metrics.h, which documents every metric).
+  // Cheap enough to take on every scrape: one short lock per registration
+  // and subscription.
+  ClientMetrics Metrics() const;
 
  private:
   friend struct internal::ClientAccess;

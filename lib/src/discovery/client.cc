@@ -156,6 +156,7 @@ absl::StatusOr<std::unique_ptr<Subscription<T>>> StartSubscription(
     std::shared_ptr<EventQueue<T>> queue, HostSink sink, bool existing) {
   ETCDISC_RETURN_IF_ERROR(internal::ValidateServiceName(service));
   sink.on_end = [queue](const absl::Status& why) { queue->Close(why); };
+  sink.queue_depth = [queue] { return queue->size(); };
   auto watch = std::make_shared<HostWatch>(core, std::string(service),
                                            std::move(sink));
   ETCDISC_RETURN_IF_ERROR(core->Track(watch));
@@ -175,6 +176,7 @@ absl::StatusOr<std::unique_ptr<Subscription<Host>>> Client::SubscribeNew(
   auto queue =
       std::make_shared<EventQueue<Host>>(core_->options().subscription_capacity);
   HostSink sink;
+  sink.kind = "new";
   sink.on_new = [queue](const Host& host) { return queue->Push(host); };
   sink.on_down = [](const std::string&) { return true; };
   return StartSubscription(core_, service, queue, std::move(sink),
@@ -186,6 +188,7 @@ Client::SubscribeDown(absl::string_view service) {
   auto queue = std::make_shared<EventQueue<std::string>>(
       core_->options().subscription_capacity);
   HostSink sink;
+  sink.kind = "down";
   sink.on_new = [](const Host&) { return true; };
   sink.on_down = [queue](const std::string& uuid) { return queue->Push(uuid); };
   return StartSubscription(core_, service, queue, std::move(sink),
@@ -197,6 +200,7 @@ absl::StatusOr<std::unique_ptr<Subscription<HostEvent>>> Client::Subscribe(
   auto queue = std::make_shared<EventQueue<HostEvent>>(
       core_->options().subscription_capacity);
   HostSink sink;
+  sink.kind = "events";
   sink.on_new = [queue](const Host& host) {
     return queue->Push(HostEvent{HostEvent::Kind::kNew, host});
   };
@@ -209,6 +213,8 @@ absl::StatusOr<std::unique_ptr<Subscription<HostEvent>>> Client::Subscribe(
   return StartSubscription(core_, service, queue, std::move(sink),
                            options.existing);
 }
+
+ClientMetrics Client::Metrics() const { return core_->Metrics(); }
 
 ClientStats Client::Stats() const {
   ClientStats stats;

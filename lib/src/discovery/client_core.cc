@@ -42,6 +42,19 @@ absl::Status ClientCore::Track(std::weak_ptr<Stoppable> s) {
 
 bool ClientCore::shut_down() const { return live_.closed(); }
 
+ClientMetrics ClientCore::Metrics() const {
+  ClientMetrics out;
+  for (const auto& s : live_.Live()) s->AddMetrics(&out);
+  out.resyncs = resyncs();
+  out.corrections = corrections();
+  out.watchers = etcd_->watch().size();
+  out.leases_kept = etcd_->keeper().size();
+  out.watch_stream_open = etcd_->watch().stream_open();
+  out.keepalive_stream_open = etcd_->keeper().stream_open();
+  etcd_->metrics().Snapshot(&out);
+  return out;
+}
+
 void ClientCore::Shutdown() {
   if (callbacks_.OnExecutorThread()) {
     // The callback thread would have to join itself, then return into an

@@ -65,6 +65,9 @@ class ClientCore {
     return corrections_.load(std::memory_order_relaxed);
   }
 
+  // Everything Client::Metrics() reports.
+  ClientMetrics Metrics() const;
+
   // Tracks `s` until it goes away; FailedPrecondition after Shutdown().
   absl::Status Track(std::weak_ptr<Stoppable> s);
   bool shut_down() const;

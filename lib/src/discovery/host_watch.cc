@@ -67,6 +67,16 @@ void HostWatch::StopBy(Clock::time_point /*deadline*/) {
   sink_.on_end(absl::FailedPreconditionError("the etcdisc client shut down"));
 }
 
+void HostWatch::AddMetrics(ClientMetrics* out) const {
+  SubscriptionMetrics m;
+  m.service = service_;
+  m.kind = sink_.kind;
+  m.queue_depth = sink_.queue_depth ? sink_.queue_depth() : 0;
+  MutexLock lock(&mu_);
+  for (const auto& [key, known] : known_) m.hosts += known.announced ? 1 : 0;
+  out->subscriptions.push_back(std::move(m));
+}
+
 WatchId HostWatch::CloseLocked() {
   stopped_ = true;
   WatchId watch = 0;

@@ -30,6 +30,9 @@ struct HostSink {
   std::function<bool(const std::string& uuid)> on_down;
   // The watch ended for good (client shut down).
   std::function<void(const absl::Status& why)> on_end;
+  // For metrics: "new", "down" or "events", and how many events wait.
+  std::string kind;
+  std::function<size_t()> queue_depth;
 };
 
 // Reads the service's hosts once, then watches its key prefix from the next
@@ -61,6 +64,7 @@ class HostWatch final : public Stoppable,
   // Ends the watch; nothing is delivered after this returns.
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
   void StopBy(std::chrono::steady_clock::time_point deadline) override;
+  void AddMetrics(ClientMetrics* out) const override ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Known {
@@ -100,7 +104,7 @@ class HostWatch final : public Stoppable,
   const std::string prefix_;
   const HostSink sink_;
 
-  Mutex mu_;
+  mutable Mutex mu_;
   std::map<std::string, Known> known_ ABSL_GUARDED_BY(mu_);
   WatchId watch_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;

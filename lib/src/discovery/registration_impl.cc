@@ -77,6 +77,22 @@ absl::Status RegistrationImpl::LastError() const {
   return last_error_;
 }
 
+void RegistrationImpl::AddMetrics(ClientMetrics* out) const {
+  RegistrationMetrics m;
+  m.service = service_;
+  m.uuid = uuid_;
+  MutexLock lock(&mu_);
+  switch (state_) {
+    case State::kUnregistered: m.state = "unregistered"; break;
+    case State::kRegistered: m.state = "registered"; break;
+    case State::kStopped: m.state = "stopped"; break;
+  }
+  m.last_error = std::string(last_error_.message());
+  m.failed_attempts = failed_attempts_;
+  m.lease_losses = lease_losses_;
+  out->registrations.push_back(std::move(m));
+}
+
 // ---- Stopping -------------------------------------------------------------
 
 absl::Status RegistrationImpl::Stop() {
@@ -209,6 +225,7 @@ void RegistrationImpl::Run() {
     if (!status.ok()) {
       running_ = false;
       last_error_ = status;
+      ++failed_attempts_;
       EmitLocked(RegistrationEvent::Kind::kAttemptFailed, status);
       RetryLaterLocked();
       return;
@@ -431,6 +448,7 @@ void RegistrationImpl::LeaseGoneLocked(int64_t lease, const absl::Status& why) {
   env_->ForgetLease(lease);
   if (state_ == State::kStopped || lease != lease_) return;
   lease_ = 0;
+  ++lease_losses_;
   if (state_ == State::kRegistered) {
     state_ = State::kUnregistered;
     EmitLocked(RegistrationEvent::Kind::kLost, why);

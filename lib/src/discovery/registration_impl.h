@@ -69,6 +69,7 @@ class RegistrationImpl final
   absl::Status Stop() ABSL_LOCKS_EXCLUDED(mu_);
   // Stops, giving the revoke until `deadline`.
   void StopBy(std::chrono::steady_clock::time_point deadline) override;
+  void AddMetrics(ClientMetrics* out) const override ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   enum class State { kUnregistered, kRegistered, kStopped };
@@ -160,6 +161,8 @@ class RegistrationImpl final
   KeyWatch service_watch_ ABSL_GUARDED_BY(mu_);
   uint64_t watch_tokens_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);
+  int64_t failed_attempts_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t lease_losses_ ABSL_GUARDED_BY(mu_) = 0;
   // Leases Stop() could not revoke yet; the next Stop() tries again.
   std::vector<int64_t> unrevoked_ ABSL_GUARDED_BY(mu_);
   int revoking_ ABSL_GUARDED_BY(mu_) = 0;  // Stop() calls revoking now.

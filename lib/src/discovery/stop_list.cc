@@ -22,6 +22,15 @@ absl::Status StopList::Add(std::weak_ptr<Stoppable> s) {
   return absl::OkStatus();
 }
 
+std::vector<std::shared_ptr<Stoppable>> StopList::Live() const {
+  MutexLock lock(&mu_);
+  std::vector<std::shared_ptr<Stoppable>> live;
+  for (const auto& t : live_) {
+    if (auto s = t.lock()) live.push_back(std::move(s));
+  }
+  return live;
+}
+
 bool StopList::closed() const {
   MutexLock lock(&mu_);
   return closed_;

@@ -20,6 +20,8 @@ class StopList {
   // Adds `s` until it goes away; FailedPrecondition once closed.
   absl::Status Add(std::weak_ptr<Stoppable> s) ABSL_LOCKS_EXCLUDED(mu_);
   bool closed() const ABSL_LOCKS_EXCLUDED(mu_);
+  // What is on the list and still alive.
+  std::vector<std::shared_ptr<Stoppable>> Live() const ABSL_LOCKS_EXCLUDED(mu_);
   // Closes the list and stops everything on it, with at most 16 threads at
   // once, each stop given until `deadline`. Only the first call stops
   // anything; it returns false to the others.

@@ -44,8 +44,18 @@ std::shared_ptr<const MemberStubs> MakeMember(const ConnectionOptions& options,
 
 }  // namespace
 
+namespace {
+
+std::vector<std::string> Urls(const std::vector<Endpoint>& endpoints) {
+  std::vector<std::string> urls;
+  for (const Endpoint& e : endpoints) urls.push_back(e.Url());
+  return urls;
+}
+
+}  // namespace
+
 Connection::Connection(ConnectionOptions options)
-    : dial_timeout_(options.dial_timeout) {
+    : dial_timeout_(options.dial_timeout), metrics_(Urls(options.endpoints)) {
   for (size_t i = 0; i < options.endpoints.size(); ++i) {
     members_.push_back(MakeMember(options, i));
   }
@@ -62,7 +72,9 @@ std::shared_ptr<const MemberStubs> Connection::Member(size_t index) const {
 
 void Connection::ReportFailure(size_t index) {
   MutexLock lock(&mu_);
-  if (index == current_) current_ = (current_ + 1) % members_.size();
+  if (index != current_) return;
+  current_ = (current_ + 1) % members_.size();
+  metrics_.CountMemberFailure(index);
 }
 
 Connection::Dialed Connection::WaitConnected(
@@ -111,8 +123,11 @@ void Connection::SetAnswerHookForTesting(AnswerHook hook) {
   answer_hook_ = std::move(hook);
 }
 
-absl::Status Connection::Answered(absl::string_view what,
-                                  absl::Status status) const {
+absl::Status Connection::Answered(
+    absl::string_view what, std::chrono::steady_clock::time_point started,
+    absl::Status status) {
+  metrics_.RecordCall(what, std::chrono::steady_clock::now() - started,
+                      status.ok());
   if (!has_answer_hook_.load(std::memory_order_acquire)) return status;
   AnswerHook hook;
   {

@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "util/mutex.h"
 #include "etcd/endpoints.h"
+#include "etcd/etcd_metrics.h"
 #include "etcd/grpc_status.h"
 #include "grpcpp/grpcpp.h"
 #include "rpc.grpc.pb.h"
@@ -115,9 +116,14 @@ class Connection {
       std::function<void(absl::string_view what, absl::Status* status)>;
   void SetAnswerHookForTesting(AnswerHook hook) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // What calls and streams over this connection measure.
+  EtcdMetrics& metrics() { return metrics_; }
+
  private:
-  absl::Status Answered(absl::string_view what, absl::Status status) const
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // Records the call's outcome, then runs the answer hook, if any.
+  absl::Status Answered(absl::string_view what,
+                        std::chrono::steady_clock::time_point started,
+                        absl::Status status) ABSL_LOCKS_EXCLUDED(mu_);
 
   // The shortest time one try of a repeatable call gets.
   static constexpr std::chrono::milliseconds kMinAttemptTime{500};
@@ -133,6 +139,7 @@ class Connection {
   AnswerHook answer_hook_ ABSL_GUARDED_BY(mu_);
   // Lets calls skip the lock when no hook is set (the usual case).
   std::atomic<bool> has_answer_hook_{false};
+  EtcdMetrics metrics_;
 };
 
 template <typename CallFn>
@@ -140,7 +147,8 @@ absl::Status Connection::Call(absl::string_view what,
                               std::chrono::milliseconds timeout, bool retry,
                               CallFn&& call) {
   using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + timeout;
+  const auto started = Clock::now();
+  const auto deadline = started + timeout;
   absl::Status status;
   for (size_t attempt = 0; attempt == 0 || Clock::now() < deadline;
        ++attempt) {
@@ -168,7 +176,7 @@ absl::Status Connection::Call(absl::string_view what,
     ReportFailure(member->index);
     if (!retry && !IsRejectedUnapplied(status)) break;
   }
-  return Answered(what, std::move(status));
+  return Answered(what, started, std::move(status));
 }
 
 }  // namespace etcdisc::internal

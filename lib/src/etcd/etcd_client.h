@@ -58,6 +58,7 @@ class EtcdClient {
   WatchHub& watch() { return *watch_; }
   ClusterClient& cluster() { return cluster_; }
   Scheduler& scheduler() { return scheduler_; }
+  EtcdMetrics& metrics() { return connection_.metrics(); }
   // See Connection::SetAnswerHookForTesting.
   void SetAnswerHookForTesting(Connection::AnswerHook hook) {
     connection_.SetAnswerHookForTesting(std::move(hook));

@@ -29,7 +29,8 @@ LeaseKeeper::LeaseKeeper(Connection* connection, Scheduler* scheduler)
     // Reconnects at least every 500 ms: a lease of 2 s (etcd's shortest
     // with default settings) must be refreshed within its TTL of the
     // member coming back.
-    : StreamSupervisor(connection, scheduler, &StartKeepAlive,
+    : StreamSupervisor(connection, scheduler, StreamKind::kKeepAlive,
+                       &StartKeepAlive,
                        std::chrono::milliseconds(500)) {}
 
 LeaseKeeper::~LeaseKeeper() { Shutdown(); }
@@ -97,7 +98,9 @@ void LeaseKeeper::OnStreamResponse(Stream* stream, const Response& response) {
                         absl::NotFoundError(absl::StrCat(
                             "lease ", response.id(), " no longer exists")));
       leases_.erase(it);
-    } else {
+    } else if (kept.awaiting) {
+      connection_->metrics().RecordKeepAliveRoundTrip(Clock::now() -
+                                                      kept.sent_at);
       kept.awaiting = false;
     }
   }

@@ -82,10 +82,12 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
  protected:
   // `max_backoff` caps the wait between reconnects.
   StreamSupervisor(Connection* connection, Scheduler* scheduler,
+                   StreamKind kind,
                    typename Stream::StartFn (*start_for)(const MemberStubs&),
                    std::chrono::milliseconds max_backoff)
       : connection_(connection),
         scheduler_(scheduler),
+        kind_(kind),
         start_for_(start_for),
         backoff_(std::chrono::milliseconds(100), max_backoff) {}
 
@@ -150,6 +152,7 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
   Scheduler* const scheduler_;
 
  private:
+  const StreamKind kind_;
   enum class Phase { kClosed, kDialing, kOpen, kClosing, kWaiting, kStopped };
 
   // How long the dialer waits on a channel before it checks for Shutdown.
@@ -164,6 +167,7 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
     stream_ = Stream::Start(this, *connection_, std::move(member), start);
     ++streams_alive_;
     ++streams_opened_;
+    connection_->metrics().CountStreamOpen(kind_, stream_member_);
     OnStreamOpenedLocked();
   }
 

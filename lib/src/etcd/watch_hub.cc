@@ -43,7 +43,7 @@ absl::Status EndStatus(const Response& response, const WatchOptions& options,
 }  // namespace
 
 WatchHub::WatchHub(Connection* connection, Scheduler* scheduler, Timing timing)
-    : StreamSupervisor(connection, scheduler, &StartWatch,
+    : StreamSupervisor(connection, scheduler, StreamKind::kWatch, &StartWatch,
                        std::chrono::seconds(5)),
       timing_(timing) {}
 
@@ -147,6 +147,7 @@ void WatchHub::SendCancelLocked(int64_t server_id) {
 }
 
 void WatchHub::OnStreamResponse(Stream* stream, const Response& response) {
+  const auto received = std::chrono::steady_clock::now();
   MutexLock dispatch(&dispatch_mu_);
   Deliveries deliveries;
   {
@@ -157,6 +158,13 @@ void WatchHub::OnStreamResponse(Stream* stream, const Response& response) {
     TakeLocked(response, &deliveries);
   }
   Deliver(std::move(deliveries));
+  if (response.events_size() > 0) {
+    EtcdMetrics& metrics = connection_->metrics();
+    const auto& last = response.events(response.events_size() - 1);
+    metrics.RecordWatchLag(response.header().revision() -
+                           last.kv().mod_revision());
+    metrics.RecordWatchDelivery(std::chrono::steady_clock::now() - received);
+  }
 }
 
 void WatchHub::DispatchForTesting(WatchId id, const Response& response) {

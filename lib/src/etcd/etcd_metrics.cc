@@ -1,0 +1,82 @@
+#include "etcd/etcd_metrics.h"
+
+namespace etcdisc::internal {
+namespace {
+
+int64_t Micros(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+}
+
+}  // namespace
+
+EtcdMetrics::EtcdMetrics(std::vector<std::string> member_endpoints)
+    : members_(new Member[member_endpoints.size()]),
+      member_count_(member_endpoints.size()) {
+  for (size_t i = 0; i < member_count_; ++i) {
+    members_[i].endpoint = std::move(member_endpoints[i]);
+  }
+}
+
+EtcdMetrics::Call& EtcdMetrics::CallOf(absl::string_view method) {
+  MutexLock lock(&mu_);
+  auto it = calls_.find(method);
+  if (it == calls_.end()) {
+    it = calls_.emplace(std::string(method), std::make_unique<Call>()).first;
+  }
+  return *it->second;
+}
+
+void EtcdMetrics::RecordCall(absl::string_view method,
+                             std::chrono::steady_clock::duration took,
+                             bool ok) {
+  Call& call = CallOf(method);
+  call.duration.Record(Micros(took));
+  if (!ok) call.errors.fetch_add(1, std::memory_order_relaxed);
+}
+
+void EtcdMetrics::CountMemberFailure(size_t member) {
+  if (member >= member_count_) return;
+  members_[member].failures.fetch_add(1, std::memory_order_relaxed);
+}
+
+void EtcdMetrics::CountStreamOpen(StreamKind kind, size_t member) {
+  if (member >= member_count_) return;
+  auto& opens = kind == StreamKind::kWatch ? members_[member].watch_opens
+                                           : members_[member].keepalive_opens;
+  opens.fetch_add(1, std::memory_order_relaxed);
+}
+
+void EtcdMetrics::RecordKeepAliveRoundTrip(
+    std::chrono::steady_clock::duration took) {
+  keepalive_rtt_.Record(Micros(took));
+}
+
+void EtcdMetrics::RecordWatchLag(int64_t revisions) {
+  watch_lag_.Record(revisions);
+}
+
+void EtcdMetrics::RecordWatchDelivery(
+    std::chrono::steady_clock::duration took) {
+  watch_delivery_.Record(Micros(took));
+}
+
+void EtcdMetrics::Snapshot(ClientMetrics* out) const {
+  {
+    MutexLock lock(&mu_);
+    for (const auto& [method, call] : calls_) {
+      out->calls.push_back(CallMetrics{method, call->duration.Snapshot(1e-6),
+                                       call->errors.load()});
+    }
+  }
+  for (size_t i = 0; i < member_count_; ++i) {
+    const Member& m = members_[i];
+    out->members.push_back(MemberMetrics{m.endpoint, m.failures.load(),
+                                         m.watch_opens.load(),
+                                         m.keepalive_opens.load()});
+  }
+  out->keepalive_rtt_seconds = keepalive_rtt_.Snapshot(1e-6);
+  out->watch_lag_revisions = watch_lag_.Snapshot();
+  out->watch_delivery_seconds = watch_delivery_.Snapshot(1e-6);
+}
+
+}  // namespace etcdisc::internal

@@ -1,0 +1,110 @@
+// PrometheusText(): the exposition format, on metrics made up here.
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "etcdisc/metrics.h"
+#include "gtest/gtest.h"
+#include "util/histogram.h"
+
+namespace etcdisc {
+namespace {
+
+bool Has(const std::string& text, const std::string& line) {
+  return text.find(line + "\n") != std::string::npos;
+}
+
+TEST(HistogramTest, CountsEachValueInTheFirstBucketItFits) {
+  internal::Histogram h({10, 100});
+  for (int64_t v : {0, 10, 11, 100, 101, 5000}) h.Record(v);
+  HistogramSnapshot s = h.Snapshot(0.5);
+  EXPECT_EQ(s.bounds, (std::vector<double>{5, 50}));
+  EXPECT_EQ(s.counts, (std::vector<uint64_t>{2, 2, 2}));
+  EXPECT_EQ(s.count, 6u);
+  EXPECT_DOUBLE_EQ(s.sum, (0 + 10 + 11 + 100 + 101 + 5000) * 0.5);
+}
+
+TEST(PrometheusTextTest, WritesSeriesWithEscapedLabelsAndCumulativeBuckets) {
+  ClientMetrics m;
+  m.registrations.push_back(
+      {"web", "u-1", "registered", "", /*failed_attempts=*/2, 0});
+  m.subscriptions.push_back({"we\"b\\\n", "down", 3, 1});
+  CallMetrics txn;
+  txn.method = "Txn";
+  txn.duration_seconds = {{0.001, 0.01}, {1, 2, 3}, 6, 0.5};
+  txn.errors = 1;
+  m.calls.push_back(txn);
+  m.members.push_back({"http://127.0.0.1:2379", 4, 5, 6});
+  m.watch_stream_open = true;
+  const std::string text = PrometheusText(m);
+
+  EXPECT_TRUE(Has(text, "etcdisc_registration_state{service=\"web\",uuid=\"u-1\","
+                        "state=\"registered\"} 1"));
+  EXPECT_TRUE(Has(text, "etcdisc_registration_state{service=\"web\",uuid=\"u-1\","
+                        "state=\"stopped\"} 0"));
+  EXPECT_TRUE(Has(text, "etcdisc_registration_failed_attempts_total{"
+                        "service=\"web\",uuid=\"u-1\"} 2"));
+  EXPECT_TRUE(Has(text, "etcdisc_subscription_queue_depth{"
+                        "service=\"we\\\"b\\\\\\n\",kind=\"down\"} 3"));
+  EXPECT_TRUE(Has(text, "etcdisc_etcd_call_duration_seconds_bucket{"
+                        "method=\"Txn\",le=\"0.001\"} 1"));
+  EXPECT_TRUE(Has(text, "etcdisc_etcd_call_duration_seconds_bucket{"
+                        "method=\"Txn\",le=\"0.01\"} 3"));
+  EXPECT_TRUE(Has(text, "etcdisc_etcd_call_duration_seconds_bucket{"
+                        "method=\"Txn\",le=\"+Inf\"} 6"));
+  EXPECT_TRUE(Has(text, "etcdisc_etcd_call_duration_seconds_count{method=\"Txn\"} 6"));
+  EXPECT_TRUE(Has(text, "etcdisc_etcd_call_duration_seconds_sum{method=\"Txn\"} 0.5"));
+  EXPECT_TRUE(Has(text, "etcdisc_etcd_stream_opens_total{stream=\"keepalive\","
+                        "member=\"http://127.0.0.1:2379\"} 6"));
+  EXPECT_TRUE(Has(text, "etcdisc_stream_open{stream=\"watch\"} 1"));
+  EXPECT_TRUE(Has(text, "etcdisc_stream_open{stream=\"keepalive\"} 0"));
+}
+
+TEST(PrometheusTextTest, EverySampleBelongsToAFamilyWithHelpAndType) {
+  ClientMetrics m;
+  m.registrations.push_back({"web", "u-1", "unregistered", "x", 0, 1});
+  m.subscriptions.push_back({"web", "new", 0, 0});
+  m.calls.push_back({"Range", {{1}, {0, 1}, 1, 2}, 0});
+  m.members.push_back({"http://a:1", 0, 0, 0});
+  std::istringstream lines(PrometheusText(m));
+  std::map<std::string, std::string> types;  // Family -> TYPE.
+  std::string line, last_help;
+  int samples = 0;
+  while (std::getline(lines, line)) {
+    ASSERT_FALSE(line.empty());
+    if (line.rfind("# HELP ", 0) == 0) {
+      last_help = line.substr(7, line.find(' ', 7) - 7);
+      continue;
+    }
+    if (line.rfind("# TYPE ", 0) == 0) {
+      std::istringstream fields(line.substr(7));
+      std::string name, type;
+      fields >> name >> type;
+      EXPECT_EQ(name, last_help) << "TYPE without HELP: " << line;
+      EXPECT_TRUE(type == "gauge" || type == "counter" || type == "histogram")
+          << line;
+      EXPECT_EQ(types.count(name), 0u) << "family twice: " << name;
+      types[name] = type;
+      continue;
+    }
+    ++samples;
+    std::string name = line.substr(0, line.find_first_of("{ "));
+    std::string family = name;
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      const std::string s = suffix;
+      if (!types.count(family) && family.size() > s.size() &&
+          family.compare(family.size() - s.size(), s.size(), s) == 0) {
+        family = family.substr(0, family.size() - s.size());
+      }
+    }
+    ASSERT_TRUE(types.count(family)) << "no family for: " << line;
+    // A value after the last space, that parses as a number.
+    const std::string value = line.substr(line.rfind(' ') + 1);
+    EXPECT_NO_THROW((void)std::stod(value)) << line;
+  }
+  EXPECT_GT(samples, 20);
+  EXPECT_EQ(types.count("etcdisc_keepalive_rtt_seconds"), 1u);
+}
+
+}  // namespace
+}  // namespace etcdisc
