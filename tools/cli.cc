@@ -22,6 +22,10 @@ DEFINE_string(timeout, "5s", "deadline of each call to etcd, e.g. 500ms, 2s");
 DEFINE_string(prefix, "", "key prefix shared by the services, e.g. /tenant-a");
 DEFINE_bool(show_secrets, false, "show passwords in output");
 DEFINE_bool(json, false, "print JSON (JSON lines for watch) for scripts");
+DEFINE_string(endpoint_sync, "0s",
+              "register, watch: how often to take etcd's member list as the "
+              "endpoints (0s: never), so that a long run outlives the members "
+              "given");
 DEFINE_string(log_level, "warning",
               "etcdisc's own log lines on stderr: debug, info, warning, error");
 
@@ -104,6 +108,11 @@ absl::StatusOr<std::unique_ptr<Client>> ClientFromFlags() {
   auto timeout = ParseDuration("timeout", FLAGS_timeout);
   if (!timeout.ok()) return timeout.status();
   options->call_timeout = *timeout;
+  if (FLAGS_endpoint_sync != "0" && FLAGS_endpoint_sync != "0s") {
+    auto sync = ParseDuration("endpoint-sync", FLAGS_endpoint_sync);
+    if (!sync.ok()) return sync.status();
+    options->endpoint_sync_interval = *sync;
+  }
   options->key_prefix = FLAGS_prefix;
   options->worker_threads = 2;
   return Client::Create(*std::move(options));

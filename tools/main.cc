@@ -106,7 +106,8 @@ const std::vector<Command>& Commands() {
                    "SIGINT or SIGTERM (which revoke it)",
        "SERVICE --hostname=H --ports=http=80,https=443 [flags]",
        {"hostname", "ports", "private_hostname", "private_ports", "public",
-        "critical", "shard", "user", "password_file", "ttl", "metrics_file"},
+        "critical", "shard", "user", "password_file", "ttl", "metrics_file",
+        "endpoint_sync"},
        "  etcdisc register web --hostname=10.0.0.7 --ports=http=8080\n"
        "      register this machine as a host of web until Ctrl-C\n"
        "  etcdisc register api --hostname=api.example.com --ports=https=443 \\\n"
@@ -129,7 +130,7 @@ const std::vector<Command>& Commands() {
       {"watch", "print hosts of SERVICE as they appear and go down, until "
                 "interrupted",
        "SERVICE [--events=new,down] [--existing]",
-       {"events", "existing"},
+       {"events", "existing", "endpoint_sync"},
        "  etcdisc watch web --existing      the hosts of web now, then changes\n"
        "  etcdisc watch web --events=down --json\n"
        "      one JSON line per host of web that goes down\n",

@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "discovery/client_access.h"
+#include "discovery/client_core.h"
 #include "gtest/gtest.h"
 #include "support/discovery_test.h"
 #include "support/process.h"
@@ -259,6 +261,49 @@ TEST_F(FaultTest, ShutdownWhileReconnectingWithCallsInFlightNeitherHangsNorCrash
   }
   regs.clear();  // Handles that outlived their client are inert.
   subs.clear();
+}
+
+}  // namespace
+}  // namespace etcdisc
+
+namespace etcdisc {
+namespace {
+
+// A client given one member of three, with endpoint sync on.
+class EndpointSyncTest : public ::etcdisc::testing::DiscoveryTest {
+ protected:
+  int Members() const override { return 3; }
+  ClientOptions DiscoveryOptions() const override {
+    ClientOptions options = DiscoveryTest::DiscoveryOptions();
+    options.endpoints = cluster().endpoint(given_);
+    options.endpoint_sync_interval = std::chrono::seconds(1);
+    return options;
+  }
+  const int given_ = 1;
+};
+
+TEST_F(EndpointSyncTest, RegistrationsAndSubscriptionsOutliveTheOneMemberGiven) {
+  internal::EtcdClient& etcd =
+      internal::ClientAccess::Core(discovery()).etcd();
+  ASSERT_TRUE(::etcdisc::testing::WaitFor(
+      [&] { return etcd.endpoints().size() == 3; }, seconds(10)))
+      << etcd.endpoints().size() << " endpoints";
+  auto news = discovery().SubscribeNew("web");
+  ASSERT_TRUE(news.ok()) << news.status();
+  auto before = MustRegister("web", WebHost("10.0.0.1"));
+  ASSERT_TRUE((*news)->Pop(seconds(10)).has_value());
+
+  ASSERT_TRUE(cluster().Kill(given_).ok());
+  // The member list it learned is kept: the next sync fails over too.
+  auto after = MustRegister("web", WebHost("10.0.0.2"));
+  ASSERT_NE(after, nullptr);
+  auto seen = (*news)->Pop(seconds(30));
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->uuid, after->UUID());
+  auto hosts = discovery().Get("web");
+  ASSERT_TRUE(hosts.ok()) << hosts.status();
+  EXPECT_EQ(hosts->All()->size(), 2u);
+  EXPECT_EQ(etcd.endpoints().size(), 3u);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 // The etcd layer against a 3-member cluster losing members.
+#include <algorithm>
 #include <atomic>
 #include <vector>
 
@@ -168,6 +169,59 @@ TEST_F(FailoverTest, WatchMovesOffAPausedMember) {
   for (int i = 1; i <= 5; ++i) PutRetrying(*writer, "/q/" + std::to_string(i));
   ExpectEventsMatchEtcd(log, "/q/");
   ASSERT_TRUE(cluster().Resume(0).ok());
+}
+
+}  // namespace
+}  // namespace etcdisc::internal
+
+namespace etcdisc::internal {
+namespace {
+
+TEST_F(FailoverTest, AClientGivenOneMemberLearnsTheOthersAndOutlivesIt) {
+  // A follower, so that the cluster keeps its leader when it is killed.
+  auto leader = cluster().Leader();
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  const int given = (*leader + 1) % cluster().size();
+  EtcdClientOptions options = EtcdOptionsFrom(ClientOptions());
+  options.endpoints = cluster().endpoint(given);
+  auto created = EtcdClient::Create(options);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EtcdClient& client = **created;
+  ASSERT_EQ(client.endpoints().size(), 1u);
+
+  auto changed = client.SyncEndpoints();
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_TRUE(*changed);
+  std::vector<std::string> expected;
+  for (int i = 0; i < cluster().size(); ++i) {
+    expected.push_back(cluster().endpoint(i));
+  }
+  std::vector<std::string> now = client.endpoints();
+  std::sort(now.begin(), now.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(now, expected);
+  // The member in use stays in use, and asking again changes nothing.
+  EXPECT_EQ(client.endpoints().front(), cluster().endpoint(given));
+  changed = client.SyncEndpoints();
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_FALSE(*changed);
+
+  // The member it was given goes: watches and calls carry on elsewhere.
+  auto start = cluster().Revision();
+  ASSERT_TRUE(start.ok());
+  EventLog log;
+  WatchOptions watch;
+  watch.key = "/sync/";
+  watch.range_end = PrefixRangeEnd("/sync/");
+  watch.start_revision = *start + 1;
+  client.watch().Watch(watch, log.Handler());
+  PutRetrying(client, "/sync/before");
+  ASSERT_TRUE(log.WaitForEvents(1, seconds(10)));
+  ASSERT_TRUE(cluster().Kill(given).ok());
+  PutRetrying(client, "/sync/after");
+  ASSERT_TRUE(log.WaitForEvents(2, seconds(20)))
+      << log.events().size() << " events";
+  EXPECT_EQ(log.events()[1].kv.key, "/sync/after");
 }
 
 }  // namespace

@@ -102,6 +102,9 @@ TEST_F(CliTest, HelpVersionAndUsageErrors) {
   ProcessResult wrong_flag = Run({"get", "web", "--ttl=2s"});
   EXPECT_EQ(wrong_flag.exit_code, 2);
   EXPECT_TRUE(Contains(wrong_flag.err, "--ttl=2s")) << wrong_flag.err;
+  ProcessResult sync = Run({"watch", "web", "--endpoint-sync=500ms"});
+  EXPECT_EQ(sync.exit_code, 2);
+  EXPECT_TRUE(Contains(sync.err, "endpoint_sync_interval = 500ms")) << sync.err;
   EXPECT_EQ(Run({"get"}).exit_code, 2);
   EXPECT_EQ(Run({"get", "web", "--first", "--one"}).exit_code, 2);
 }

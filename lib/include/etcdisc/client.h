@@ -43,6 +43,13 @@ struct ClientOptions {
   // tests can share one etcd: "/tenant-a" gives "/tenant-a/services/...".
   // Empty, or starting with '/' and not ending with one.
   std::string key_prefix;
+  // How often to ask etcd for its members and take their client URLs as the
+  // endpoints, so that a client given some of the members finds the others,
+  // and keeps working as members are replaced; the first ask is at once.
+  // 0 (never: the endpoints stay as given; right when they name a gRPC proxy
+  // or a load balancer, since etcd's answer would name the members behind
+  // it) or 1 s to 24 h.
+  std::chrono::milliseconds endpoint_sync_interval{0};
   // The machine's private hostname, used when a host names none; empty: the
   // HOSTNAME environment variable, else the operating system's hostname. No
   // '/', whitespace or control character.

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "discovery/host_rules.h"
 #include "discovery/options.h"
 #include "util/log.h"
@@ -19,8 +20,36 @@ absl::StatusOr<std::shared_ptr<ClientCore>> ClientCore::Create(
   ETCDISC_RETURN_IF_ERROR(ValidateClientOptions(options));
   EtcdClientOptions etcd_options = EtcdOptionsFrom(options);
   ETCDISC_ASSIGN_OR_RETURN(auto etcd, EtcdClient::Create(etcd_options));
-  return std::shared_ptr<ClientCore>(
-      new ClientCore(options, std::move(etcd)));
+  std::shared_ptr<ClientCore> core(new ClientCore(options, std::move(etcd)));
+  core->StartEndpointSync();
+  return core;
+}
+
+void ClientCore::StartEndpointSync() {
+  if (options_.endpoint_sync_interval.count() > 0) ScheduleEndpointSync({});
+}
+
+// The tasks hold `this`: the timer drops its tasks, and the pool its queued
+// ones, in Shutdown(), before any member of this goes; a running one is
+// waited for.
+void ClientCore::ScheduleEndpointSync(std::chrono::steady_clock::duration delay) {
+  RunAfter(delay, [this] {
+    watch_pool_.Post([this] {
+      SyncEndpoints();
+      ScheduleEndpointSync(options_.endpoint_sync_interval);
+    });
+  });
+}
+
+void ClientCore::SyncEndpoints() {
+  absl::StatusOr<bool> changed = etcd_->SyncEndpoints();
+  if (!changed.ok()) {
+    ETCDISC_LOG(kWarning, absl::StrCat("could not read etcd's member list: ",
+                                       changed.status().message()));
+  } else if (*changed) {
+    ETCDISC_LOG(kInfo, absl::StrCat("etcd endpoints are now ",
+                                    absl::StrJoin(etcd_->endpoints(), ",")));
+  }
 }
 
 ClientCore::ClientCore(const ClientOptions& options,

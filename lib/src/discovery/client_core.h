@@ -65,6 +65,10 @@ class ClientCore {
     return corrections_.load(std::memory_order_relaxed);
   }
 
+  // With options().endpoint_sync_interval, takes etcd's member list as the
+  // endpoints now and then at every interval, until Shutdown(). Call once.
+  void StartEndpointSync();
+
   // Everything Client::Metrics() reports.
   ClientMetrics Metrics() const;
 
@@ -78,6 +82,9 @@ class ClientCore {
 
  private:
   ClientCore(const ClientOptions& options, std::unique_ptr<EtcdClient> etcd);
+  // One sync, on the watch pool, after `delay`; then the next.
+  void ScheduleEndpointSync(std::chrono::steady_clock::duration delay);
+  void SyncEndpoints();
 
   const ClientOptions options_;
   const KeyLayout keys_;

@@ -88,10 +88,10 @@ class BidiStream : public grpc::ClientBidiReactor<Request, Response> {
     // Free everything first, so that once the owner hears of the end it may
     // tear down the channel: nothing of this stream remains to touch it.
     Owner* const owner = owner_;
-    const size_t member_index = member_->index;
+    const uint64_t member_id = member_->id;
     const absl::Status end = FromGrpcStatus(status, "stream", member_->endpoint);
     delete this;
-    owner->OnStreamDone(member_index, end);
+    owner->OnStreamDone(member_id, end);
   }
 
  private:
@@ -117,9 +117,9 @@ class BidiStreamOwner {
   // No more responses will come; after this returns the owner must not touch
   // the stream.
   virtual void OnStreamClosing(Stream* stream) = 0;
-  // A stream on the member at `member_index` has ended with `status` and has
+  // A stream on the member `member_id` has ended with `status` and has
   // been freed.
-  virtual void OnStreamDone(size_t member_index,
+  virtual void OnStreamDone(uint64_t member_id,
                             const absl::Status& status) = 0;
 };
 

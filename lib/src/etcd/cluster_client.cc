@@ -20,10 +20,10 @@ absl::StatusOr<std::vector<Member>> ClusterClient::MemberList() {
 }
 
 absl::StatusOr<MemberStatus> ClusterClient::Status(size_t endpoint_index) {
-  if (endpoint_index >= connection_->size()) {
+  auto member = connection_->Member(endpoint_index);
+  if (member == nullptr) {
     return absl::InvalidArgumentError("no such endpoint index");
   }
-  auto member = connection_->Member(endpoint_index);
   const absl::Status connected = connection_->Connect(
       *member, std::chrono::steady_clock::now() + timeout_);
   if (!connected.ok()) return connected;

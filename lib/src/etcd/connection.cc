@@ -10,8 +10,8 @@ namespace etcdisc::internal {
 namespace {
 
 std::shared_ptr<const MemberStubs> MakeMember(const ConnectionOptions& options,
-                                              size_t index) {
-  const Endpoint& endpoint = options.endpoints[index];
+                                              const Endpoint& endpoint,
+                                              uint64_t id) {
   grpc::ChannelArguments args;
   // Watch responses can batch many events; etcd's own limit applies.
   args.SetMaxReceiveMessageSize(-1);
@@ -25,12 +25,12 @@ std::shared_ptr<const MemberStubs> MakeMember(const ConnectionOptions& options,
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 1000);
   // Each member gets its own channel even when two share an address.
-  args.SetInt("etcdisc.member_index", static_cast<int>(index));
+  args.SetString("etcdisc.member_id", std::to_string(id));
   auto credentials = options.credentials ? options.credentials
                                          : grpc::InsecureChannelCredentials();
 
   auto member = std::make_shared<MemberStubs>();
-  member->index = index;
+  member->id = id;
   member->endpoint = endpoint.Url();
   member->channel =
       grpc::CreateCustomChannel(endpoint.Target(), credentials, args);
@@ -44,20 +44,11 @@ std::shared_ptr<const MemberStubs> MakeMember(const ConnectionOptions& options,
 
 }  // namespace
 
-namespace {
-
-std::vector<std::string> Urls(const std::vector<Endpoint>& endpoints) {
-  std::vector<std::string> urls;
-  for (const Endpoint& e : endpoints) urls.push_back(e.Url());
-  return urls;
-}
-
-}  // namespace
-
 Connection::Connection(ConnectionOptions options)
-    : dial_timeout_(options.dial_timeout), metrics_(Urls(options.endpoints)) {
-  for (size_t i = 0; i < options.endpoints.size(); ++i) {
-    members_.push_back(MakeMember(options, i));
+    : options_(std::move(options)), dial_timeout_(options_.dial_timeout) {
+  MutexLock lock(&mu_);
+  for (const Endpoint& endpoint : options_.endpoints) {
+    members_.push_back(MakeMember(options_, endpoint, next_id_++));
   }
 }
 
@@ -67,14 +58,54 @@ std::shared_ptr<const MemberStubs> Connection::Current() const {
 }
 
 std::shared_ptr<const MemberStubs> Connection::Member(size_t index) const {
-  return members_.at(index);
+  MutexLock lock(&mu_);
+  return index < members_.size() ? members_[index] : nullptr;
 }
 
-void Connection::ReportFailure(size_t index) {
+size_t Connection::size() const {
   MutexLock lock(&mu_);
-  if (index != current_) return;
+  return members_.size();
+}
+
+std::vector<std::string> Connection::endpoints() const {
+  MutexLock lock(&mu_);
+  std::vector<std::string> urls;
+  for (const auto& m : members_) urls.push_back(m->endpoint);
+  return urls;
+}
+
+void Connection::ReportFailure(uint64_t member_id) {
+  MutexLock lock(&mu_);
+  if (members_[current_]->id != member_id) return;
+  metrics_.CountMemberFailure(members_[current_]->endpoint);
   current_ = (current_ + 1) % members_.size();
-  metrics_.CountMemberFailure(index);
+}
+
+bool Connection::SetEndpoints(const std::vector<Endpoint>& endpoints) {
+  if (endpoints.empty()) return false;
+  MutexLock lock(&mu_);
+  std::vector<std::shared_ptr<const MemberStubs>> next;
+  size_t kept = 0;
+  for (const Endpoint& endpoint : endpoints) {
+    const std::string url = endpoint.Url();
+    auto same = std::find_if(members_.begin(), members_.end(),
+                             [&](const auto& m) { return m->endpoint == url; });
+    if (same != members_.end()) {
+      next.push_back(*same);  // Its channel, connected or not, is kept.
+      ++kept;
+    } else {
+      next.push_back(MakeMember(options_, endpoint, next_id_++));
+    }
+  }
+  if (kept == members_.size() && next.size() == members_.size()) return false;
+  // The member in use stays in use if it is still a member.
+  const std::string in_use = members_[current_]->endpoint;
+  current_ = 0;
+  for (size_t i = 0; i < next.size(); ++i) {
+    if (next[i]->endpoint == in_use) current_ = i;
+  }
+  members_.swap(next);
+  return true;
 }
 
 Connection::Dialed Connection::WaitConnected(
@@ -140,7 +171,7 @@ absl::Status Connection::Answered(
 
 void Connection::PauseBeforeRetry(
     size_t attempt, std::chrono::steady_clock::time_point deadline) const {
-  const size_t round = attempt / members_.size();
+  const size_t round = attempt / size();
   auto pause = std::chrono::milliseconds(100) * (1 << std::min<size_t>(round, 3));
   pause = std::min(pause, std::chrono::milliseconds(1000));
   const auto until =

@@ -42,7 +42,7 @@ struct ConnectionOptions {
 
 // The stubs of one member's channel. Stubs are safe for concurrent use.
 struct MemberStubs {
-  size_t index = 0;      // Position in ConnectionOptions::endpoints.
+  uint64_t id = 0;       // Unique in its Connection, never reused.
   std::string endpoint;  // Its URL, for messages.
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<etcdserverpb::KV::Stub> kv;
@@ -60,18 +60,30 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   // The member in use now. Never null.
-  std::shared_ptr<const MemberStubs> Current() const;
-  // Stubs for one given member, whichever is in use (for tools and tests
-  // that address a member directly).
-  std::shared_ptr<const MemberStubs> Member(size_t index) const;
-  size_t size() const { return members_.size(); }
+  std::shared_ptr<const MemberStubs> Current() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Stubs for the member at `index` in the member list, whichever is in use
+  // (for tools and tests that address a member directly); nullptr past the
+  // end.
+  std::shared_ptr<const MemberStubs> Member(size_t index) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+  size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The members' URLs, in the order they are tried.
+  std::vector<std::string> endpoints() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Replaces the member list (what the cluster says its members are, for
+  // instance). A member whose URL stays keeps its channel, and stays in use
+  // if it was. Calls and streams already on a member that left run on to
+  // their end. Returns whether anything changed; an empty list changes
+  // nothing.
+  bool SetEndpoints(const std::vector<Endpoint>& endpoints)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // How long a call waits for a member to connect before moving on.
   std::chrono::milliseconds dial_timeout() const { return dial_timeout_; }
 
-  // Says that a call through the member at `index` failed in a way that
+  // Says that a call through the member `member_id` failed in a way that
   // blames the member. If it is still the member in use, the next one takes
   // its place; reports about a member already left behind change nothing.
-  void ReportFailure(size_t index);
+  void ReportFailure(uint64_t member_id) ABSL_LOCKS_EXCLUDED(mu_);
 
   // How a wait for a member's channel ended.
   enum class Dialed {
@@ -132,10 +144,12 @@ class Connection {
   void PauseBeforeRetry(size_t attempt,
                         std::chrono::steady_clock::time_point deadline) const;
 
-  std::vector<std::shared_ptr<const MemberStubs>> members_;
+  const ConnectionOptions options_;  // Its endpoints: the first list only.
   const std::chrono::milliseconds dial_timeout_;
   mutable Mutex mu_;
+  std::vector<std::shared_ptr<const MemberStubs>> members_ ABSL_GUARDED_BY(mu_);
   size_t current_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   AnswerHook answer_hook_ ABSL_GUARDED_BY(mu_);
   // Lets calls skip the lock when no hook is set (the usual case).
   std::atomic<bool> has_answer_hook_{false};
@@ -154,11 +168,11 @@ absl::Status Connection::Call(absl::string_view what,
        ++attempt) {
     // One quick round through the members, then a pause between tries so that
     // a cluster electing a leader has the time to.
-    if (attempt >= members_.size()) PauseBeforeRetry(attempt, deadline);
+    if (attempt >= size()) PauseBeforeRetry(attempt, deadline);
     std::shared_ptr<const MemberStubs> member = Current();
     status = Connect(*member, std::min(deadline, Clock::now() + dial_timeout_));
     if (!status.ok()) {
-      ReportFailure(member->index);
+      ReportFailure(member->id);
       continue;  // Nothing was sent: any call may try again.
     }
     // A call that may be repeated gets a slice of the time, so that one
@@ -173,7 +187,7 @@ absl::Status Connection::Call(absl::string_view what,
                                attempt_deadline - Clock::now()));
     status = FromGrpcStatus(call(*member, &context), what, member->endpoint);
     if (status.ok() || !IsMemberFailure(status)) break;
-    ReportFailure(member->index);
+    ReportFailure(member->id);
     if (!retry && !IsRejectedUnapplied(status)) break;
   }
   return Answered(what, started, std::move(status));

@@ -35,6 +35,25 @@ EtcdClient::EtcdClient(ConnectionOptions connection_options,
       watch_(std::make_unique<WatchHub>(&connection_, &scheduler_,
                                         options.watch_timing)) {}
 
+absl::StatusOr<bool> EtcdClient::SyncEndpoints() {
+  ETCDISC_ASSIGN_OR_RETURN(std::vector<Member> members, cluster_.MemberList());
+  std::vector<Endpoint> endpoints;
+  for (const Member& member : members) {
+    if (member.is_learner) continue;
+    for (const std::string& url : member.client_urls) {
+      auto parsed = ParseEndpoints(url);
+      if (parsed.ok() && !parsed->front().tls) {
+        endpoints.push_back(parsed->front());
+      }
+    }
+  }
+  if (endpoints.empty()) {
+    return absl::FailedPreconditionError(
+        "etcd's member list names no client URL etcdisc can use");
+  }
+  return connection_.SetEndpoints(endpoints);
+}
+
 EtcdClient::~EtcdClient() {
   Shutdown();
   watch_.reset();

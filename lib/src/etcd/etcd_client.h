@@ -64,6 +64,14 @@ class EtcdClient {
     connection_.SetAnswerHookForTesting(std::move(hook));
   }
 
+  // Asks the cluster for its members and makes their client URLs the
+  // endpoints (learners and members not started yet left out; https:// URLs
+  // too, until TLS is supported). Returns whether the endpoints changed;
+  // MemberList's error, or FailedPrecondition when no member has a usable
+  // URL, leaving the endpoints as they were.
+  absl::StatusOr<bool> SyncEndpoints();
+  std::vector<std::string> endpoints() const { return connection_.endpoints(); }
+
   // Ends both streams and joins the scheduler thread; calls made afterwards
   // still work but nothing runs in the background. Idempotent.
   void Shutdown();

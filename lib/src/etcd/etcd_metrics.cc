@@ -9,14 +9,6 @@ int64_t Micros(std::chrono::steady_clock::duration d) {
 
 }  // namespace
 
-EtcdMetrics::EtcdMetrics(std::vector<std::string> member_endpoints)
-    : members_(new Member[member_endpoints.size()]),
-      member_count_(member_endpoints.size()) {
-  for (size_t i = 0; i < member_count_; ++i) {
-    members_[i].endpoint = std::move(member_endpoints[i]);
-  }
-}
-
 EtcdMetrics::Call& EtcdMetrics::CallOf(absl::string_view method) {
   MutexLock lock(&mu_);
   auto it = calls_.find(method);
@@ -34,16 +26,16 @@ void EtcdMetrics::RecordCall(absl::string_view method,
   if (!ok) call.errors.fetch_add(1, std::memory_order_relaxed);
 }
 
-void EtcdMetrics::CountMemberFailure(size_t member) {
-  if (member >= member_count_) return;
-  members_[member].failures.fetch_add(1, std::memory_order_relaxed);
+void EtcdMetrics::CountMemberFailure(const std::string& endpoint) {
+  MutexLock lock(&mu_);
+  ++members_[endpoint].failures;
 }
 
-void EtcdMetrics::CountStreamOpen(StreamKind kind, size_t member) {
-  if (member >= member_count_) return;
-  auto& opens = kind == StreamKind::kWatch ? members_[member].watch_opens
-                                           : members_[member].keepalive_opens;
-  opens.fetch_add(1, std::memory_order_relaxed);
+void EtcdMetrics::CountStreamOpen(StreamKind kind, const std::string& endpoint) {
+  MutexLock lock(&mu_);
+  MemberMetrics& m = members_[endpoint];
+  ++(kind == StreamKind::kWatch ? m.watch_stream_opens
+                                : m.keepalive_stream_opens);
 }
 
 void EtcdMetrics::RecordKeepAliveRoundTrip(
@@ -67,12 +59,10 @@ void EtcdMetrics::Snapshot(ClientMetrics* out) const {
       out->calls.push_back(CallMetrics{method, call->duration.Snapshot(1e-6),
                                        call->errors.load()});
     }
-  }
-  for (size_t i = 0; i < member_count_; ++i) {
-    const Member& m = members_[i];
-    out->members.push_back(MemberMetrics{m.endpoint, m.failures.load(),
-                                         m.watch_opens.load(),
-                                         m.keepalive_opens.load()});
+    for (const auto& [endpoint, m] : members_) {
+      out->members.push_back(m);
+      out->members.back().endpoint = endpoint;
+    }
   }
   out->keepalive_rtt_seconds = keepalive_rtt_.Snapshot(1e-6);
   out->watch_lag_revisions = watch_lag_.Snapshot();

@@ -27,13 +27,13 @@ enum class StreamKind { kWatch, kKeepAlive };
 
 class EtcdMetrics {
  public:
-  explicit EtcdMetrics(std::vector<std::string> member_endpoints);
-
   void RecordCall(absl::string_view method,
                   std::chrono::steady_clock::duration took, bool ok)
       ABSL_LOCKS_EXCLUDED(mu_);
-  void CountMemberFailure(size_t member);
-  void CountStreamOpen(StreamKind kind, size_t member);
+  // Per member, by URL; rare events, counted under the lock.
+  void CountMemberFailure(const std::string& endpoint) ABSL_LOCKS_EXCLUDED(mu_);
+  void CountStreamOpen(StreamKind kind, const std::string& endpoint)
+      ABSL_LOCKS_EXCLUDED(mu_);
   void RecordKeepAliveRoundTrip(std::chrono::steady_clock::duration took);
   void RecordWatchLag(int64_t revisions);
   void RecordWatchDelivery(std::chrono::steady_clock::duration took);
@@ -46,18 +46,12 @@ class EtcdMetrics {
     Histogram duration{Histogram::MicrosecondBounds()};
     std::atomic<int64_t> errors{0};
   };
-  struct Member {
-    std::string endpoint;
-    std::atomic<int64_t> failures{0};
-    std::atomic<int64_t> watch_opens{0};
-    std::atomic<int64_t> keepalive_opens{0};
-  };
 
   Call& CallOf(absl::string_view method) ABSL_LOCKS_EXCLUDED(mu_);
 
-  std::unique_ptr<Member[]> members_;
-  const size_t member_count_;
   mutable Mutex mu_;
+  // Every member seen, also those no longer in the member list.
+  std::map<std::string, MemberMetrics> members_ ABSL_GUARDED_BY(mu_);
   // Entries are never removed, so a reference stays valid after the lock.
   std::map<std::string, std::unique_ptr<Call>, std::less<>> calls_
       ABSL_GUARDED_BY(mu_);

@@ -134,20 +134,20 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
 
   // BidiStream calls OnStreamClosing before this, always: the phase is
   // kClosing here unless Shutdown came first.
-  void OnStreamDone(size_t member_index, const absl::Status& /*status*/)
+  void OnStreamDone(uint64_t member_id, const absl::Status& /*status*/)
       override ABSL_LOCKS_EXCLUDED(mu_) {
     MutexLock lock(&mu_);
     --streams_alive_;
     if (phase_ != Phase::kClosing) return;  // Stopped meanwhile.
     // Any end we did not ask for blames the member: it restarted, lost its
     // leader, or stopped answering. The next stream goes to another one.
-    RetryLaterLocked(member_index);
+    RetryLaterLocked(member_id);
   }
 
   mutable Mutex mu_;
   // Set in kOpen, and in kStopped until the stream closes.
   Stream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;
-  size_t stream_member_ ABSL_GUARDED_BY(mu_) = 0;  // Where stream_ runs.
+  uint64_t stream_member_ ABSL_GUARDED_BY(mu_) = 0;  // Where stream_ runs.
   Connection* const connection_;
   Scheduler* const scheduler_;
 
@@ -162,19 +162,19 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     phase_ = Phase::kOpen;
     failed_dials_ = 0;
-    stream_member_ = member->index;
+    stream_member_ = member->id;
+    connection_->metrics().CountStreamOpen(kind_, member->endpoint);
     auto start = start_for_(*member);
     stream_ = Stream::Start(this, *connection_, std::move(member), start);
     ++streams_alive_;
     ++streams_opened_;
-    connection_->metrics().CountStreamOpen(kind_, stream_member_);
     OnStreamOpenedLocked();
   }
 
-  // Blames the member at `member_index` and comes back after a backoff.
-  void RetryLaterLocked(size_t member_index)
+  // Blames the member `member_id` and comes back after a backoff.
+  void RetryLaterLocked(uint64_t member_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    connection_->ReportFailure(member_index);
+    connection_->ReportFailure(member_id);
     phase_ = Phase::kWaiting;
     scheduler_->RunAfter(backoff_.Next(), [this] {
       MutexLock relock(&mu_);
@@ -209,7 +209,7 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
         OpenLocked(std::move(member));
       } else {
         ++failed_dials_;
-        RetryLaterLocked(member->index);
+        RetryLaterLocked(member->id);
       }
     }
     mu_.Unlock();

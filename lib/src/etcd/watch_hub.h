@@ -195,7 +195,7 @@ class WatchHub final : public StreamSupervisor<etcdserverpb::WatchRequest,
   bool probe_outstanding_ ABSL_GUARDED_BY(mu_) = false;
   bool probing_ ABSL_GUARDED_BY(mu_) = true;  // Off for a non-answering member.
   std::chrono::steady_clock::time_point probe_sent_ ABSL_GUARDED_BY(mu_);
-  std::set<size_t> probe_answerers_ ABSL_GUARDED_BY(mu_);  // Member indexes.
+  std::set<uint64_t> probe_answerers_ ABSL_GUARDED_BY(mu_);  // Member ids.
 };
 
 }  // namespace etcdisc::internal
