@@ -26,8 +26,8 @@ DEFINE_string(password_file, "", "register: file holding the password");
 DEFINE_string(ttl, "5s", "register: lease TTL (etcd raises it to its minimum)");
 DEFINE_string(metrics_file, "",
               "register: write the client's metrics in Prometheus' text "
-              "format to this file on every event and every 10 s (for "
-              "node_exporter's textfile collector)");
+              "format to this file on every event and every 10 s, and remove "
+              "it on exit (for node_exporter's textfile collector)");
 
 DECLARE_bool(json);
 
@@ -102,11 +102,13 @@ absl::Status WriteMetricsFile(const Client& client, const std::string& path) {
     std::ofstream out(temporary, std::ios::trunc);
     out << PrometheusText(client.Metrics());
     if (!out.flush()) {
+      std::remove(temporary.c_str());
       return absl::InvalidArgumentError(absl::StrCat(
           "invalid --metrics-file=", path, ": cannot write ", temporary));
     }
   }
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
     return absl::InvalidArgumentError(
         absl::StrCat("invalid --metrics-file=", path, ": cannot rename ",
                      temporary, " to it"));
@@ -156,6 +158,8 @@ int RunRegister(const std::vector<std::string>& args) {
     }
   }
   const absl::Status stopped = (*registration)->Stop();
+  // A process that is gone exports nothing: the collector drops its series.
+  if (metrics) std::remove(FLAGS_metrics_file.c_str());
   while (auto e = events->TryPop()) Print(service, uuid, *e);
   if (!stopped.ok()) {
     std::fprintf(stderr, "etcdisc: %s (its keys expire with the TTL)\n",

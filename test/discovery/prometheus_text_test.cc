@@ -1,5 +1,6 @@
 // PrometheusText(): the exposition format, on metrics made up here.
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -17,7 +18,7 @@ bool Has(const std::string& text, const std::string& line) {
 TEST(HistogramTest, CountsEachValueInTheFirstBucketItFits) {
   internal::Histogram h({10, 100});
   for (int64_t v : {0, 10, 11, 100, 101, 5000}) h.Record(v);
-  HistogramSnapshot s = h.Snapshot(0.5);
+  HistogramSnapshot s = h.Snapshot(2);
   EXPECT_EQ(s.bounds, (std::vector<double>{5, 50}));
   EXPECT_EQ(s.counts, (std::vector<uint64_t>{2, 2, 2}));
   EXPECT_EQ(s.count, 6u);
@@ -29,6 +30,7 @@ TEST(PrometheusTextTest, WritesSeriesWithEscapedLabelsAndCumulativeBuckets) {
   m.registrations.push_back(
       {"web", "u-1", "registered", "", /*failed_attempts=*/2, 0});
   m.subscriptions.push_back({"we\"b\\\n", "down", 3, 1});
+  m.subscriptions.push_back({"we\"b\\\n", "down", 2, 4});  // One series.
   CallMetrics txn;
   txn.method = "Txn";
   txn.duration_seconds = {{0.001, 0.01}, {1, 2, 3}, 6, 0.5};
@@ -45,7 +47,11 @@ TEST(PrometheusTextTest, WritesSeriesWithEscapedLabelsAndCumulativeBuckets) {
   EXPECT_TRUE(Has(text, "etcdisc_registration_failed_attempts_total{"
                         "service=\"web\",uuid=\"u-1\"} 2"));
   EXPECT_TRUE(Has(text, "etcdisc_subscription_queue_depth{"
-                        "service=\"we\\\"b\\\\\\n\",kind=\"down\"} 3"));
+                        "service=\"we\\\"b\\\\\\n\",kind=\"down\"} 5"));
+  EXPECT_TRUE(Has(text, "etcdisc_subscription_hosts{"
+                        "service=\"we\\\"b\\\\\\n\",kind=\"down\"} 4"));
+  EXPECT_TRUE(Has(text, "etcdisc_subscriptions{"
+                        "service=\"we\\\"b\\\\\\n\",kind=\"down\"} 2"));
   EXPECT_TRUE(Has(text, "etcdisc_etcd_call_duration_seconds_bucket{"
                         "method=\"Txn\",le=\"0.001\"} 1"));
   EXPECT_TRUE(Has(text, "etcdisc_etcd_call_duration_seconds_bucket{"
@@ -64,11 +70,16 @@ TEST(PrometheusTextTest, EverySampleBelongsToAFamilyWithHelpAndType) {
   ClientMetrics m;
   m.registrations.push_back({"web", "u-1", "unregistered", "x", 0, 1});
   m.subscriptions.push_back({"web", "new", 0, 0});
+  m.subscriptions.push_back({"web", "new", 1, 0});
   m.calls.push_back({"Range", {{1}, {0, 1}, 1, 2}, 0});
   m.members.push_back({"http://a:1", 0, 0, 0});
+  internal::Histogram rtt(internal::Histogram::MicrosecondBounds());
+  rtt.Record(120);
+  m.keepalive_rtt_seconds = rtt.Snapshot(1'000'000);
   std::istringstream lines(PrometheusText(m));
   std::map<std::string, std::string> types;  // Family -> TYPE.
-  std::string line, last_help;
+  std::set<std::string> series;              // Name and labels.
+  std::string line, last_help, family_now;
   int samples = 0;
   while (std::getline(lines, line)) {
     ASSERT_FALSE(line.empty());
@@ -85,9 +96,12 @@ TEST(PrometheusTextTest, EverySampleBelongsToAFamilyWithHelpAndType) {
           << line;
       EXPECT_EQ(types.count(name), 0u) << "family twice: " << name;
       types[name] = type;
+      family_now = name;
       continue;
     }
     ++samples;
+    const std::string key = line.substr(0, line.rfind(' '));
+    EXPECT_TRUE(series.insert(key).second) << "series twice: " << key;
     std::string name = line.substr(0, line.find_first_of("{ "));
     std::string family = name;
     for (const char* suffix : {"_bucket", "_sum", "_count"}) {
@@ -98,12 +112,28 @@ TEST(PrometheusTextTest, EverySampleBelongsToAFamilyWithHelpAndType) {
       }
     }
     ASSERT_TRUE(types.count(family)) << "no family for: " << line;
+    EXPECT_EQ(family, family_now) << "sample outside its family: " << line;
     // A value after the last space, that parses as a number.
     const std::string value = line.substr(line.rfind(' ') + 1);
     EXPECT_NO_THROW((void)std::stod(value)) << line;
   }
   EXPECT_GT(samples, 20);
   EXPECT_EQ(types.count("etcdisc_keepalive_rtt_seconds"), 1u);
+  // Buckets read as written: 100 us is 0.0001 s.
+  EXPECT_NE(PrometheusText(m).find("le=\"0.0001\""), std::string::npos);
+}
+
+TEST(PrometheusTextTest, AFamilyWithoutSamplesIsLeftOut) {
+  const std::string text = PrometheusText(ClientMetrics{});
+  EXPECT_EQ(text.find("registration_state"), std::string::npos) << text;
+  EXPECT_EQ(text.find("etcd_call_duration_seconds"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE etcdisc_watchers gauge\netcdisc_watchers 0\n"),
+            std::string::npos)
+      << text;
+  // A histogram always has its +Inf bucket, even with no bounds.
+  EXPECT_NE(text.find("etcdisc_keepalive_rtt_seconds_bucket{le=\"+Inf\"} 0\n"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace

@@ -258,13 +258,20 @@ TEST_F(CliTest, RegisterWritesItsMetricsFileForPrometheus) {
   EXPECT_TRUE(Contains(text, "# TYPE etcdisc_etcd_call_duration_seconds histogram\n"));
   registrar.Signal(SIGINT);
   EXPECT_EQ(registrar.Wait(seconds(10)), 0);
+  // Gone with the process, so that its series go too.
+  EXPECT_FALSE(std::ifstream(file).good());
 
-  // A file that cannot be written is refused, and nothing is registered.
+  // A file that cannot be written is refused, and nothing is written to etcd.
+  auto before = cluster().Revision();
+  ASSERT_TRUE(before.ok()) << before.status();
   ProcessResult bad = Run({"register", "db", "--hostname=h", "--ports=http=80",
                            "--metrics-file=/nonexistent/dir/m.prom"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_TRUE(Contains(bad.err, "--metrics-file=/nonexistent/dir/m.prom")) << bad.err;
-  EXPECT_FALSE(discovery().Get("db")->All().ok());
+  EXPECT_EQ(bad.out, "");
+  auto after = cluster().Revision();
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(*after, *before);
 }
 
 TEST_F(CliTest, WatchStreamsJsonLinesForNewAndDown) {

@@ -6,11 +6,14 @@
 //   Registrations (one series per live registration, labels service, uuid)
 //   registration_state{state}        1 for the state it is in: unregistered
 //                                    (writing, or retrying), registered, stopped
-//   registration_failed_attempts_total  attempts to write that failed
+//   registration_failed_attempts_total  background steps that failed (writes,
+//                                    watch starts, put-backs)
 //   registration_lease_losses_total  leases lost (expired, revoked, wiped)
-//   Subscriptions (labels service, kind = new|down|events)
-//   subscription_queue_depth         events waiting to be popped
-//   subscription_hosts               hosts the subscription knows are live
+//   Subscriptions (labels service, kind = new|down|events; subscriptions
+//   alike are one series)
+//   subscriptions                    subscriptions open
+//   subscription_queue_depth         events waiting to be popped, summed
+//   subscription_hosts               hosts they know are live
 //   Client-wide counters
 //   resyncs_total                    full re-reads of a service (compaction,
 //                                    store went back, a difference found)
@@ -21,16 +24,22 @@
 //   etcd layer (label member = endpoint URL where it applies)
 //   etcd_call_duration_seconds{method}   histogram of unary calls, retries
 //                                    included (Range, Txn, Put, LeaseGrant...)
-//   etcd_call_errors_total{method}   calls that ended with an error
-//   etcd_member_failures_total{member}   times a member was left after a
-//                                    failure that blamed it
+//   etcd_call_errors_total{method}   calls that ended with an error (NotFound,
+//                                    the answer for a lease already gone, is
+//                                    not one)
+//   etcd_member_failures_total{member}   failures that blamed the member in
+//                                    use: the next member takes over (with
+//                                    one member, it is tried again)
 //   etcd_stream_opens_total{stream,member}  streams opened on each member
 //                                    (1 + reconnects)
 //   keepalive_rtt_seconds            histogram: a lease refresh sent -> its
 //                                    answer (the oldest unanswered one)
 //   watch_lag_revisions              histogram: per watch response with
 //                                    events, the store's revision minus the
-//                                    last event's (what is still to come)
+//                                    last event's: writes etcd had applied
+//                                    (to any key) beyond what the stream had
+//                                    delivered; growing values mean the
+//                                    stream falls behind
 //   watch_delivery_seconds           histogram: a watch response received ->
 //                                    handed to every watcher it concerns
 #ifndef ETCDISC_METRICS_H_
@@ -96,7 +105,8 @@ struct ClientMetrics {
   HistogramSnapshot watch_delivery_seconds;
 };
 
-// The metrics in Prometheus' text format, each with # HELP and # TYPE.
+// The metrics in Prometheus' text format, each family with # HELP and # TYPE
+// (a family with no sample is left out).
 std::string PrometheusText(const ClientMetrics& metrics);
 
 }  // namespace etcdisc

@@ -1,4 +1,6 @@
 // PrometheusText(): ClientMetrics in Prometheus' text exposition format 0.0.4.
+#include <algorithm>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,16 +26,20 @@ std::string Escape(const std::string& value) {
   return out;
 }
 
-std::string Number(double v) { return absl::StrFormat("%.17g", v); }
+// Enough digits for any count, and bounds such as 0.025 written as such.
+std::string Number(double v) { return absl::StrFormat("%.15g", v); }
 
 class Writer {
  public:
-  // Starts a metric family: # HELP and # TYPE.
+  // Starts a metric family; its # HELP and # TYPE lines are written with its
+  // first sample, so that a family without samples leaves no trace.
   void Family(const std::string& name, const char* type, const char* help) {
-    absl::StrAppend(&text_, "# HELP etcdisc_", name, " ", help, "\n",
-                    "# TYPE etcdisc_", name, " ", type, "\n");
+    header_ = absl::StrCat("# HELP etcdisc_", name, " ", help, "\n",
+                           "# TYPE etcdisc_", name, " ", type, "\n");
   }
   void Sample(const std::string& name, const Labels& labels, double value) {
+    text_ += header_;
+    header_.clear();
     absl::StrAppend(&text_, "etcdisc_", name);
     if (!labels.empty()) {
       text_ += '{';
@@ -49,8 +55,8 @@ class Writer {
   void Histogram(const std::string& name, const Labels& labels,
                  const HistogramSnapshot& h) {
     uint64_t cumulative = 0;
-    for (size_t i = 0; i < h.counts.size(); ++i) {
-      cumulative += h.counts[i];
+    for (size_t i = 0; i <= h.bounds.size(); ++i) {
+      if (i < h.counts.size()) cumulative += h.counts[i];
       Labels with_le = labels;
       with_le.emplace_back("le", i < h.bounds.size() ? Number(h.bounds[i])
                                                      : std::string("+Inf"));
@@ -63,6 +69,7 @@ class Writer {
 
  private:
   std::string text_;
+  std::string header_;  // Of the family started, until its first sample.
 };
 
 void WriteRegistrations(const ClientMetrics& m, Writer* w) {
@@ -89,19 +96,40 @@ void WriteRegistrations(const ClientMetrics& m, Writer* w) {
   }
 }
 
+// Subscriptions to one service of one kind make one series each: a client
+// may hold several alike.
+struct SubscriptionTotals {
+  size_t count = 0;
+  size_t queue_depth = 0;  // Summed.
+  size_t hosts = 0;        // The most any of them knows.
+};
+
 void WriteSubscriptions(const ClientMetrics& m, Writer* w) {
-  w->Family("subscription_queue_depth", "gauge",
-            "Events of a subscription waiting to be popped.");
+  std::map<std::pair<std::string, std::string>, SubscriptionTotals> totals;
   for (const auto& s : m.subscriptions) {
+    SubscriptionTotals& t = totals[{s.service, s.kind}];
+    ++t.count;
+    t.queue_depth += s.queue_depth;
+    t.hosts = std::max(t.hosts, s.hosts);
+  }
+  w->Family("subscriptions", "gauge", "Subscriptions open.");
+  for (const auto& [key, t] : totals) {
+    w->Sample("subscriptions", {{"service", key.first}, {"kind", key.second}},
+              static_cast<double>(t.count));
+  }
+  w->Family("subscription_queue_depth", "gauge",
+            "Events waiting to be popped, over the subscriptions alike.");
+  for (const auto& [key, t] : totals) {
     w->Sample("subscription_queue_depth",
-              {{"service", s.service}, {"kind", s.kind}},
-              static_cast<double>(s.queue_depth));
+              {{"service", key.first}, {"kind", key.second}},
+              static_cast<double>(t.queue_depth));
   }
   w->Family("subscription_hosts", "gauge",
-            "Hosts a subscription knows to be live.");
-  for (const auto& s : m.subscriptions) {
-    w->Sample("subscription_hosts", {{"service", s.service}, {"kind", s.kind}},
-              static_cast<double>(s.hosts));
+            "Hosts the subscriptions know to be live.");
+  for (const auto& [key, t] : totals) {
+    w->Sample("subscription_hosts",
+              {{"service", key.first}, {"kind", key.second}},
+              static_cast<double>(t.hosts));
   }
 }
 

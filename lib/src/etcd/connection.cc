@@ -157,8 +157,9 @@ void Connection::SetAnswerHookForTesting(AnswerHook hook) {
 absl::Status Connection::Answered(
     absl::string_view what, std::chrono::steady_clock::time_point started,
     absl::Status status) {
+  // NotFound is an answer (a lease already gone), not a failed call.
   metrics_.RecordCall(what, std::chrono::steady_clock::now() - started,
-                      status.ok());
+                      status.ok() || absl::IsNotFound(status));
   if (!has_answer_hook_.load(std::memory_order_acquire)) return status;
   AnswerHook hook;
   {

@@ -56,7 +56,7 @@ void EtcdMetrics::Snapshot(ClientMetrics* out) const {
   {
     MutexLock lock(&mu_);
     for (const auto& [method, call] : calls_) {
-      out->calls.push_back(CallMetrics{method, call->duration.Snapshot(1e-6),
+      out->calls.push_back(CallMetrics{method, call->duration.Snapshot(1'000'000),
                                        call->errors.load()});
     }
     for (const auto& [endpoint, m] : members_) {
@@ -64,9 +64,9 @@ void EtcdMetrics::Snapshot(ClientMetrics* out) const {
       out->members.back().endpoint = endpoint;
     }
   }
-  out->keepalive_rtt_seconds = keepalive_rtt_.Snapshot(1e-6);
+  out->keepalive_rtt_seconds = keepalive_rtt_.Snapshot(1'000'000);
   out->watch_lag_revisions = watch_lag_.Snapshot();
-  out->watch_delivery_seconds = watch_delivery_.Snapshot(1e-6);
+  out->watch_delivery_seconds = watch_delivery_.Snapshot(1'000'000);
 }
 
 }  // namespace etcdisc::internal

@@ -13,6 +13,8 @@ using Response = etcdserverpb::LeaseKeepAliveResponse;
 
 // How often the keeper looks for leases to refresh or stalled answers.
 constexpr auto kTick = std::chrono::milliseconds(100);
+// Send times kept per lease for the round-trip metric.
+constexpr size_t kMaxUnanswered = 16;
 
 BidiStream<Request, Response>::StartFn StartKeepAlive(
     const MemberStubs& member) {
@@ -74,13 +76,17 @@ void LeaseKeeper::OnStreamOpenedLocked() {
   const auto now = Clock::now();
   for (auto& [id, kept] : leases_) {
     kept.awaiting = false;
+    kept.unanswered.clear();
     kept.next_send = now;
   }
   SendDueLocked(now);
 }
 
 void LeaseKeeper::OnStreamLostLocked() {
-  for (auto& [id, kept] : leases_) kept.awaiting = false;
+  for (auto& [id, kept] : leases_) {
+    kept.awaiting = false;
+    kept.unanswered.clear();
+  }
 }
 
 void LeaseKeeper::OnStreamResponse(Stream* stream, const Response& response) {
@@ -98,10 +104,13 @@ void LeaseKeeper::OnStreamResponse(Stream* stream, const Response& response) {
                         absl::NotFoundError(absl::StrCat(
                             "lease ", response.id(), " no longer exists")));
       leases_.erase(it);
-    } else if (kept.awaiting) {
-      connection_->metrics().RecordKeepAliveRoundTrip(Clock::now() -
-                                                      kept.sent_at);
+    } else {
       kept.awaiting = false;
+      if (!kept.unanswered.empty()) {
+        connection_->metrics().RecordKeepAliveRoundTrip(
+            Clock::now() - kept.unanswered.front());
+        kept.unanswered.pop_front();
+      }
     }
   }
   RunLost(std::move(lost));
@@ -135,6 +144,7 @@ void LeaseKeeper::SendDueLocked(Clock::time_point now) {
     stream_->Send(std::move(request));
     if (!kept.awaiting) kept.sent_at = now;  // The oldest unanswered one.
     kept.awaiting = true;
+    if (kept.unanswered.size() < kMaxUnanswered) kept.unanswered.push_back(now);
     kept.next_send = now + kept.ttl / 3;
   }
 }

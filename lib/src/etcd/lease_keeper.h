@@ -3,6 +3,7 @@
 #define ETCDISC_ETCD_LEASE_KEEPER_H_
 
 #include <chrono>
+#include <deque>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -69,6 +70,9 @@ class LeaseKeeper final
     Clock::time_point next_send;
     Clock::time_point sent_at;  // Of the oldest unanswered request, if any.
     bool awaiting = false;
+    // When each refresh not yet answered on this stream was sent, oldest
+    // first (etcd answers them in order): for the round-trip metric.
+    std::deque<Clock::time_point> unanswered;
     LeaseLostHandler on_lost;
   };
   using Lost = std::vector<std::pair<LeaseLostHandler, absl::Status>>;

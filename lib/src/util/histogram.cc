@@ -23,14 +23,15 @@ void Histogram::Record(int64_t value) {
   sum_.fetch_add(value, std::memory_order_relaxed);
 }
 
-HistogramSnapshot Histogram::Snapshot(double scale) const {
+HistogramSnapshot Histogram::Snapshot(int64_t per_unit) const {
   HistogramSnapshot out;
-  for (int64_t bound : bounds_) out.bounds.push_back(bound * scale);
+  const double divisor = static_cast<double>(per_unit);
+  for (int64_t bound : bounds_) out.bounds.push_back(bound / divisor);
   for (size_t i = 0; i <= bounds_.size(); ++i) {
     out.counts.push_back(counts_[i].load(std::memory_order_relaxed));
     out.count += out.counts.back();
   }
-  out.sum = sum_.load(std::memory_order_relaxed) * scale;
+  out.sum = sum_.load(std::memory_order_relaxed) / divisor;
   return out;
 }
 

@@ -21,10 +21,11 @@ class Histogram {
   static std::vector<int64_t> MicrosecondBounds();
 
   void Record(int64_t value);
-  // The snapshot in units of `scale` per value (1e-6 turns microseconds into
-  // seconds). Taken without a lock: the count is the buckets' total, and a
-  // value recorded meanwhile may be in its bucket and not yet in the sum.
-  HistogramSnapshot Snapshot(double scale = 1) const;
+  // The snapshot with values divided by `per_unit` (1'000'000 turns
+  // microseconds into seconds). Taken without a lock: the count is the
+  // buckets' total, and a value recorded meanwhile may be in its bucket and
+  // not yet in the sum.
+  HistogramSnapshot Snapshot(int64_t per_unit = 1) const;
 
  private:
   const std::vector<int64_t> bounds_;
