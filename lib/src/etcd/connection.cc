@@ -98,12 +98,16 @@ bool Connection::SetEndpoints(const std::vector<Endpoint>& endpoints) {
     }
   }
   if (kept == members_.size() && next.size() == members_.size()) return false;
-  // The member in use stays in use if it is still a member.
+  // The member in use stays in use, first in the list, if it is still a
+  // member; else the new list's first is.
   const std::string in_use = members_[current_]->endpoint;
-  current_ = 0;
-  for (size_t i = 0; i < next.size(); ++i) {
-    if (next[i]->endpoint == in_use) current_ = i;
+  auto kept_in_use = std::find_if(next.begin(), next.end(), [&](const auto& m) {
+    return m->endpoint == in_use;
+  });
+  if (kept_in_use != next.end()) {
+    std::rotate(next.begin(), kept_in_use, next.end());
   }
+  current_ = 0;
   members_.swap(next);
   return true;
 }

@@ -71,8 +71,8 @@ class Connection {
   std::vector<std::string> endpoints() const ABSL_LOCKS_EXCLUDED(mu_);
 
   // Replaces the member list (what the cluster says its members are, for
-  // instance). A member whose URL stays keeps its channel, and stays in use
-  // if it was. Calls and streams already on a member that left run on to
+  // instance). A member whose URL stays keeps its channel; the member in use,
+  // if it stays, stays in use and comes first. Calls and streams already on a member that left run on to
   // their end. Returns whether anything changed; an empty list changes
   // nothing.
   bool SetEndpoints(const std::vector<Endpoint>& endpoints)
