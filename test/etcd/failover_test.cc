@@ -1,6 +1,7 @@
 // The etcd layer against a 3-member cluster losing members.
 #include <algorithm>
 #include <atomic>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_join.h"
@@ -222,6 +223,47 @@ TEST_F(FailoverTest, AClientGivenOneMemberLearnsTheOthersAndOutlivesIt) {
   ASSERT_TRUE(log.WaitForEvents(2, seconds(20)))
       << log.events().size() << " events";
   EXPECT_EQ(log.events()[1].kv.key, "/sync/after");
+}
+
+}  // namespace
+}  // namespace etcdisc::internal
+
+namespace etcdisc::internal {
+namespace {
+
+TEST_F(FailoverTest, MemberListsSwappedWhileCallsAndAWatchRunLoseNothing) {
+  auto writer = ClientStartingAt(0, seconds(2));
+  auto start = cluster().Revision();
+  ASSERT_TRUE(start.ok());
+  EventLog log;
+  WatchOptions watch;
+  watch.key = "/swap/";
+  watch.range_end = PrefixRangeEnd("/swap/");
+  watch.start_revision = *start + 1;
+  writer->watch().Watch(watch, log.Handler());
+
+  // Another thread swaps between all three members and two of them.
+  std::vector<Endpoint> all, two;
+  for (int i = 0; i < cluster().size(); ++i) {
+    auto parsed = ParseEndpoints(cluster().endpoint(i));
+    ASSERT_TRUE(parsed.ok());
+    all.push_back(parsed->front());
+    if (i > 0) two.push_back(parsed->front());
+  }
+  std::atomic<bool> done{false};
+  std::atomic<int> swaps{0};
+  std::thread swapper([&] {
+    while (!done) {
+      writer->SetEndpointsForTesting(swaps % 2 ? all : two);
+      ++swaps;
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+  });
+  for (int i = 0; i < 50; ++i) PutRetrying(*writer, "/swap/" + std::to_string(i));
+  done = true;
+  swapper.join();
+  EXPECT_GT(swaps.load(), 10);
+  ExpectEventsMatchEtcd(log, "/swap/");
 }
 
 }  // namespace

@@ -48,7 +48,8 @@ struct ClientOptions {
   // and keeps working as members are replaced; the first ask is at once.
   // 0 (never: the endpoints stay as given; right when they name a gRPC proxy
   // or a load balancer, since etcd's answer would name the members behind
-  // it) or 1 s to 24 h.
+  // it, and when the URLs the members advertise cannot be reached from here)
+  // or 1 s to 24 h.
   std::chrono::milliseconds endpoint_sync_interval{0};
   // The machine's private hostname, used when a host names none; empty: the
   // HOSTNAME environment variable, else the operating system's hostname. No

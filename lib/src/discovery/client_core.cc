@@ -42,6 +42,7 @@ void ClientCore::ScheduleEndpointSync(std::chrono::steady_clock::duration delay)
 }
 
 void ClientCore::SyncEndpoints() {
+  if (shut_down()) return;
   absl::StatusOr<bool> changed = etcd_->SyncEndpoints();
   if (!changed.ok()) {
     ETCDISC_LOG(kWarning, absl::StrCat("could not read etcd's member list: ",

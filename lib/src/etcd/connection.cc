@@ -1,6 +1,8 @@
 #include "etcd/connection.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -75,29 +77,43 @@ std::vector<std::string> Connection::endpoints() const {
 }
 
 void Connection::ReportFailure(uint64_t member_id) {
-  MutexLock lock(&mu_);
-  if (members_[current_]->id != member_id) return;
-  metrics_.CountMemberFailure(members_[current_]->endpoint);
-  current_ = (current_ + 1) % members_.size();
+  std::string blamed;
+  {
+    MutexLock lock(&mu_);
+    if (members_[current_]->id != member_id) return;
+    blamed = members_[current_]->endpoint;
+    current_ = (current_ + 1) % members_.size();
+  }
+  metrics_.CountMemberFailure(blamed);
 }
 
 bool Connection::SetEndpoints(const std::vector<Endpoint>& endpoints) {
   if (endpoints.empty()) return false;
+  std::map<std::string, const Endpoint*> wanted;  // By URL, once each.
+  for (const Endpoint& endpoint : endpoints) wanted[endpoint.Url()] = &endpoint;
   MutexLock lock(&mu_);
+  std::set<std::string> now;
+  for (const auto& m : members_) now.insert(m->endpoint);
+  if (now.size() == wanted.size() &&
+      std::all_of(now.begin(), now.end(),
+                  [&](const std::string& url) { return wanted.count(url); })) {
+    return false;
+  }
   std::vector<std::shared_ptr<const MemberStubs>> next;
-  size_t kept = 0;
-  for (const Endpoint& endpoint : endpoints) {
-    const std::string url = endpoint.Url();
+  for (const auto& [url, endpoint] : wanted) {
     auto same = std::find_if(members_.begin(), members_.end(),
                              [&](const auto& m) { return m->endpoint == url; });
     if (same != members_.end()) {
       next.push_back(*same);  // Its channel, connected or not, is kept.
-      ++kept;
     } else {
-      next.push_back(MakeMember(options_, endpoint, next_id_++));
+      next.push_back(MakeMember(options_, *endpoint, next_id_++));
     }
   }
-  if (kept == members_.size() && next.size() == members_.size()) return false;
+  // A member that leaves the list keeps its channel alive here: a stream may
+  // still run on it, and its last reference must never go on a gRPC thread.
+  for (const auto& m : members_) {
+    if (!wanted.count(m->endpoint)) retired_.push_back(m);
+  }
   // The member in use stays in use, first in the list, if it is still a
   // member; else the new list's first is.
   const std::string in_use = members_[current_]->endpoint;

@@ -72,7 +72,7 @@ class Connection {
 
   // Replaces the member list (what the cluster says its members are, for
   // instance). A member whose URL stays keeps its channel; the member in use,
-  // if it stays, stays in use and comes first. Calls and streams already on a member that left run on to
+  // if it stays, stays in use and comes first. The others are in URL order. Calls and streams already on a member that left run on to
   // their end. Returns whether anything changed; an empty list changes
   // nothing.
   bool SetEndpoints(const std::vector<Endpoint>& endpoints)
@@ -150,6 +150,9 @@ class Connection {
   std::vector<std::shared_ptr<const MemberStubs>> members_ ABSL_GUARDED_BY(mu_);
   size_t current_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // Members that left the list, kept until the connection goes (see
+  // SetEndpoints); as many as the cluster has replaced in the client's life.
+  std::vector<std::shared_ptr<const MemberStubs>> retired_ ABSL_GUARDED_BY(mu_);
   AnswerHook answer_hook_ ABSL_GUARDED_BY(mu_);
   // Lets calls skip the lock when no hook is set (the usual case).
   std::atomic<bool> has_answer_hook_{false};

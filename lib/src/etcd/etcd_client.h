@@ -71,6 +71,10 @@ class EtcdClient {
   // URL, leaving the endpoints as they were.
   absl::StatusOr<bool> SyncEndpoints();
   std::vector<std::string> endpoints() const { return connection_.endpoints(); }
+  // Connection::SetEndpoints, for tests that swap member lists under load.
+  bool SetEndpointsForTesting(const std::vector<Endpoint>& endpoints) {
+    return connection_.SetEndpoints(endpoints);
+  }
 
   // Ends both streams and joins the scheduler thread; calls made afterwards
   // still work but nothing runs in the background. Idempotent.
