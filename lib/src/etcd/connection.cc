@@ -100,13 +100,14 @@ bool Connection::SetEndpoints(const std::vector<Endpoint>& endpoints) {
     return false;
   }
   std::vector<std::shared_ptr<const MemberStubs>> next;
-  for (const auto& [url, endpoint] : wanted) {
+  for (const auto& entry : wanted) {
+    const std::string& url = entry.first;
     auto same = std::find_if(members_.begin(), members_.end(),
                              [&](const auto& m) { return m->endpoint == url; });
     if (same != members_.end()) {
       next.push_back(*same);  // Its channel, connected or not, is kept.
     } else {
-      next.push_back(MakeMember(options_, *endpoint, next_id_++));
+      next.push_back(MakeMember(options_, *entry.second, next_id_++));
     }
   }
   // A member that leaves the list keeps its channel alive here: a stream may
