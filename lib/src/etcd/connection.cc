@@ -101,14 +101,7 @@ bool Connection::SetEndpoints(const std::vector<Endpoint>& endpoints) {
   }
   std::vector<std::shared_ptr<const MemberStubs>> next;
   for (const auto& entry : wanted) {
-    const std::string& url = entry.first;
-    auto same = std::find_if(members_.begin(), members_.end(),
-                             [&](const auto& m) { return m->endpoint == url; });
-    if (same != members_.end()) {
-      next.push_back(*same);  // Its channel, connected or not, is kept.
-    } else {
-      next.push_back(MakeMember(options_, *entry.second, next_id_++));
-    }
+    next.push_back(TakeMemberLocked(*entry.second));
   }
   // A member that leaves the list keeps its channel alive here: a stream may
   // still run on it, and its last reference must never go on a gRPC thread.
@@ -127,6 +120,22 @@ bool Connection::SetEndpoints(const std::vector<Endpoint>& endpoints) {
   current_ = 0;
   members_.swap(next);
   return true;
+}
+
+std::shared_ptr<const MemberStubs> Connection::TakeMemberLocked(
+    const Endpoint& endpoint) {
+  const std::string url = endpoint.Url();
+  const auto has_url = [&](const auto& m) { return m->endpoint == url; };
+  // A member in the list, or one that left and comes back, keeps its channel.
+  auto listed = std::find_if(members_.begin(), members_.end(), has_url);
+  if (listed != members_.end()) return *listed;
+  auto retired = std::find_if(retired_.begin(), retired_.end(), has_url);
+  if (retired != retired_.end()) {
+    auto member = *retired;
+    retired_.erase(retired);
+    return member;
+  }
+  return MakeMember(options_, endpoint, next_id_++);
 }
 
 Connection::Dialed Connection::WaitConnected(

@@ -132,6 +132,10 @@ class Connection {
   EtcdMetrics& metrics() { return metrics_; }
 
  private:
+  // The member for `endpoint`: the listed or retired one with its URL, else
+  // a new one.
+  std::shared_ptr<const MemberStubs> TakeMemberLocked(const Endpoint& endpoint)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records the call's outcome, then runs the answer hook, if any.
   absl::Status Answered(absl::string_view what,
                         std::chrono::steady_clock::time_point started,
@@ -150,8 +154,8 @@ class Connection {
   std::vector<std::shared_ptr<const MemberStubs>> members_ ABSL_GUARDED_BY(mu_);
   size_t current_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
-  // Members that left the list, kept until the connection goes (see
-  // SetEndpoints); as many as the cluster has replaced in the client's life.
+  // Members that left the list, kept until the connection goes or they come
+  // back (see SetEndpoints): at most one per URL ever seen.
   std::vector<std::shared_ptr<const MemberStubs>> retired_ ABSL_GUARDED_BY(mu_);
   AnswerHook answer_hook_ ABSL_GUARDED_BY(mu_);
   // Lets calls skip the lock when no hook is set (the usual case).
