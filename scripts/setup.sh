@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   etcd-server etcd-client
   clang libclang-rt-14-dev llvm
-  help2man dpkg-dev
+  help2man dpkg-dev openssl
 )
 
 missing=()

@@ -1,5 +1,7 @@
 #include <cstdlib>
+#include <string>
 
+#include "absl/strings/escaping.h"
 #include "etcdisc/client.h"
 #include "gtest/gtest.h"
 
@@ -42,11 +44,43 @@ TEST_F(EnvironmentTest, HostnameOverridesTheMachineName) {
   EXPECT_EQ(options->hostname, "node-42");
 }
 
-TEST_F(EnvironmentTest, TlsVariablesAreRefusedNamingTheVariable) {
-  ::setenv("ETCD_TLS_CERT", "/etc/cert.pem", 1);
+TEST_F(EnvironmentTest, TlsFilesTurnHttpEndpointsIntoHttps) {
+  ::setenv("ETCD_HOSTS", "http://a:2379,http://b:2379", 1);
+  ::setenv("ETCD_CACERT", "/etc/etcd/ca.pem", 1);
+  ::setenv("ETCD_TLS_CERT", "/etc/etcd/client.pem", 1);
+  ::setenv("ETCD_TLS_KEY", "/etc/etcd/client.key", 1);
+  ::setenv("ETCD_TLS_INMEMORY", "false", 1);  // Anything but "true": files.
+  auto options = ClientOptionsFromEnvironment();
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->endpoints, "https://a:2379,https://b:2379");
+  EXPECT_EQ(options->tls.ca_file, "/etc/etcd/ca.pem");
+  EXPECT_EQ(options->tls.cert_file, "/etc/etcd/client.pem");
+  EXPECT_EQ(options->tls.key_file, "/etc/etcd/client.key");
+  EXPECT_TRUE(options->tls.ca_pem.empty());
+}
+
+TEST_F(EnvironmentTest, InMemoryTlsTakesPemAsIsOrBase64) {
+  const std::string pem =
+      "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  ::setenv("ETCD_TLS_INMEMORY", "true", 1);
+  ::setenv("ETCD_CACERT", pem.c_str(), 1);
+  ::setenv("ETCD_TLS_CERT", absl::Base64Escape(pem).c_str(), 1);
+  auto options = ClientOptionsFromEnvironment();
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->tls.ca_pem, pem);
+  EXPECT_EQ(options->tls.cert_pem, pem);
+  EXPECT_TRUE(options->tls.ca_file.empty());
+  EXPECT_EQ(options->endpoints, "https://localhost:2379");
+}
+
+TEST_F(EnvironmentTest, InMemoryTlsThatIsNotPemIsRefusedNamingTheVariable) {
+  ::setenv("ETCD_TLS_INMEMORY", "true", 1);
+  ::setenv("ETCD_TLS_KEY", "not-a-key-at-all", 1);
   auto options = ClientOptionsFromEnvironment();
   EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(options.status().message().find("ETCD_TLS_CERT"),
+  EXPECT_NE(options.status().message().find("ETCD_TLS_KEY"),
+            absl::string_view::npos);
+  EXPECT_EQ(options.status().message().find("not-a-key-at-all"),
             absl::string_view::npos);
 }
 

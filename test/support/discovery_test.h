@@ -28,6 +28,7 @@ class DiscoveryTest : public EtcdTest {
   virtual ClientOptions DiscoveryOptions() const {
     ClientOptions options;
     options.endpoints = cluster().endpoints();
+    options.tls = cluster().ClientTls();
     options.call_timeout = std::chrono::seconds(3);
     options.hostname = "test-machine";
     return options;

@@ -72,16 +72,44 @@ void RemoveDirectoriesOfDeadRuns() {
 
 std::string PeerUrl(int port) { return absl::StrCat("http://127.0.0.1:", port); }
 
-// A client that talks to one member only, with short deadlines.
-absl::StatusOr<std::unique_ptr<EtcdClient>> AdminClient(
-    const std::string& endpoint) {
-  EtcdClientOptions options = internal::EtcdOptionsFrom(ClientOptions());
-  options.endpoints = endpoint;
-  options.call_timeout = std::chrono::milliseconds(1000);
-  return EtcdClient::Create(options);
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace
+
+TlsOptions EtcdCluster::ClientTls() const {
+  TlsOptions tls;
+  if (options_.tls == EtcdClusterOptions::Tls::kNone) return tls;
+  tls.ca_file = certs_.ca_file;
+  if (options_.tls == EtcdClusterOptions::Tls::kMutual) {
+    tls.cert_file = certs_.client.cert_file;
+    tls.key_file = certs_.client.key_file;
+  }
+  return tls;
+}
+
+// A client that talks to one member only, with short deadlines.
+absl::StatusOr<std::unique_ptr<EtcdClient>> EtcdCluster::AdminClient(
+    const std::string& endpoint) const {
+  EtcdClientOptions options = internal::EtcdOptionsFrom(ClientOptions());
+  options.endpoints = endpoint;
+  options.call_timeout = std::chrono::milliseconds(1000);
+  options.tls = EtcdTls();
+  return EtcdClient::Create(options);
+}
+
+internal::EtcdClientOptions::Tls EtcdCluster::EtcdTls() const {
+  const TlsOptions tls = ClientTls();
+  internal::EtcdClientOptions::Tls out;
+  out.ca_pem = tls.ca_file.empty() ? "" : ReadFile(tls.ca_file);
+  out.cert_pem = tls.cert_file.empty() ? "" : ReadFile(tls.cert_file);
+  out.key_pem = tls.key_file.empty() ? "" : ReadFile(tls.key_file);
+  return out;
+}
 
 absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(
     EtcdClusterOptions options) {
@@ -114,6 +142,11 @@ absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::StartOnFreePorts(
     return absl::InternalError("mkdtemp failed");
   }
   cluster->dir_ = pattern;
+  if (options.tls != EtcdClusterOptions::Tls::kNone) {
+    auto certs = TestCerts::Make(cluster->dir_);
+    if (!certs.ok()) return certs.status();
+    cluster->certs_ = *std::move(certs);
+  }
   cluster->token_ = absl::StrCat("etcdisc-", std::random_device{}());
   for (int i = 0; i < options.members; ++i) {
     MemberProcess m;
@@ -152,7 +185,9 @@ EtcdCluster::~EtcdCluster() {
 }
 
 std::string EtcdCluster::endpoint(int i) const {
-  return absl::StrCat("http://127.0.0.1:", members_.at(i).client_port);
+  return absl::StrCat(
+      options_.tls == EtcdClusterOptions::Tls::kNone ? "http" : "https",
+      "://127.0.0.1:", members_.at(i).client_port);
 }
 
 std::string EtcdCluster::endpoints() const {
@@ -167,7 +202,7 @@ std::vector<std::string> EtcdCluster::Args(int i) const {
   for (const auto& peer : members_) {
     initial.push_back(absl::StrCat(peer.name, "=", PeerUrl(peer.peer_port)));
   }
-  return {options_.etcd_binary,
+  std::vector<std::string> args = {options_.etcd_binary,
           "--name", m.name,
           "--data-dir", m.data_dir,
           "--listen-client-urls", endpoint(i),
@@ -182,6 +217,16 @@ std::vector<std::string> EtcdCluster::Args(int i) const {
           "--logger", "zap",
           "--log-outputs", "stderr",
           "--enable-v2=false"};
+  if (options_.tls != EtcdClusterOptions::Tls::kNone) {
+    const std::vector<std::string> tls = {
+        "--cert-file", certs_.server.cert_file, "--key-file",
+        certs_.server.key_file, "--trusted-ca-file", certs_.ca_file};
+    args.insert(args.end(), tls.begin(), tls.end());
+  }
+  if (options_.tls == EtcdClusterOptions::Tls::kMutual) {
+    args.push_back("--client-cert-auth");
+  }
+  return args;
 }
 
 namespace {
@@ -228,6 +273,9 @@ absl::Status EtcdCluster::Launch(int i) {
 
 absl::StatusOr<std::string> EtcdCluster::StartProxy() {
   if (proxy_pid_ > 0) return proxy_endpoint_;
+  if (options_.tls != EtcdClusterOptions::Tls::kNone) {
+    return absl::UnimplementedError("the test proxy is plaintext only");
+  }
   auto port = FreePort();
   if (!port.ok()) return port.status();
   std::vector<std::string> members;

@@ -14,6 +14,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "etcd/etcd_client.h"
+#include "etcdisc/client.h"
+#include "support/test_certs.h"
+
 
 namespace etcdisc::testing {
 
@@ -26,6 +30,10 @@ struct EtcdClusterOptions {
   // How long Start() and Restart() wait for members to serve.
   std::chrono::seconds start_timeout{30};
   std::string etcd_binary = "/usr/bin/etcd";
+  // kServer: https:// client URLs with a certificate from a throwaway CA;
+  // kMutual: also --client-cert-auth (clients need a certificate of that CA).
+  enum class Tls { kNone, kServer, kMutual };
+  Tls tls = Tls::kNone;
 };
 
 // Not thread-safe: drive it from the test's main thread. Member processes die
@@ -82,6 +90,13 @@ class EtcdCluster {
   // The tail of member i's log, for failure messages.
   std::string LogTail(int i) const;
 
+  // With TLS: the certificates made for this cluster, and what a client of
+  // it sets (the CA, and the root user's certificate with kMutual).
+  const TestCerts& certs() const { return certs_; }
+  TlsOptions ClientTls() const;
+  // The same, read, for an etcd-layer client.
+  internal::EtcdClientOptions::Tls EtcdTls() const;
+
  private:
   struct MemberProcess {
     std::string name;
@@ -100,8 +115,11 @@ class EtcdCluster {
   absl::Status WaitServing(int i, std::chrono::steady_clock::time_point until);
   std::vector<std::string> Args(int i) const;
   absl::StatusOr<int> AnyRunning() const;
+  absl::StatusOr<std::unique_ptr<internal::EtcdClient>> AdminClient(
+      const std::string& endpoint) const;
 
   EtcdClusterOptions options_;
+  TestCerts certs_;
   std::string dir_;
   std::string token_;
   std::vector<MemberProcess> members_;

@@ -18,17 +18,22 @@ namespace etcdisc::testing {
 class EtcdTest : public ::testing::Test {
  protected:
   virtual int Members() const { return 1; }
+  virtual EtcdClusterOptions::Tls Tls() const {
+    return EtcdClusterOptions::Tls::kNone;
+  }
   virtual internal::EtcdClientOptions EtcdOptions() const {
     internal::EtcdClientOptions options =
         internal::EtcdOptionsFrom(ClientOptions());
     options.endpoints = cluster_->endpoints();
     options.call_timeout = std::chrono::seconds(3);
+    options.tls = cluster_->EtcdTls();
     return options;
   }
 
   void SetUp() override {
     EtcdClusterOptions options;
     options.members = Members();
+    options.tls = Tls();
     auto cluster = EtcdCluster::Start(options);
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);

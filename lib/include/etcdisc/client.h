@@ -33,12 +33,39 @@ struct ClientAccess;  // Reaches the internals, for etcdisc's own tests.
 // How a Client reaches etcd and paces its background work. Every field has
 // its default here and its valid range in its comment; Client::Create refuses
 // a value out of range with InvalidArgument naming the field and the value.
+// TLS to etcd, for https:// endpoints. Each item is a file, or the PEM text
+// itself (one of the two, never both).
+struct TlsOptions {
+  // The CA bundle that signed etcd's certificates; neither: the system's.
+  std::string ca_file;
+  std::string ca_pem;
+  // A client certificate and its private key, for mutual TLS: both or
+  // neither. With etcd's --client-cert-auth, a certificate whose common name
+  // is an etcd user authenticates as that user.
+  std::string cert_file;
+  std::string cert_pem;
+  std::string key_file;
+  std::string key_pem;
+  // The name checked against etcd's certificates instead of each endpoint's
+  // host, for certificates issued to another name.
+  std::string server_name;
+
+  // Whether anything is set.
+  bool empty() const {
+    return ca_file.empty() && ca_pem.empty() && cert_file.empty() &&
+           cert_pem.empty() && key_file.empty() && key_pem.empty() &&
+           server_name.empty();
+  }
+};
+
 struct ClientOptions {
   // --- Where etcd is, and what etcdisc's keys look like ---
 
   // etcd members' client URLs, comma-separated: "http://h1:2379,http://h2:2379".
-  // At least one; http:// only for now.
+  // At least one; https:// ones are reached with TLS (see `tls`).
   std::string endpoints = "http://localhost:2379";
+  // Certificates for https:// endpoints. Set only with https:// endpoints.
+  TlsOptions tls;
   // Prepended to every key etcdisc reads or writes ("" = none), so tenants and
   // tests can share one etcd: "/tenant-a" gives "/tenant-a/services/...".
   // Empty, or starting with '/' and not ending with one.
@@ -101,9 +128,11 @@ struct ClientOptions {
 
 // Reads ClientOptions the way the Go package etcd-discovery does: ETCD_HOSTS
 // (comma-separated URLs), else ETCD_HOST, else http://localhost:2379; HOSTNAME
-// for the private hostname. InvalidArgument, naming the variable, when
-// ETCD_CACERT, ETCD_TLS_CERT, ETCD_TLS_KEY or ETCD_TLS_INMEMORY is set: TLS is
-// not supported yet.
+// for the private hostname; TLS from ETCD_CACERT (CA bundle), ETCD_TLS_CERT and
+// ETCD_TLS_KEY (client certificate and key): files, or with
+// ETCD_TLS_INMEMORY=true (exactly "true"; anything else means files) the PEM
+// text itself, as is or base64-encoded. With any of them set, http:// endpoints
+// become https://. InvalidArgument names a variable that is not PEM.
 absl::StatusOr<ClientOptions> ClientOptionsFromEnvironment();
 
 struct RegisterOptions {

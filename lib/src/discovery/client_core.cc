@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "discovery/host_rules.h"
 #include "discovery/options.h"
+#include "discovery/tls.h"
 #include "util/log.h"
 #include "util/status_macros.h"
 
@@ -19,6 +20,7 @@ absl::StatusOr<std::shared_ptr<ClientCore>> ClientCore::Create(
     const ClientOptions& options) {
   ETCDISC_RETURN_IF_ERROR(ValidateClientOptions(options));
   EtcdClientOptions etcd_options = EtcdOptionsFrom(options);
+  ETCDISC_ASSIGN_OR_RETURN(etcd_options.tls, LoadTls(options));
   ETCDISC_ASSIGN_OR_RETURN(auto etcd, EtcdClient::Create(etcd_options));
   std::shared_ptr<ClientCore> core(new ClientCore(options, std::move(etcd)));
   core->StartEndpointSync();

@@ -28,8 +28,14 @@ std::shared_ptr<const MemberStubs> MakeMember(const ConnectionOptions& options,
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 1000);
   // Each member gets its own channel even when two share an address.
   args.SetString("etcdisc.member_id", std::to_string(id));
-  auto credentials = options.credentials ? options.credentials
-                                         : grpc::InsecureChannelCredentials();
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      grpc::InsecureChannelCredentials();
+  if (endpoint.tls) {
+    credentials = options.tls_credentials;
+    if (!options.tls_server_name.empty()) {
+      args.SetSslTargetNameOverride(options.tls_server_name);
+    }
+  }
 
   auto member = std::make_shared<MemberStubs>();
   member->id = id;

@@ -28,8 +28,12 @@ namespace etcdisc::internal {
 struct ConnectionOptions {
   // The members to talk to, in the order they are tried. Must not be empty.
   std::vector<Endpoint> endpoints;
-  // Credentials for every channel; nullptr means plaintext.
-  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // Credentials of the channels to https:// endpoints (http:// ones are
+  // plaintext); nullptr when there is none.
+  std::shared_ptr<grpc::ChannelCredentials> tls_credentials;
+  // The name checked against each https:// member's certificate; empty: the
+  // endpoint's host.
+  std::string tls_server_name;
   // Time between HTTP/2 pings on a connection with calls in flight; a member
   // that stops answering them (paused, cut off) is dropped after
   // ping_timeout. etcd refuses pings more often than every 5 s.

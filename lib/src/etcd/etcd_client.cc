@@ -10,14 +10,14 @@ namespace etcdisc::internal {
 absl::StatusOr<std::unique_ptr<EtcdClient>> EtcdClient::Create(
     const EtcdClientOptions& options) {
   ETCDISC_ASSIGN_OR_RETURN(auto endpoints, ParseEndpoints(options.endpoints));
-  for (const Endpoint& e : endpoints) {
-    if (e.tls) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "etcd endpoint \"", e.Url(), "\": TLS is not supported yet"));
-    }
-  }
   ConnectionOptions connection_options;
   connection_options.endpoints = std::move(endpoints);
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = options.tls.ca_pem;
+  ssl.pem_cert_chain = options.tls.cert_pem;
+  ssl.pem_private_key = options.tls.key_pem;
+  connection_options.tls_credentials = grpc::SslCredentials(ssl);
+  connection_options.tls_server_name = options.tls.server_name;
   connection_options.ping_time = options.ping_time;
   connection_options.ping_timeout = options.ping_timeout;
   connection_options.dial_timeout = options.dial_timeout;
@@ -42,9 +42,7 @@ absl::StatusOr<bool> EtcdClient::SyncEndpoints() {
     if (member.is_learner) continue;
     for (const std::string& url : member.client_urls) {
       auto parsed = ParseEndpoints(url);
-      if (parsed.ok() && !parsed->front().tls) {
-        endpoints.push_back(parsed->front());
-      }
+      if (parsed.ok()) endpoints.push_back(parsed->front());
     }
   }
   if (endpoints.empty()) {

@@ -35,6 +35,16 @@ struct EtcdClientOptions {
   // Progress probes of the watch stream: how often, and how long an answer
   // may take before the member is taken as stalled and left.
   WatchHub::Timing watch_timing;
+  // For https:// endpoints, PEM text: the CA bundle that signed the members'
+  // certificates (empty: the system's roots), and a client certificate and
+  // its key for mutual TLS (both or neither). `server_name` is checked
+  // against the members' certificates instead of each endpoint's host.
+  struct Tls {
+    std::string ca_pem;
+    std::string cert_pem;
+    std::string key_pem;
+    std::string server_name;
+  } tls;
 };
 
 // One gRPC channel in use at a time, one Watch stream and one LeaseKeepAlive
@@ -43,9 +53,9 @@ struct EtcdClientOptions {
 // the scheduler thread.
 class EtcdClient {
  public:
-  // InvalidArgument, naming the bad item, for a malformed endpoint list;
-  // InvalidArgument for https:// until TLS is supported. Connects lazily: a
-  // cluster that is down shows only in the calls.
+  // InvalidArgument, naming the bad item, for a malformed endpoint list.
+  // Connects lazily: a cluster that is down, or a TLS handshake that fails,
+  // shows only in the calls.
   static absl::StatusOr<std::unique_ptr<EtcdClient>> Create(
       const EtcdClientOptions& options);
   ~EtcdClient();
@@ -65,8 +75,7 @@ class EtcdClient {
   }
 
   // Asks the cluster for its members and makes their client URLs the
-  // endpoints (learners and members not started yet left out; https:// URLs
-  // too, until TLS is supported). Returns whether the endpoints changed;
+  // endpoints (learners and members not started yet left out). Returns whether the endpoints changed;
   // MemberList's error, or FailedPrecondition when no member has a usable
   // URL, leaving the endpoints as they were.
   absl::StatusOr<bool> SyncEndpoints();
