@@ -22,6 +22,12 @@ DEFINE_string(timeout, "5s", "deadline of each call to etcd, e.g. 500ms, 2s");
 DEFINE_string(prefix, "", "key prefix shared by the services, e.g. /tenant-a");
 DEFINE_bool(show_secrets, false, "show passwords in output");
 DEFINE_bool(json, false, "print JSON (JSON lines for watch) for scripts");
+DEFINE_string(cacert, "",
+              "CA bundle that signed etcd's certificates, for https:// "
+              "endpoints (default: $ETCD_CACERT, else the system's)");
+DEFINE_string(cert, "",
+              "client certificate for mutual TLS (default: $ETCD_TLS_CERT)");
+DEFINE_string(key, "", "its private key (default: $ETCD_TLS_KEY)");
 DEFINE_string(endpoint_sync, "0s",
               "register, watch: how often to take etcd's member list as the "
               "endpoints (0s: never), so that a long run outlives the members "
@@ -105,6 +111,19 @@ absl::StatusOr<std::unique_ptr<Client>> ClientFromFlags() {
   auto options = ClientOptionsFromEnvironment();
   if (!options.ok()) return options.status();
   if (!FLAGS_endpoints.empty()) options->endpoints = FLAGS_endpoints;
+  // A flag replaces what the environment gave for the same item.
+  if (!FLAGS_cacert.empty()) {
+    options->tls.ca_file = FLAGS_cacert;
+    options->tls.ca_pem.clear();
+  }
+  if (!FLAGS_cert.empty()) {
+    options->tls.cert_file = FLAGS_cert;
+    options->tls.cert_pem.clear();
+  }
+  if (!FLAGS_key.empty()) {
+    options->tls.key_file = FLAGS_key;
+    options->tls.key_pem.clear();
+  }
   auto timeout = ParseDuration("timeout", FLAGS_timeout);
   if (!timeout.ok()) return timeout.status();
   options->call_timeout = *timeout;

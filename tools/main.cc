@@ -18,7 +18,8 @@ namespace etcdisc::cli {
 namespace {
 
 const std::vector<std::string> kCommonFlags = {
-    "endpoints", "timeout", "prefix", "json", "show_secrets", "log_level"};
+    "endpoints", "cacert", "cert", "key",         "timeout",
+    "prefix",    "json",   "show_secrets", "log_level"};
 
 constexpr char kExitCodes[] =
     "Exit codes: 0 success; 1 nothing found (no such service, no host);\n"
