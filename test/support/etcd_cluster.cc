@@ -218,13 +218,17 @@ std::vector<std::string> EtcdCluster::Args(int i) const {
           "--log-outputs", "stderr",
           "--enable-v2=false"};
   if (options_.tls != EtcdClusterOptions::Tls::kNone) {
-    const std::vector<std::string> tls = {
-        "--cert-file", certs_.server.cert_file, "--key-file",
-        certs_.server.key_file, "--trusted-ca-file", certs_.ca_file};
+    const std::vector<std::string> tls = {"--cert-file",
+                                          certs_.server.cert_file, "--key-file",
+                                          certs_.server.key_file};
     args.insert(args.end(), tls.begin(), tls.end());
   }
+  // etcd requires client certificates as soon as it is given a trusted CA, so
+  // the CA goes only with --client-cert-auth.
   if (options_.tls == EtcdClusterOptions::Tls::kMutual) {
-    args.push_back("--client-cert-auth");
+    const std::vector<std::string> mutual = {"--trusted-ca-file",
+                                             certs_.ca_file, "--client-cert-auth"};
+    args.insert(args.end(), mutual.begin(), mutual.end());
   }
   return args;
 }

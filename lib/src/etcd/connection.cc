@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "etcd/dial_error.h"
 
 namespace etcdisc::internal {
 namespace {
@@ -40,6 +41,7 @@ std::shared_ptr<const MemberStubs> MakeMember(const ConnectionOptions& options,
   auto member = std::make_shared<MemberStubs>();
   member->id = id;
   member->endpoint = endpoint.Url();
+  member->tls = endpoint.tls;
   member->channel =
       grpc::CreateCustomChannel(endpoint.Target(), credentials, args);
   member->kv = etcdserverpb::KV::NewStub(member->channel);
@@ -175,13 +177,11 @@ absl::Status Connection::Connect(
     case Dialed::kReady:
       return absl::OkStatus();
     case Dialed::kRefused:
-      return absl::UnavailableError(absl::StrCat(
-          "etcd member ", member.endpoint, " refused or dropped the connection"));
+      return DialError(member, DialFailure::kRefused);
     case Dialed::kTimedOut:
       break;
   }
-  return absl::UnavailableError(absl::StrCat(
-      "etcd member ", member.endpoint, " did not accept a connection in time"));
+  return DialError(member, DialFailure::kTimedOut);
 }
 
 void Connection::SetAnswerHookForTesting(AnswerHook hook) {

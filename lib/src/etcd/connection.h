@@ -48,6 +48,7 @@ struct ConnectionOptions {
 struct MemberStubs {
   uint64_t id = 0;       // Unique in its Connection, never reused.
   std::string endpoint;  // Its URL, for messages.
+  bool tls = false;      // Reached over TLS (an https:// endpoint).
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<etcdserverpb::KV::Stub> kv;
   std::unique_ptr<etcdserverpb::Lease::Stub> lease;
@@ -102,7 +103,8 @@ class Connection {
   // still reconnecting.
   Dialed WaitConnected(const MemberStubs& member,
                        std::chrono::steady_clock::time_point deadline) const;
-  // WaitConnected as a status: OK, or Unavailable naming the member.
+  // WaitConnected as a status: OK, or Unavailable naming the member and
+  // saying why gRPC could not connect (see DialError).
   absl::Status Connect(const MemberStubs& member,
                        std::chrono::steady_clock::time_point deadline) const;
 
