@@ -37,11 +37,12 @@ class BidiStream : public grpc::ClientBidiReactor<Request, Response> {
   using StartFn = std::function<void(grpc::ClientContext*,
                                      grpc::ClientBidiReactor<Request, Response>*)>;
 
+  // `token` (may be null): the etcd auth token the stream carries.
   static BidiStream* Start(Owner* owner, const Connection& connection,
                            std::shared_ptr<const MemberStubs> member,
-                           const StartFn& start) {
+                           const StartFn& start, const AuthToken* token) {
     auto* stream = new BidiStream(owner, std::move(member));
-    connection.PrepareStream(&stream->context_);
+    connection.PrepareStream(&stream->context_, token);
     start(&stream->context_, stream);
     stream->AddHold();  // Released in OnReadDone(false): see the class rule.
     stream->StartRead(&stream->response_);

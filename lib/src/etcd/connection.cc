@@ -49,13 +49,29 @@ std::shared_ptr<const MemberStubs> MakeMember(const ConnectionOptions& options,
   member->watch = etcdserverpb::Watch::NewStub(member->channel);
   member->cluster = etcdserverpb::Cluster::NewStub(member->channel);
   member->maintenance = etcdserverpb::Maintenance::NewStub(member->channel);
+  member->auth = etcdserverpb::Auth::NewStub(member->channel);
   return member;
 }
 
 }  // namespace
 
+std::unique_ptr<AuthTokens> Connection::TakeCredentials(
+    Connection* connection, ConnectionOptions* options) {
+  if (!options->credentials.has_value()) return nullptr;
+  EtcdCredentials credentials = *std::move(options->credentials);
+  options->credentials.reset();
+  return std::make_unique<AuthTokens>(
+      std::move(credentials),
+      [connection](const std::string& user, const std::string& password,
+                   std::chrono::steady_clock::time_point deadline) {
+        return connection->Authenticate(user, password, deadline);
+      });
+}
+
 Connection::Connection(ConnectionOptions options)
-    : options_(std::move(options)), dial_timeout_(options_.dial_timeout) {
+    : auth_(TakeCredentials(this, &options)),
+      options_(std::move(options)),
+      dial_timeout_(options_.dial_timeout) {
   MutexLock lock(&mu_);
   for (const Endpoint& endpoint : options_.endpoints) {
     members_.push_back(MakeMember(options_, endpoint, next_id_++));
@@ -217,12 +233,35 @@ void Connection::PauseBeforeRetry(
 }
 
 void Connection::PrepareUnary(grpc::ClientContext* context,
-                              std::chrono::milliseconds timeout) const {
+                              std::chrono::milliseconds timeout,
+                              const AuthToken* token) const {
   context->set_deadline(std::chrono::system_clock::now() + timeout);
+  if (token != nullptr) context->AddMetadata("token", token->value);
 }
 
-void Connection::PrepareStream(grpc::ClientContext* context) const {
+void Connection::PrepareStream(grpc::ClientContext* context,
+                               const AuthToken* token) const {
   context->AddMetadata("hasleader", "true");
+  if (token != nullptr) context->AddMetadata("token", token->value);
+}
+
+absl::StatusOr<std::string> Connection::Authenticate(
+    const std::string& user, const std::string& password,
+    std::chrono::steady_clock::time_point deadline) {
+  etcdserverpb::AuthenticateRequest request;
+  request.set_name(user);
+  request.set_password(password);
+  etcdserverpb::AuthenticateResponse response;
+  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  absl::Status status = CallWith(
+      Token::kNone, "Authenticate", std::max(timeout, kMinAttemptTime),
+      /*retry=*/true, [&](const MemberStubs& member, grpc::ClientContext* c) {
+        return member.auth->Authenticate(c, request, &response);
+      });
+  EtcdCredentials wipe{"", std::move(*request.mutable_password())};
+  if (!status.ok()) return status;
+  return std::move(*response.mutable_token());
 }
 
 }  // namespace etcdisc::internal

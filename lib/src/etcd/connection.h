@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "util/mutex.h"
+#include "etcd/auth_tokens.h"
 #include "etcd/endpoints.h"
 #include "etcd/etcd_metrics.h"
 #include "etcd/grpc_status.h"
@@ -42,6 +44,9 @@ struct ConnectionOptions {
   // How long a call waits for a member that is not connected before it moves
   // on to the next one. Bounded by the call's own deadline.
   std::chrono::milliseconds dial_timeout{};
+  // An etcd user: every call and stream then carries its auth token. Taken
+  // out by Connection (the password is kept once, in its AuthTokens).
+  std::optional<EtcdCredentials> credentials;
 };
 
 // The stubs of one member's channel. Stubs are safe for concurrent use.
@@ -55,6 +60,7 @@ struct MemberStubs {
   std::unique_ptr<etcdserverpb::Watch::Stub> watch;
   std::unique_ptr<etcdserverpb::Cluster::Stub> cluster;
   std::unique_ptr<etcdserverpb::Maintenance::Stub> maintenance;
+  std::unique_ptr<etcdserverpb::Auth::Stub> auth;
 };
 
 // Safe for concurrent use without external synchronization.
@@ -108,23 +114,34 @@ class Connection {
   absl::Status Connect(const MemberStubs& member,
                        std::chrono::steady_clock::time_point deadline) const;
 
-  // Sets a unary call's deadline and etcd's metadata.
+  // Sets a unary call's deadline and etcd's metadata: `token` (may be null).
   void PrepareUnary(grpc::ClientContext* context,
-                    std::chrono::milliseconds timeout) const;
-  // Sets a long-lived stream's metadata: no deadline, and etcd's
+                    std::chrono::milliseconds timeout,
+                    const AuthToken* token = nullptr) const;
+  // Sets a long-lived stream's metadata: no deadline, `token` (may be null;
+  // a stream carries the token it opened with for its whole life), and etcd's
   // require-leader key so that a member that loses its leader ends the stream
   // instead of holding it silently.
-  void PrepareStream(grpc::ClientContext* context) const;
+  void PrepareStream(grpc::ClientContext* context,
+                     const AuthToken* token) const;
+
+  // The client's etcd user's tokens; nullptr without a user.
+  AuthTokens* auth() { return auth_.get(); }
 
   // Runs a unary call against the member in use. `call(stubs, context)`
   // performs it and returns gRPC's status. On a member failure the next member
   // takes over. The call is tried again, while its deadline allows, when
   // nothing was sent (no connection), when etcd refused it unapplied (no
   // leader), and on any member failure with `retry` (for reads and other
-  // calls safe to repeat).
+  // calls safe to repeat). With an etcd user, the call carries the client's
+  // token; when etcd refuses the token (expired, lost in a restart), a new
+  // one is got and the call sent once more (etcd applied nothing).
   template <typename CallFn>
   absl::Status Call(absl::string_view what, std::chrono::milliseconds timeout,
-                    bool retry, CallFn&& call);
+                    bool retry, CallFn&& call) {
+    return CallWith(Token::kAttach, what, timeout, retry,
+                    std::forward<CallFn>(call));
+  }
 
   // For tests of what happens while a call is in flight: `hook(what, status)`
   // runs after each unary call has been answered and before its caller sees
@@ -138,6 +155,17 @@ class Connection {
   EtcdMetrics& metrics() { return metrics_; }
 
  private:
+  enum class Token { kAttach, kNone };
+  template <typename CallFn>
+  absl::Status CallWith(Token token_use, absl::string_view what,
+                        std::chrono::milliseconds timeout, bool retry,
+                        CallFn&& call);
+  // etcd's Authenticate, with no token attached (etcd 3.4 refuses an
+  // Authenticate that carries a stale one).
+  absl::StatusOr<std::string> Authenticate(
+      const std::string& user, const std::string& password,
+      std::chrono::steady_clock::time_point deadline);
+
   // The member for `endpoint`: the listed or retired one with its URL, else
   // a new one.
   std::shared_ptr<const MemberStubs> TakeMemberLocked(const Endpoint& endpoint)
@@ -154,6 +182,14 @@ class Connection {
   void PauseBeforeRetry(size_t attempt,
                         std::chrono::steady_clock::time_point deadline) const;
 
+  // The tokens of options.credentials, which it takes out (so that the
+  // password is kept once); nullptr without credentials.
+  static std::unique_ptr<AuthTokens> TakeCredentials(Connection* connection,
+                                                     ConnectionOptions* options);
+
+  // Set once, in the constructor, before options_ (it takes the credentials
+  // out of them).
+  const std::unique_ptr<AuthTokens> auth_;
   const ConnectionOptions options_;  // Its endpoints: the first list only.
   const std::chrono::milliseconds dial_timeout_;
   mutable Mutex mu_;
@@ -170,12 +206,14 @@ class Connection {
 };
 
 template <typename CallFn>
-absl::Status Connection::Call(absl::string_view what,
-                              std::chrono::milliseconds timeout, bool retry,
-                              CallFn&& call) {
+absl::Status Connection::CallWith(Token token_use, absl::string_view what,
+                                  std::chrono::milliseconds timeout, bool retry,
+                                  CallFn&& call) {
   using Clock = std::chrono::steady_clock;
   const auto started = Clock::now();
   const auto deadline = started + timeout;
+  const bool with_token = auth_ != nullptr && token_use == Token::kAttach;
+  bool token_renewed = false;
   absl::Status status;
   for (size_t attempt = 0; attempt == 0 || Clock::now() < deadline;
        ++attempt) {
@@ -188,6 +226,15 @@ absl::Status Connection::Call(absl::string_view what,
       ReportFailure(member->id);
       continue;  // Nothing was sent: any call may try again.
     }
+    std::optional<AuthToken> token;
+    if (with_token) {
+      absl::StatusOr<AuthToken> got = auth_->Get(deadline);
+      if (!got.ok()) {
+        status = got.status();
+        break;
+      }
+      token = *std::move(got);
+    }
     // A call that may be repeated gets a slice of the time, so that one
     // swallowed by a member that lost its leader leaves time for another try.
     auto attempt_deadline = deadline;
@@ -196,9 +243,17 @@ absl::Status Connection::Call(absl::string_view what,
           deadline, Clock::now() + std::max(timeout / 3, kMinAttemptTime));
     }
     grpc::ClientContext context;
-    PrepareUnary(&context, std::chrono::duration_cast<std::chrono::milliseconds>(
-                               attempt_deadline - Clock::now()));
+    PrepareUnary(&context,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     attempt_deadline - Clock::now()),
+                 token ? &*token : nullptr);
     status = FromGrpcStatus(call(*member, &context), what, member->endpoint);
+    if (token && !token_renewed && IsStaleToken(status)) {
+      // Refused before anything was applied: once more with a new token.
+      auth_->Invalidate(*token);
+      token_renewed = true;
+      continue;
+    }
     if (status.ok() || !IsMemberFailure(status)) break;
     ReportFailure(member->id);
     if (!retry && !IsRejectedUnapplied(status)) break;

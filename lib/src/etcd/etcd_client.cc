@@ -21,6 +21,7 @@ absl::StatusOr<std::unique_ptr<EtcdClient>> EtcdClient::Create(
   connection_options.ping_time = options.ping_time;
   connection_options.ping_timeout = options.ping_timeout;
   connection_options.dial_timeout = options.dial_timeout;
+  connection_options.credentials = options.credentials;
   return std::unique_ptr<EtcdClient>(
       new EtcdClient(std::move(connection_options), options));
 }

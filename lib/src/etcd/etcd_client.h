@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -45,6 +46,8 @@ struct EtcdClientOptions {
     std::string key_pem;
     std::string server_name;
   } tls;
+  // An etcd user: calls and streams carry its token (see AuthTokens).
+  std::optional<EtcdCredentials> credentials;
 };
 
 // One gRPC channel in use at a time, one Watch stream and one LeaseKeepAlive

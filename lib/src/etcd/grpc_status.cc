@@ -10,9 +10,18 @@ absl::Status FromGrpcStatus(const grpc::Status& status, absl::string_view what,
   if (status.ok()) return absl::OkStatus();
   // grpc::StatusCode and absl::StatusCode share their numbering (both follow
   // google.rpc.Code), so the cast keeps the code.
-  const auto code = static_cast<absl::StatusCode>(status.error_code());
-  return absl::Status(code, absl::StrCat("etcd ", what, " at ", endpoint, ": ",
-                                         status.error_message()));
+  auto code = static_cast<absl::StatusCode>(status.error_code());
+  std::string message = absl::StrCat("etcd ", what, " at ", endpoint, ": ",
+                                     status.error_message());
+  if (absl::StrContains(status.error_message(), "user name is empty")) {
+    // etcd says INVALID_ARGUMENT, but nothing in the call was wrong.
+    code = absl::StatusCode::kUnauthenticated;
+    absl::StrAppend(&message,
+                    " (etcd has authentication on: give an etcd user and "
+                    "password, or a client certificate whose common name is "
+                    "a user)");
+  }
+  return absl::Status(code, message);
 }
 
 bool IsMemberFailure(const absl::Status& status) {

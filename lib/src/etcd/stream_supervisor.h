@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -37,10 +38,17 @@ namespace etcdisc::internal {
 //   kDialing --dialer: refused, not in time, or passed over as
 //              failed while other members are untried (blamed)---> kWaiting
 //   kOpen --no more responses (OnStreamClosing)-----------------> kClosing
-//   kClosing --stream freed (OnStreamDone, member blamed)-------> kWaiting
+//   kOpen --etcd refused its token (ReopenWithNewTokenLocked)---> kRenewing
+//   kClosing --stream freed (OnStreamDone, member blamed unless
+//              etcd refused the stream's token)-----------------> kWaiting
+//   kRenewing --stream freed-------------------------------------> kClosed,
+//                                                  then EnsureStreamLocked
 //   kWaiting --backoff timer-------------------------------------> kClosed,
 //                                                  then EnsureStreamLocked
 //   any --Shutdown-----------------------------------------------> kStopped
+//
+// With an etcd user, a stream carries the client's token held when it opens;
+// when none is held (first use, or refused since), the dialer gets one first.
 template <typename Request, typename Response>
 class StreamSupervisor : public BidiStreamOwner<Request, Response> {
  public:
@@ -96,9 +104,12 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
   void EnsureStreamLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (phase_ != Phase::kClosed) return;
     auto member = connection_->Current();
+    std::optional<AuthToken> token;
+    if (connection_->auth() != nullptr) token = connection_->auth()->Cached();
     if (member->channel->GetState(/*try_to_connect=*/false) ==
-        GRPC_CHANNEL_READY) {
-      OpenLocked(std::move(member));
+            GRPC_CHANNEL_READY &&
+        (connection_->auth() == nullptr || token.has_value())) {
+      OpenLocked(std::move(member), std::move(token));
       return;
     }
     phase_ = Phase::kDialing;
@@ -119,6 +130,23 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
     if (stream_ != nullptr) stream_->Cancel();
   }
 
+  // etcd refused the open stream's token: drops that token and opens a new
+  // stream, with a new token, at once (the member is not blamed).
+  void ReopenWithNewTokenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (phase_ != Phase::kOpen || stream_ == nullptr) return;
+    if (stream_token_.has_value()) {
+      connection_->auth()->Invalidate(*stream_token_);
+    }
+    phase_ = Phase::kRenewing;
+    stream_->Cancel();
+  }
+
+  // The generation of the open stream's token; 0 without one.
+  uint64_t StreamTokenGenerationLocked() const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stream_token_.has_value() ? stream_token_->generation : 0;
+  }
+
   // Called under mu_ right after a new stream starts: send what it needs.
   virtual void OnStreamOpenedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
   // Called under mu_ when the open stream is gone, before any reconnect.
@@ -134,13 +162,24 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
 
   // BidiStream calls OnStreamClosing before this, always: the phase is
   // kClosing here unless Shutdown came first.
-  void OnStreamDone(uint64_t member_id, const absl::Status& /*status*/)
+  void OnStreamDone(uint64_t member_id, const absl::Status& status)
       override ABSL_LOCKS_EXCLUDED(mu_) {
     MutexLock lock(&mu_);
     --streams_alive_;
+    if (phase_ == Phase::kRenewing) {
+      phase_ = Phase::kClosed;
+      EnsureStreamLocked();
+      return;
+    }
     if (phase_ != Phase::kClosing) return;  // Stopped meanwhile.
-    // Any end we did not ask for blames the member: it restarted, lost its
-    // leader, or stopped answering. The next stream goes to another one.
+    if (stream_token_.has_value() && IsStaleToken(status)) {
+      // Not the member's fault: the next stream carries a new token.
+      connection_->auth()->Invalidate(*stream_token_);
+      RetryLaterLocked(/*blamed_member=*/0);
+      return;
+    }
+    // Any other end we did not ask for blames the member: it restarted, lost
+    // its leader, or stopped answering. The next stream goes to another one.
     RetryLaterLocked(member_id);
   }
 
@@ -148,33 +187,47 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
   // Set in kOpen, and in kStopped until the stream closes.
   Stream* stream_ ABSL_GUARDED_BY(mu_) = nullptr;
   uint64_t stream_member_ ABSL_GUARDED_BY(mu_) = 0;  // Where stream_ runs.
+  // The token stream_ carries, if any.
+  std::optional<AuthToken> stream_token_ ABSL_GUARDED_BY(mu_);
   Connection* const connection_;
   Scheduler* const scheduler_;
 
  private:
   const StreamKind kind_;
-  enum class Phase { kClosed, kDialing, kOpen, kClosing, kWaiting, kStopped };
+  enum class Phase {
+    kClosed,
+    kDialing,
+    kOpen,
+    kClosing,
+    kRenewing,
+    kWaiting,
+    kStopped
+  };
 
   // How long the dialer waits on a channel before it checks for Shutdown.
   static constexpr std::chrono::milliseconds kDialSlice{100};
 
-  void OpenLocked(std::shared_ptr<const MemberStubs> member)
+  void OpenLocked(std::shared_ptr<const MemberStubs> member,
+                  std::optional<AuthToken> token)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     phase_ = Phase::kOpen;
     failed_dials_ = 0;
     stream_member_ = member->id;
+    stream_token_ = std::move(token);
     connection_->metrics().CountStreamOpen(kind_, member->endpoint);
     auto start = start_for_(*member);
-    stream_ = Stream::Start(this, *connection_, std::move(member), start);
+    stream_ = Stream::Start(this, *connection_, std::move(member), start,
+                            stream_token_ ? &*stream_token_ : nullptr);
     ++streams_alive_;
     ++streams_opened_;
     OnStreamOpenedLocked();
   }
 
-  // Blames the member `member_id` and comes back after a backoff.
-  void RetryLaterLocked(uint64_t member_id)
+  // Blames the member `blamed_member` (none: 0) and comes back after a
+  // backoff.
+  void RetryLaterLocked(uint64_t blamed_member)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    connection_->ReportFailure(member_id);
+    if (blamed_member != 0) connection_->ReportFailure(blamed_member);
     phase_ = Phase::kWaiting;
     scheduler_->RunAfter(backoff_.Next(), [this] {
       MutexLock relock(&mu_);
@@ -203,16 +256,33 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
           failed_dials_ + 1 < connection_->size();
       mu_.Unlock();
       const bool connected = Dial(*member, first_try_this_round);
+      absl::StatusOr<std::optional<AuthToken>> token = std::nullopt;
+      if (connected) token = TokenForStream();
       mu_.Lock();
       if (phase_ != Phase::kDialing) break;  // Stopped meanwhile.
-      if (connected) {
-        OpenLocked(std::move(member));
+      if (connected && token.ok()) {
+        OpenLocked(std::move(member), *std::move(token));
+      } else if (connected) {
+        RetryLaterLocked(/*blamed_member=*/0);  // etcd refused the user.
       } else {
         ++failed_dials_;
         RetryLaterLocked(member->id);
       }
     }
     mu_.Unlock();
+  }
+
+  // The token a new stream carries: none without an etcd user, else the one
+  // held or a new one.
+  absl::StatusOr<std::optional<AuthToken>> TokenForStream()
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    AuthTokens* auth = connection_->auth();
+    if (auth == nullptr) return std::nullopt;
+    absl::StatusOr<AuthToken> token = auth->Get(
+        std::chrono::steady_clock::now() + connection_->dial_timeout() +
+        std::chrono::seconds(5));
+    if (!token.ok()) return token.status();
+    return std::optional<AuthToken>(*std::move(token));
   }
 
   // Waits for `member` to connect, at most the connection's dial timeout:

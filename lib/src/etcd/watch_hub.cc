@@ -35,6 +35,12 @@ absl::Status EndStatus(const Response& response, const WatchOptions& options,
         ": that revision is compacted; the oldest one left is ",
         response.compact_revision()));
   }
+  if (IsRefusedWatch(response.cancel_reason())) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "etcd refused the watch of \"", options.key, "\": ",
+        response.cancel_reason(), " (the etcd user needs read permission on "
+        "that key or prefix)"));
+  }
   return absl::CancelledError(absl::StrCat("etcd ended the watch of \"",
                                            options.key, "\": ",
                                            response.cancel_reason()));
@@ -246,6 +252,7 @@ void WatchHub::TakeCreatedLocked(const Response& response, Deliveries* out) {
     return;
   }
   Watcher& watcher = it->second;
+  if (failed && RenewTokenForLocked(&watcher, response)) return;
   if (failed) {
     WatchUpdate update;
     update.revision = response.header().revision();
@@ -262,6 +269,7 @@ void WatchHub::TakeCreatedLocked(const Response& response, Deliveries* out) {
     return;
   }
   watcher.behind_answers = 0;
+  watcher.refused_generation = 0;
   ++watcher.ask_again;  // Any ask still pending is stale.
   watcher.server_id = response.watch_id();
   by_server_id_[watcher.server_id] = id;
@@ -272,6 +280,21 @@ void WatchHub::TakeCreatedLocked(const Response& response, Deliveries* out) {
     out->emplace_back(watcher.handler, std::move(update));
   }
   watcher.created_before = true;
+}
+
+bool WatchHub::RenewTokenForLocked(Watcher* watcher, const Response& response) {
+  if (connection_->auth() == nullptr || response.compact_revision() > 0 ||
+      !IsRefusedWatch(response.cancel_reason())) {
+    return false;
+  }
+  const uint64_t generation = StreamTokenGenerationLocked();
+  if (watcher->refused_generation != 0 &&
+      generation > watcher->refused_generation) {
+    return false;  // A new token did not help.
+  }
+  watcher->refused_generation = generation;
+  ReopenWithNewTokenLocked();
+  return true;
 }
 
 void WatchHub::TakeBehindLocked(std::map<WatchId, Watcher>::iterator it,

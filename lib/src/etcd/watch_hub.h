@@ -129,6 +129,9 @@ class WatchHub final : public StreamSupervisor<etcdserverpb::WatchRequest,
     // asks are stale).
     int behind_answers = 0;
     uint64_t ask_again = 0;
+    // The generation of the token a create was last refused with (0: not
+    // refused since the last create that succeeded).
+    uint64_t refused_generation = 0;
   };
 
   // How often a create answered by a member behind what a watcher has seen
@@ -138,6 +141,15 @@ class WatchHub final : public StreamSupervisor<etcdserverpb::WatchRequest,
   static constexpr int kBehindRetries = 5;
   using Deliveries = std::vector<std::pair<WatchHandler, WatchUpdate>>;
 
+  // A create refused for the stream's token or the user's permissions (etcd
+  // 3.4 says "permission denied" for both): the first time, or when refused
+  // with the same token again, the stream is opened anew with a new token and
+  // every watch resumes on it; returns true. Refused with a newer token too
+  // (or with no etcd user), the user lacks permission: returns false and the
+  // watch ends.
+  bool RenewTokenForLocked(Watcher* watcher,
+                           const etcdserverpb::WatchResponse& response)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnStreamOpenedLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnStreamLostLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnStreamResponse(Stream* stream,
