@@ -29,6 +29,7 @@ class DiscoveryTest : public EtcdTest {
     ClientOptions options;
     options.endpoints = cluster().endpoints();
     options.tls = cluster().ClientTls();
+    if (cluster().auth()) options.auth = cluster().ClientAuth("registrar");
     options.call_timeout = std::chrono::seconds(3);
     options.hostname = "test-machine";
     return options;

@@ -1,4 +1,5 @@
 #include "support/etcd_cluster.h"
+#include "support/process.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -99,6 +100,9 @@ absl::StatusOr<std::unique_ptr<EtcdClient>> EtcdCluster::AdminClient(
   options.endpoints = endpoint;
   options.call_timeout = std::chrono::milliseconds(1000);
   options.tls = EtcdTls();
+  if (options_.auth) {
+    options.credentials = internal::EtcdCredentials{"root", Password("root")};
+  }
   return EtcdClient::Create(options);
 }
 
@@ -148,6 +152,7 @@ absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::StartOnFreePorts(
     cluster->certs_ = *std::move(certs);
   }
   cluster->token_ = absl::StrCat("etcdisc-", std::random_device{}());
+  cluster->password_salt_ = absl::StrCat(std::random_device{}());
   for (int i = 0; i < options.members; ++i) {
     MemberProcess m;
     m.name = absl::StrCat("m", i);
@@ -170,7 +175,72 @@ absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::StartOnFreePorts(
     absl::Status serving = cluster->WaitServing(i, until);
     if (!serving.ok()) return serving;
   }
+  if (options.auth) {
+    absl::Status enabled = cluster->EnableAuth();
+    if (!enabled.ok()) return enabled;
+  }
   return cluster;
+}
+
+std::string EtcdCluster::Password(const std::string& user) const {
+  return absl::StrCat("pw-", user, "-", password_salt_);
+}
+
+AuthOptions EtcdCluster::ClientAuth(const std::string& user) const {
+  AuthOptions auth;
+  auth.user = user;
+  auth.password = Password(user);
+  return auth;
+}
+
+absl::Status EtcdCluster::Etcdctl(const std::vector<std::string>& args,
+                                  bool as_root) {
+  std::vector<std::string> argv = {"/usr/bin/etcdctl",
+                                   "--endpoints=" + endpoint(0),
+                                   "--dial-timeout=5s"};
+  if (options_.tls != EtcdClusterOptions::Tls::kNone) {
+    argv.push_back("--cacert=" + certs_.ca_file);
+  }
+  if (options_.tls == EtcdClusterOptions::Tls::kMutual) {
+    argv.push_back("--cert=" + certs_.client.cert_file);
+    argv.push_back("--key=" + certs_.client.key_file);
+  }
+  if (as_root) argv.push_back("--user=root:" + Password("root"));
+  argv.insert(argv.end(), args.begin(), args.end());
+  ProcessResult result = RunProcess(argv, {{"ETCDCTL_API", "3"}});
+  if (result.exit_code != 0) {
+    return absl::InternalError(absl::StrCat("etcdctl ", absl::StrJoin(args, " "),
+                                            " failed: ", result.err));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EtcdCluster::EnableAuth() {
+  const std::vector<std::vector<std::string>> steps = {
+      {"role", "add", "registrar"},
+      {"role", "grant-permission", "registrar", "--prefix=true", "readwrite",
+       "/services/"},
+      {"role", "grant-permission", "registrar", "--prefix=true", "readwrite",
+       "/service_infos/"},
+      {"role", "add", "reader"},
+      {"role", "grant-permission", "reader", "--prefix=true", "read",
+       "/services/"},
+      {"role", "grant-permission", "reader", "--prefix=true", "read",
+       "/service_infos/"},
+      {"user", "add", "root:" + Password("root")},
+      {"user", "grant-role", "root", "root"},
+      {"user", "add", "registrar:" + Password("registrar")},
+      {"user", "grant-role", "registrar", "registrar"},
+      {"user", "add", "cn-registrar:" + Password("cn-registrar")},
+      {"user", "grant-role", "cn-registrar", "registrar"},
+      {"user", "add", "watcher:" + Password("watcher")},
+      {"user", "grant-role", "watcher", "reader"},
+      {"auth", "enable"}};
+  for (const auto& step : steps) {
+    absl::Status done = Etcdctl(step, /*as_root=*/false);
+    if (!done.ok()) return done;
+  }
+  return absl::OkStatus();
 }
 
 EtcdCluster::~EtcdCluster() {
@@ -225,6 +295,9 @@ std::vector<std::string> EtcdCluster::Args(int i) const {
   }
   // etcd requires client certificates as soon as it is given a trusted CA, so
   // the CA goes only with --client-cert-auth.
+  if (options_.auth_token_ttl_s > 0) {
+    args.push_back(absl::StrCat("--auth-token-ttl=", options_.auth_token_ttl_s));
+  }
   if (options_.tls == EtcdClusterOptions::Tls::kMutual) {
     const std::vector<std::string> mutual = {"--trusted-ca-file",
                                              certs_.ca_file, "--client-cert-auth"};

@@ -34,6 +34,15 @@ struct EtcdClusterOptions {
   // kMutual: also --client-cert-auth (clients need a certificate of that CA).
   enum class Tls { kNone, kServer, kMutual };
   Tls tls = Tls::kNone;
+  // etcd authentication on (set up with etcdctl once the members serve):
+  // users root, "registrar" (role registrar: readwrite on /services/ and
+  // /service_infos/), "watcher" (role reader: read on both) and "cn-registrar"
+  // (role registrar, for a client certificate with that common name). The
+  // fixture's own calls go as root.
+  bool auth = false;
+  // etcd's --auth-token-ttl in seconds (how long a simple token lives
+  // unused); 0: etcd's default, 300.
+  int auth_token_ttl_s = 0;
 };
 
 // Not thread-safe: drive it from the test's main thread. Member processes die
@@ -87,6 +96,12 @@ class EtcdCluster {
   absl::StatusOr<std::string> StartProxy();
   void StopProxy();
 
+  bool auth() const { return options_.auth; }
+  // With auth: the password of `user` (one of those above).
+  std::string Password(const std::string& user) const;
+  // With auth: what a client logged in as `user` sets.
+  AuthOptions ClientAuth(const std::string& user) const;
+
   // The tail of member i's log, for failure messages.
   std::string LogTail(int i) const;
 
@@ -115,6 +130,10 @@ class EtcdCluster {
   absl::Status WaitServing(int i, std::chrono::steady_clock::time_point until);
   std::vector<std::string> Args(int i) const;
   absl::StatusOr<int> AnyRunning() const;
+  // Adds the users and roles above and turns authentication on.
+  absl::Status EnableAuth();
+  // Runs etcdctl against member 0 (as root once auth is on).
+  absl::Status Etcdctl(const std::vector<std::string>& args, bool as_root);
   absl::StatusOr<std::unique_ptr<internal::EtcdClient>> AdminClient(
       const std::string& endpoint) const;
 
@@ -122,6 +141,7 @@ class EtcdCluster {
   TestCerts certs_;
   std::string dir_;
   std::string token_;
+  std::string password_salt_;  // Makes this run's passwords.
   std::vector<MemberProcess> members_;
   pid_t proxy_pid_ = -1;
   std::string proxy_endpoint_;

@@ -21,12 +21,18 @@ class EtcdTest : public ::testing::Test {
   virtual EtcdClusterOptions::Tls Tls() const {
     return EtcdClusterOptions::Tls::kNone;
   }
+  // Other options of the cluster (auth, its token TTL).
+  virtual void Configure(EtcdClusterOptions* /*options*/) const {}
   virtual internal::EtcdClientOptions EtcdOptions() const {
     internal::EtcdClientOptions options =
         internal::EtcdOptionsFrom(ClientOptions());
     options.endpoints = cluster_->endpoints();
     options.call_timeout = std::chrono::seconds(3);
     options.tls = cluster_->EtcdTls();
+    if (cluster_->auth()) {
+      options.credentials = internal::EtcdCredentials{
+          "root", cluster_->Password("root")};
+    }
     return options;
   }
 
@@ -34,6 +40,7 @@ class EtcdTest : public ::testing::Test {
     EtcdClusterOptions options;
     options.members = Members();
     options.tls = Tls();
+    Configure(&options);
     auto cluster = EtcdCluster::Start(options);
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);

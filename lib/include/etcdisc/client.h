@@ -58,6 +58,23 @@ struct TlsOptions {
   }
 };
 
+// An etcd user, for an etcd with authentication on: every call and stream
+// then carries the user's token, got with the password and got anew when
+// etcd refuses it (expired, or lost by a restarted member). Not needed when a
+// client certificate's common name is an etcd user (etcd's
+// --client-cert-auth). The password is text or a file (one of the two); it
+// never appears in an error or a log line.
+struct AuthOptions {
+  std::string user;
+  std::string password;
+  // Its first line is the password (a trailing newline is dropped).
+  std::string password_file;
+
+  bool empty() const {
+    return user.empty() && password.empty() && password_file.empty();
+  }
+};
+
 struct ClientOptions {
   // --- Where etcd is, and what etcdisc's keys look like ---
 
@@ -66,6 +83,8 @@ struct ClientOptions {
   std::string endpoints = "http://localhost:2379";
   // Certificates for https:// endpoints. Set only with https:// endpoints.
   TlsOptions tls;
+  // The etcd user, if etcd has authentication on.
+  AuthOptions auth;
   // Prepended to every key etcdisc reads or writes ("" = none), so tenants and
   // tests can share one etcd: "/tenant-a" gives "/tenant-a/services/...".
   // Empty, or starting with '/' and not ending with one.
@@ -132,7 +151,9 @@ struct ClientOptions {
 // ETCD_TLS_KEY (client certificate and key): files, or with
 // ETCD_TLS_INMEMORY=true (exactly "true"; anything else means files) the PEM
 // text itself, as is or base64-encoded. With any of them set, http:// endpoints
-// become https://. InvalidArgument names a variable that is not PEM.
+// become https://. InvalidArgument names a variable that is not PEM. Beyond
+// the Go package: the etcd user from ETCD_USER, with ETCD_PASSWORD or
+// ETCD_PASSWORD_FILE (see AuthOptions).
 absl::StatusOr<ClientOptions> ClientOptionsFromEnvironment();
 
 struct RegisterOptions {
@@ -180,7 +201,11 @@ class Registration {
   // known value.
   bool Ready() const;
   // Waits until the host is registered. DeadlineExceeded after `timeout`;
-  // FailedPrecondition if the registration was stopped.
+  // FailedPrecondition if the registration was stopped. PermissionDenied
+  // (naming the key) or Unauthenticated (naming the etcd user) at once when
+  // etcd refused the writes: the registration then gives up rather than
+  // retry what cannot succeed; Stop() it, fix the role or password, and
+  // Register again.
   absl::Status WaitRegistration(std::chrono::milliseconds timeout);
   // The credentials in force: the host's, or those adopted from the service
   // record. FailedPrecondition until the first registration.

@@ -5,7 +5,8 @@
 //
 //   Registrations (one series per live registration, labels service, uuid)
 //   registration_state{state}        1 for the state it is in: unregistered
-//                                    (writing, or retrying), registered, stopped
+//                                    (writing, or retrying), registered, refused
+//                                    (etcd refused the user: no retry), stopped
 //   registration_failed_attempts_total  background steps that failed (writes,
 //                                    watch starts, put-backs)
 //   registration_lease_losses_total  leases lost (expired, revoked, wiped)
@@ -63,7 +64,7 @@ struct HistogramSnapshot {
 struct RegistrationMetrics {
   std::string service;
   std::string uuid;
-  std::string state;       // "unregistered", "registered" or "stopped".
+  std::string state;  // "unregistered", "registered", "refused", "stopped".
   std::string last_error;  // Empty when the last attempt succeeded.
   int64_t failed_attempts = 0;
   int64_t lease_losses = 0;

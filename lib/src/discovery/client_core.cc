@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "discovery/host_rules.h"
 #include "discovery/options.h"
+#include "discovery/etcd_user.h"
 #include "discovery/tls.h"
 #include "util/log.h"
 #include "util/status_macros.h"
@@ -21,6 +22,8 @@ absl::StatusOr<std::shared_ptr<ClientCore>> ClientCore::Create(
   ETCDISC_RETURN_IF_ERROR(ValidateClientOptions(options));
   EtcdClientOptions etcd_options = EtcdOptionsFrom(options);
   ETCDISC_ASSIGN_OR_RETURN(etcd_options.tls, LoadTls(options));
+  ETCDISC_ASSIGN_OR_RETURN(etcd_options.credentials,
+                           LoadCredentials(options.auth));
   ETCDISC_ASSIGN_OR_RETURN(auto etcd, EtcdClient::Create(etcd_options));
   std::shared_ptr<ClientCore> core(new ClientCore(options, std::move(etcd)));
   core->StartEndpointSync();
@@ -57,7 +60,7 @@ void ClientCore::SyncEndpoints() {
 
 ClientCore::ClientCore(const ClientOptions& options,
                        std::unique_ptr<EtcdClient> etcd)
-    : options_(options),
+    : options_(WithoutSecrets(options)),
       keys_(options.key_prefix),
       machine_hostname_(options.hostname.empty() ? MachineHostname()
                                                  : options.hostname),

@@ -62,6 +62,10 @@ absl::StatusOr<ClientOptions> ClientOptionsFromEnvironment() {
   }
   options.hostname = Get("HOSTNAME");
   if (absl::Status read = ReadTls(&options); !read.ok()) return read;
+  // etcd authentication, which the Go package lacks.
+  options.auth.user = Get("ETCD_USER");
+  options.auth.password = Get("ETCD_PASSWORD");
+  options.auth.password_file = Get("ETCD_PASSWORD_FILE");
   if (!options.tls.empty()) {
     // As the Go package does: TLS turns http:// endpoints into https://.
     options.endpoints =

@@ -76,7 +76,7 @@ void WriteRegistrations(const ClientMetrics& m, Writer* w) {
   w->Family("registration_state", "gauge",
             "1 for the state each registration is in.");
   for (const auto& r : m.registrations) {
-    for (const char* state : {"unregistered", "registered", "stopped"}) {
+    for (const char* state : {"unregistered", "registered", "refused", "stopped"}) {
       w->Sample("registration_state",
                 {{"service", r.service}, {"uuid", r.uuid}, {"state", state}},
                 r.state == state ? 1 : 0);

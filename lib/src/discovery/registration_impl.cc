@@ -49,6 +49,7 @@ absl::Status RegistrationImpl::WaitRegistration(
     return absl::FailedPreconditionError(
         absl::StrCat("registration ", uuid_, " was stopped"));
   }
+  if (state_ == State::kRefused) return last_error_;
   if (state_ != State::kRegistered) {
     return absl::DeadlineExceededError(absl::StrCat(
         "registration ", uuid_, " of service \"", service_,
@@ -85,6 +86,7 @@ void RegistrationImpl::AddMetrics(ClientMetrics* out) const {
   switch (state_) {
     case State::kUnregistered: m.state = "unregistered"; break;
     case State::kRegistered: m.state = "registered"; break;
+    case State::kRefused: m.state = "refused"; break;
     case State::kStopped: m.state = "stopped"; break;
   }
   m.last_error = std::string(last_error_.message());
@@ -168,10 +170,17 @@ std::vector<int64_t> RegistrationImpl::Revoke(std::vector<int64_t> leases,
 
 // ---- The work loop --------------------------------------------------------
 
+bool RegistrationImpl::IsRefusal(const absl::Status& status) {
+  return absl::IsPermissionDenied(status) || absl::IsUnauthenticated(status);
+}
+
 void RegistrationImpl::Kick() {
   {
     MutexLock lock(&mu_);
-    if (state_ == State::kStopped || running_ || retry_pending_) return;
+    if (state_ == State::kStopped || state_ == State::kRefused || running_ ||
+        retry_pending_) {
+      return;
+    }
     running_ = true;
   }
   if (!env_->Post(
@@ -227,6 +236,11 @@ void RegistrationImpl::Run() {
       last_error_ = status;
       ++failed_attempts_;
       EmitLocked(RegistrationEvent::Kind::kAttemptFailed, status);
+      if (IsRefusal(status)) {
+        // Trying again cannot help until someone changes etcd's users.
+        state_ = State::kRefused;
+        return;
+      }
       RetryLaterLocked();
       return;
     }
@@ -250,6 +264,17 @@ void RegistrationImpl::RetryLaterLocked() {
 }
 
 absl::Status RegistrationImpl::Perform(const Plan& plan) {
+  absl::Status status = PerformStep(plan);
+  if (!absl::IsPermissionDenied(status)) return status;
+  return absl::PermissionDeniedError(absl::StrCat(
+      "etcd did not let this client's user write ", host_key_, " and ",
+      service_key_, " (", status.message(),
+      "): a registrar's role needs readwrite on the key prefixes ",
+      env_->keys().AllHostsPrefix(), " and ",
+      env_->keys().AllServicesPrefix()));
+}
+
+absl::Status RegistrationImpl::PerformStep(const Plan& plan) {
   switch (plan.step) {
     case Step::kWrite:
       return Write(plan);

@@ -72,7 +72,10 @@ class RegistrationImpl final
   void AddMetrics(ClientMetrics* out) const override ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  enum class State { kUnregistered, kRegistered, kStopped };
+  // kUnregistered --written--> kRegistered --lease lost--> kUnregistered;
+  // kUnregistered --etcd refused the user or its permission--> kRefused
+  // (no more tries); any --Stop--> kStopped.
+  enum class State { kUnregistered, kRegistered, kRefused, kStopped };
   enum class Step {
     kNone,
     kWrite,
@@ -82,6 +85,8 @@ class RegistrationImpl final
     kRestoreService
   };
   enum class Watched { kHost, kService };
+  // etcd refused the user or its permissions: no retry can succeed.
+  static bool IsRefusal(const absl::Status& status);
   // One watched key: `id` 0 means the watch must be (re)started, from
   // revision `from`, or after reading the key when `from` is 0. `token` names
   // the watch being started or running; updates of any other are stale.
@@ -103,7 +108,9 @@ class RegistrationImpl final
   void Kick() ABSL_LOCKS_EXCLUDED(mu_);
   void Run() ABSL_LOCKS_EXCLUDED(mu_);
   Plan NextPlanLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // PerformStep, with a PermissionDenied that names the keys and the role.
   absl::Status Perform(const Plan& plan) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status PerformStep(const Plan& plan) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Write(Plan plan) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status RewriteHost(const Plan& plan) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status RestoreService(const Plan& plan) ABSL_LOCKS_EXCLUDED(mu_);
