@@ -28,6 +28,13 @@ DEFINE_string(cacert, "",
 DEFINE_string(cert, "",
               "client certificate for mutual TLS (default: $ETCD_TLS_CERT)");
 DEFINE_string(key, "", "its private key (default: $ETCD_TLS_KEY)");
+DEFINE_string(etcd_user, "",
+              "etcd user, for an etcd with authentication on (default: "
+              "$ETCD_USER; not needed with a client certificate whose common "
+              "name is the user)");
+DEFINE_string(etcd_password_file, "",
+              "file whose first line is the etcd user's password (default: "
+              "$ETCD_PASSWORD_FILE, else $ETCD_PASSWORD)");
 DEFINE_string(endpoint_sync, "0s",
               "register, watch: how often to take etcd's member list as the "
               "endpoints (0s: never), so that a long run outlives the members "
@@ -45,6 +52,9 @@ int ExitCodeFor(const absl::Status& status) {
       return kNotFound;
     case absl::StatusCode::kInvalidArgument:
       return kUsage;
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+      return kDenied;
     default:
       return kUnreachable;
   }
@@ -123,6 +133,11 @@ absl::StatusOr<std::unique_ptr<Client>> ClientFromFlags() {
   if (!FLAGS_key.empty()) {
     options->tls.key_file = FLAGS_key;
     options->tls.key_pem.clear();
+  }
+  if (!FLAGS_etcd_user.empty()) options->auth.user = FLAGS_etcd_user;
+  if (!FLAGS_etcd_password_file.empty()) {
+    options->auth.password_file = FLAGS_etcd_password_file;
+    options->auth.password.clear();
   }
   auto timeout = ParseDuration("timeout", FLAGS_timeout);
   if (!timeout.ok()) return timeout.status();

@@ -20,6 +20,7 @@ enum ExitCode {
   kNotFound = 1,     // No such service, no host.
   kUsage = 2,        // Bad usage or an invalid argument.
   kUnreachable = 3,  // etcd unreachable, timed out, or failed otherwise.
+  kDenied = 4,       // etcd refused the user, or its permission.
 };
 
 // The exit code that fits a failed status.

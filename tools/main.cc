@@ -18,12 +18,15 @@ namespace etcdisc::cli {
 namespace {
 
 const std::vector<std::string> kCommonFlags = {
-    "endpoints", "cacert", "cert", "key",         "timeout",
-    "prefix",    "json",   "show_secrets", "log_level"};
+    "endpoints", "cacert",    "cert",         "key",
+    "etcd_user", "etcd_password_file", "timeout", "prefix",
+    "json",      "show_secrets", "log_level"};
 
 constexpr char kExitCodes[] =
     "Exit codes: 0 success; 1 nothing found (no such service, no host);\n"
-    "2 bad usage or invalid argument; 3 etcd unreachable or timed out.\n";
+    "2 bad usage or invalid argument; 3 etcd unreachable or timed out (a\n"
+    "failed TLS handshake included); 4 etcd refused the user or its\n"
+    "permission.\n";
 
 std::string FlagHelp(const std::string& name) {
   gflags::CommandLineFlagInfo info;

@@ -146,9 +146,15 @@ int RunRegister(const std::vector<std::string>& args) {
   const std::string uuid = (*registration)->UUID();
 
   auto next_metrics = std::chrono::steady_clock::now();
+  int exit_code = kOk;
   while (TakeTerminationSignal(std::chrono::milliseconds(0)) == 0) {
     auto e = events->Pop(std::chrono::milliseconds(100));
     if (e) Print(service, uuid, *e);
+    if (e && ExitCodeFor(e->detail) == kDenied) {
+      // etcd refused the user or its permission: the registration gave up.
+      exit_code = Fail(e->detail);
+      break;
+    }
     if (metrics && (e || std::chrono::steady_clock::now() >= next_metrics)) {
       absl::Status written = WriteMetricsFile(**client, FLAGS_metrics_file);
       if (!written.ok()) {
@@ -165,7 +171,7 @@ int RunRegister(const std::vector<std::string>& args) {
     std::fprintf(stderr, "etcdisc: %s (its keys expire with the TTL)\n",
                  std::string(stopped.message()).c_str());
   }
-  return kOk;
+  return exit_code;
 }
 
 }  // namespace etcdisc::cli

@@ -74,6 +74,65 @@ TEST_F(CliTest, WatchAndRegisterWorkThroughEtcdsGrpcProxy) {
   EXPECT_EQ(watch.Wait(seconds(10)), 0);
 }
 
+class CliAuthTest : public CliTest {
+ protected:
+  void Configure(::etcdisc::testing::EtcdClusterOptions* options) const override {
+    options->auth = true;
+  }
+  // A file holding `password`.
+  std::string PasswordFile(const std::string& password) {
+    const std::string path =
+        ::testing::TempDir() + "/etcdisc-cli-auth-" + std::to_string(getpid());
+    std::ofstream(path) << password << "\n";
+    return path;
+  }
+};
+
+TEST_F(CliAuthTest, EtcdUsersAreTakenFromFlagsAndEnvironmentAndRefusalsExit4) {
+  const std::string good = PasswordFile(cluster().Password("registrar"));
+  ProcessResult ok = Run({"register", "web", "--hostname=10.0.0.1",
+                          "--ports=http=80", "--etcd-user=registrar",
+                          "--etcd-password-file=" + good, "--help"});
+  EXPECT_TRUE(Contains(ok.out, "--etcd-user")) << ok.out;
+  EXPECT_TRUE(Contains(ok.out, "4 etcd refused")) << ok.out;
+
+  BackgroundProcess reg(
+      Cli({"register", "web", "--hostname=10.0.0.1", "--ports=http=80",
+           "--etcd-user=registrar", "--etcd-password-file=" + good}),
+      Env());
+  auto line = reg.ReadLine(seconds(20));
+  ASSERT_TRUE(line.has_value());
+  EXPECT_TRUE(Contains(*line, "registered")) << *line;
+
+  auto env = Env();
+  env["ETCD_USER"] = "watcher";
+  env["ETCD_PASSWORD"] = cluster().Password("watcher");
+  ProcessResult got = RunProcess(Cli({"get", "web"}), env);
+  EXPECT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_TRUE(Contains(got.out, "10.0.0.1")) << got.out;
+
+  // A reader may not register: exit 4, naming the prefixes.
+  ProcessResult refused = RunProcess(
+      Cli({"register", "web", "--hostname=10.0.0.2", "--ports=http=80"}), env);
+  EXPECT_EQ(refused.exit_code, 4) << refused.err;
+  EXPECT_TRUE(Contains(refused.err, "/service_infos/")) << refused.err;
+
+  // A wrong password: exit 4, naming the user, never the password.
+  const std::string wrong = PasswordFile("wrong-password-31337");
+  ProcessResult denied = Run({"get", "web", "--etcd-user=registrar",
+                              "--etcd-password-file=" + wrong});
+  EXPECT_EQ(denied.exit_code, 4) << denied.err;
+  EXPECT_TRUE(Contains(denied.err, "registrar")) << denied.err;
+  EXPECT_FALSE(Contains(denied.err, "wrong-password-31337")) << denied.err;
+
+  // No user at all: exit 4, saying etcd wants one.
+  ProcessResult anonymous = Run({"get", "web"});
+  EXPECT_EQ(anonymous.exit_code, 4) << anonymous.err;
+  EXPECT_TRUE(Contains(anonymous.err, "authentication on")) << anonymous.err;
+  reg.Signal(SIGINT);
+  EXPECT_EQ(reg.Wait(seconds(10)), 0);
+}
+
 TEST_F(CliTest, HelpVersionAndUsageErrors) {
   ProcessResult help = Run({"--help"});
   EXPECT_EQ(help.exit_code, 0);

@@ -28,7 +28,7 @@ _etcdisc() {
     return
   fi
   case "$token" in
-    --password-file=*|--cacert=*|--cert=*|--key=*|--metrics-file=*)
+    --password-file=*|--etcd-password-file=*|--cacert=*|--cert=*|--key=*|--metrics-file=*)
       COMPREPLY=($(compgen -f -- "${token#*=}")); return ;;
     --log-level=*)
       COMPREPLY=($(compgen -W "debug info warning error" -- "${token#*=}")); return ;;
