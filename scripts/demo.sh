@@ -3,8 +3,19 @@
 # starts a throwaway etcd (unless ETCD_HOSTS points at one), and shows real
 # processes registering, being found, watched, killed and stopped.
 # Cleans up after itself, also on Ctrl-C.
+#
+#   scripts/demo.sh            plain etcd
+#   scripts/demo.sh --secure   etcd with TLS (a throwaway CA made with openssl)
+#                              and authentication (users and roles as the
+#                              README's "Secure etcd" says)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+secure=false
+case "${1:-}" in
+  "") ;;
+  --secure) secure=true ;;
+  *) echo "usage: $0 [--secure]" >&2; exit 2 ;;
+esac
 
 scripts/setup.sh
 build_dir=${BUILD_DIR:-build}
@@ -31,17 +42,65 @@ run() { echo "${bold}\$ etcdisc $*${reset}"; "$etcdisc" "$@"; }
 # Waits until a file holds a line matching a pattern.
 wait_for() { for _ in $(seq 1 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "demo: timed out waiting for '$2' in $1" >&2; return 1; }
 
+# A CA and a server certificate for 127.0.0.1, in $work/tls.
+make_certs() {
+  local dir="$work/tls"
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -subj "/CN=etcdisc demo CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -subj "/CN=etcd" -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$dir/ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+    -CAcreateserial -days 1 -extfile "$dir/ext" -out "$dir/server.pem" 2>/dev/null
+}
+
+# Users and roles: root, role registrar (readwrite on the two prefixes), user
+# app with it; then authentication on.
+enable_auth() {
+  local ctl=(env ETCDCTL_API=3 etcdctl --endpoints="$ETCD_HOSTS" --cacert="$work/tls/ca.pem")
+  echo "root-$RANDOM$RANDOM" >"$work/root.pw"
+  echo "app-$RANDOM$RANDOM" >"$work/app.pw"
+  echo "${bold}\$ etcdctl role add registrar; role grant-permission registrar --prefix=true readwrite /services/ ...${reset}"
+  "${ctl[@]}" role add registrar >/dev/null
+  "${ctl[@]}" role grant-permission registrar --prefix=true readwrite /services/ >/dev/null
+  "${ctl[@]}" role grant-permission registrar --prefix=true readwrite /service_infos/ >/dev/null
+  "${ctl[@]}" user add "root:$(cat "$work/root.pw")" >/dev/null
+  "${ctl[@]}" user grant-role root root >/dev/null
+  "${ctl[@]}" user add "app:$(cat "$work/app.pw")" >/dev/null
+  "${ctl[@]}" user grant-role app registrar >/dev/null
+  "${ctl[@]}" auth enable >/dev/null
+  echo "${bold}\$ etcdctl auth enable${reset}"
+}
+
 if [[ -z "${ETCD_HOSTS:-}" ]]; then
   port=$(( 20000 + RANDOM % 10000 )); peer=$(( port + 1 ))
-  step "Starting a throwaway etcd on 127.0.0.1:$port" "(data in $work, removed at the end)"
+  scheme=http; tls_flags=()
+  if $secure; then
+    make_certs
+    scheme=https
+    tls_flags=(--cert-file "$work/tls/server.pem" --key-file "$work/tls/server.key")
+  fi
+  step "Starting a throwaway etcd on $scheme://127.0.0.1:$port" "(data in $work, removed at the end)"
   /usr/bin/etcd --name demo --data-dir "$work/etcd" \
-    --listen-client-urls "http://127.0.0.1:$port" --advertise-client-urls "http://127.0.0.1:$port" \
+    --listen-client-urls "$scheme://127.0.0.1:$port" --advertise-client-urls "$scheme://127.0.0.1:$port" \
     --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
     --initial-cluster "demo=http://127.0.0.1:$peer" --logger zap --log-outputs "$work/etcd.log" \
-    >/dev/null 2>&1 &
+    "${tls_flags[@]}" >/dev/null 2>&1 &
   pids=($! "${pids[@]}")
-  export ETCD_HOSTS="http://127.0.0.1:$port"
+  export ETCD_HOSTS="$scheme://127.0.0.1:$port"
+  if $secure; then export ETCD_CACERT="$work/tls/ca.pem"; fi
   for _ in $(seq 1 100); do "$etcdisc" services --timeout=200ms >/dev/null 2>&1 && break; sleep 0.1; done
+  if $secure; then
+    step "Securing it" "TLS with a throwaway CA; authentication on, with a registrar role for user app."
+    enable_auth
+    export ETCD_USER=app ETCD_PASSWORD_FILE="$work/app.pw"
+    echo "   ETCD_HOSTS=$ETCD_HOSTS ETCD_CACERT=$ETCD_CACERT ETCD_USER=$ETCD_USER ETCD_PASSWORD_FILE=$ETCD_PASSWORD_FILE"
+    echo "${bold}\$ ETCD_USER=nobody etcdisc services${reset}  (an unknown user is refused: exit 4)"
+    code=0; out=$(ETCD_USER=nobody "$etcdisc" services 2>&1) || code=$?
+    echo "$out" | sed "s/^/   /"
+    echo "   exit $code"
+  fi
 fi
 echo "demo: etcd at $ETCD_HOSTS"
 

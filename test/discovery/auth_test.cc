@@ -233,6 +233,41 @@ TEST_F(ShortTokenTest, TokensExpireWhileWatchesAndARegistrationRun) {
   EXPECT_LT(Authentications(*watcher), 20u);
 }
 
+// TLS and auth on a 3-member cluster whose leader is killed: the client
+// moves to another member with its token and loses nothing.
+class SecureClusterTest : public AuthTest {
+ protected:
+  int Members() const override { return 3; }
+  EtcdClusterOptions::Tls Tls() const override {
+    return EtcdClusterOptions::Tls::kServer;
+  }
+};
+
+TEST_F(SecureClusterTest, ALeaderKillLosesNothing) {
+  auto watcher = ClientAs("watcher");
+  ASSERT_NE(watcher, nullptr);
+  auto news = watcher->SubscribeNew("web");
+  ASSERT_TRUE(news.ok()) << news.status();
+  auto before = MustRegister("web", WebHost("10.0.0.1"));
+  ASSERT_NE(before, nullptr);
+  auto first = (*news)->Pop(seconds(10));
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->uuid, before->UUID());
+
+  auto leader = cluster().Leader();
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  ASSERT_TRUE(cluster().Kill(*leader).ok());
+  auto after = MustRegister("web", WebHost("10.0.0.2"));
+  ASSERT_NE(after, nullptr);
+  auto second = (*news)->Pop(seconds(20));
+  ASSERT_TRUE(second.has_value()) << (*news)->status();
+  EXPECT_EQ(second->uuid, after->UUID());
+  auto hosts = watcher->Get("web");
+  ASSERT_TRUE(hosts.ok()) << hosts.status();
+  EXPECT_EQ(hosts->All()->size(), 2u);
+  EXPECT_FALSE((*news)->TryPop().has_value());
+}
+
 class CertificateUserTest : public AuthTest {
  protected:
   EtcdClusterOptions::Tls Tls() const override {

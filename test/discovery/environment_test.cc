@@ -13,7 +13,9 @@ class EnvironmentTest : public ::testing::Test {
  protected:
   void TearDown() override {
     for (const char* name : {"ETCD_HOSTS", "ETCD_HOST", "HOSTNAME", "ETCD_CACERT",
-                             "ETCD_TLS_CERT", "ETCD_TLS_KEY", "ETCD_TLS_INMEMORY"}) {
+                             "ETCD_TLS_CERT", "ETCD_TLS_KEY", "ETCD_TLS_INMEMORY",
+                             "ETCD_USER", "ETCD_PASSWORD",
+                             "ETCD_PASSWORD_FILE"}) {
       ::unsetenv(name);
     }
   }
@@ -81,6 +83,55 @@ TEST_F(EnvironmentTest, InMemoryTlsThatIsNotPemIsRefusedNamingTheVariable) {
   EXPECT_NE(options.status().message().find("ETCD_TLS_KEY"),
             absl::string_view::npos);
   EXPECT_EQ(options.status().message().find("not-a-key-at-all"),
+            absl::string_view::npos);
+}
+
+TEST_F(EnvironmentTest, EtcdUserAndPasswordOrPasswordFile) {
+  ::setenv("ETCD_USER", "app", 1);
+  ::setenv("ETCD_PASSWORD", "s3cret", 1);
+  auto options = ClientOptionsFromEnvironment();
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->auth.user, "app");
+  EXPECT_EQ(options->auth.password, "s3cret");
+  EXPECT_TRUE(options->auth.password_file.empty());
+
+  ::unsetenv("ETCD_PASSWORD");
+  ::setenv("ETCD_PASSWORD_FILE", "/run/secrets/etcd", 1);
+  options = ClientOptionsFromEnvironment();
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->auth.password_file, "/run/secrets/etcd");
+  EXPECT_TRUE(options->auth.password.empty());
+}
+
+TEST_F(EnvironmentTest, BadAuthOptionsAreRefusedWithoutThePassword) {
+  ClientOptions both;
+  both.auth = {"app", "s3cret-1", "/run/secrets/etcd"};
+  auto client = Client::Create(both);
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(client.status().message().find("password_file"),
+            absl::string_view::npos);
+  EXPECT_EQ(client.status().message().find("s3cret-1"), absl::string_view::npos);
+
+  ClientOptions no_user;
+  no_user.auth.password = "s3cret-2";
+  client = Client::Create(no_user);
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(client.status().message().find("no user"), absl::string_view::npos);
+  EXPECT_EQ(client.status().message().find("s3cret-2"), absl::string_view::npos);
+
+  ClientOptions no_password;
+  no_password.auth.user = "app";
+  client = Client::Create(no_password);
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(client.status().message().find("\"app\" has no password"),
+            absl::string_view::npos)
+      << client.status();
+
+  ClientOptions unreadable;
+  unreadable.auth = {"app", "", "/nonexistent/etcd-password"};
+  client = Client::Create(unreadable);
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(client.status().message().find("/nonexistent/etcd-password"),
             absl::string_view::npos);
 }
 
