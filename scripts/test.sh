@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine, builds etcdisc and runs every check:
 #   1. unit and integration tests (real etcd processes started by the tests);
-#   2. the chaos suite (3-member cluster, members killed/paused, compaction);
+#   2. the chaos suite (3-member cluster, members killed/paused, compaction),
+#      plain and with TLS + etcd auth;
 #   3. unit and integration tests under AddressSanitizer + UBSan;
 #   4. the concurrency-heavy tests under ThreadSanitizer;
 #   5. a clang build that checks the lock annotations (-Wthread-safety) and

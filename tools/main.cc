@@ -11,7 +11,9 @@
 #include "absl/strings/str_replace.h"
 #include "etcdisc/version.h"
 #include "gflags/gflags.h"
+#include "grpc/support/log.h"
 #include "tools/cli.h"
+#include "util/log.h"
 #include "tools/commands.h"
 
 namespace etcdisc::cli {
@@ -151,8 +153,15 @@ const std::vector<Command>& Commands() {
 
 }  // namespace etcdisc::cli
 
+// gRPC's own log lines (a failed TLS handshake logs one per attempt) go to
+// etcdisc's log at debug level: the error the command prints says it once.
+void LogGrpcLine(gpr_log_func_args* args) {
+  ETCDISC_LOG(kDebug, absl::StrCat("grpc: ", args->message));
+}
+
 int main(int argc, char** argv) {
   using etcdisc::cli::Commands;
+  gpr_set_log_function(&LogGrpcLine);
   if (argc < 2) {
     etcdisc::cli::PrintUsage();
     return etcdisc::cli::kUsage;

@@ -25,7 +25,10 @@ int main(int argc, char** argv) {
 
   const std::vector<std::string> services = absl::StrSplit(argv[2], ',');
   LogWriter log(argv[3]);
-  etcdisc::ClientOptions options;
+  // TLS and the etcd user, if any, from the environment (ChaosTest sets them).
+  auto from_environment = etcdisc::ClientOptionsFromEnvironment();
+  if (!from_environment.ok()) return 1;
+  etcdisc::ClientOptions options = *std::move(from_environment);
   options.endpoints = argv[1];
   options.call_timeout = std::chrono::seconds(2);
   auto client = etcdisc::Client::Create(options);

@@ -94,6 +94,10 @@ class ChaosTest : public ::testing::Test {
   void SetUp() override {
     EtcdClusterOptions options;
     options.members = 3;
+    if (Secure()) {
+      options.tls = EtcdClusterOptions::Tls::kServer;
+      options.auth = true;
+    }
     auto cluster = EtcdCluster::Start(options);
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);
@@ -103,13 +107,28 @@ class ChaosTest : public ::testing::Test {
     duration_ = seconds(seconds_env ? std::atoi(seconds_env) : 120);
   }
 
+  // ETCDISC_CHAOS_SECURE=1: etcd with TLS and authentication, every process
+  // a password user (registrar) that gets its token anew after each restart.
+  static bool Secure() {
+    const char* secure = std::getenv("ETCDISC_CHAOS_SECURE");
+    return secure != nullptr && std::string(secure) == "1";
+  }
+  // The environment of the registrar and subscriber processes: TLS and the
+  // user, as ClientOptionsFromEnvironment reads them.
+  std::map<std::string, std::string> ChildEnv() const {
+    if (!Secure()) return {};
+    return {{"ETCD_CACERT", cluster_->certs().ca_file},
+            {"ETCD_USER", "registrar"},
+            {"ETCD_PASSWORD", cluster_->Password("registrar")}};
+  }
+
   std::unique_ptr<BackgroundProcess> StartSubscriber(const std::string& name,
                                                      const std::string& endpoints,
                                                      bool existing) {
     std::vector<std::string> argv = {ETCDISC_CHAOS_SUBSCRIBER, endpoints,
                                      kServices, Path(name)};
     if (existing) argv.push_back("existing");
-    auto process = std::make_unique<BackgroundProcess>(argv);
+    auto process = std::make_unique<BackgroundProcess>(argv, ChildEnv());
     EXPECT_TRUE(WaitFor([&] { return Replay(name, Path(name)).ready; }, seconds(60)))
         << name << " did not start";
     return process;
@@ -121,6 +140,8 @@ class ChaosTest : public ::testing::Test {
     std::map<std::string, std::set<std::string>> state;
     ClientOptions options;
     options.endpoints = cluster_->endpoints();
+    options.tls = cluster_->ClientTls();
+    if (Secure()) options.auth = cluster_->ClientAuth("registrar");
     auto client = Client::Create(options);
     EXPECT_TRUE(client.ok());
     for (absl::string_view service : absl::StrSplit(kServices, ',')) {
@@ -153,7 +174,8 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
   for (int r = 0; r < 3; ++r) {
     registrars.push_back(std::make_unique<BackgroundProcess>(std::vector<std::string>{
         ETCDISC_CHAOS_REGISTRAR, cluster_->endpoints(), kServices,
-        std::to_string(r + 1), Path("registrar" + std::to_string(r))}));
+        std::to_string(r + 1), Path("registrar" + std::to_string(r))},
+        ChildEnv()));
   }
 
   std::map<std::string, int> faults;
