@@ -9,11 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "etcdisc/log.h"
 #include "etcdisc/version.h"
 #include "gflags/gflags.h"
 #include "grpc/support/log.h"
 #include "tools/cli.h"
-#include "util/log.h"
 #include "tools/commands.h"
 
 namespace etcdisc::cli {
@@ -153,10 +153,12 @@ const std::vector<Command>& Commands() {
 
 }  // namespace etcdisc::cli
 
-// gRPC's own log lines (a failed TLS handshake logs one per attempt) go to
-// etcdisc's log at debug level: the error the command prints says it once.
+// gRPC's own log lines (a failed TLS handshake logs one per attempt) are
+// shown only with --log-level=debug: the error the command prints says it
+// once.
 void LogGrpcLine(gpr_log_func_args* args) {
-  ETCDISC_LOG(kDebug, absl::StrCat("grpc: ", args->message));
+  if (etcdisc::GetLogLevel() != etcdisc::LogLevel::kDebug) return;
+  std::fprintf(stderr, "etcdisc: debug: grpc: %s\n", args->message);
 }
 
 int main(int argc, char** argv) {
