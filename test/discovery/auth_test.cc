@@ -12,12 +12,14 @@
 #include "etcdisc/metrics.h"
 #include "gtest/gtest.h"
 #include "support/discovery_test.h"
+#include "support/wait.h"
 
 namespace etcdisc {
 namespace {
 
 using ::etcdisc::testing::DiscoveryTest;
 using ::etcdisc::testing::EtcdClusterOptions;
+using ::etcdisc::testing::WaitFor;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
@@ -128,7 +130,47 @@ TEST_F(AuthTest, AReaderWatchesButCannotRegisterAndIsToldWhichPrefix) {
     EXPECT_EQ(r.failed_attempts, 1);
   }
   EXPECT_TRUE(found);
+  // The lease taken for the refused write is revoked at once, not kept alive
+  // until Stop(): etcd ends with only the registered host's lease.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto leases = cluster().LeaseCount();
+        return leases.ok() && *leases == 1;
+      },
+      seconds(10)))
+      << cluster().LeaseCount().status();
+  EXPECT_EQ(reader->Metrics().leases_kept, 0u);
   // What was registered is untouched.
+  auto hosts = discovery().Get("web");
+  ASSERT_TRUE(hosts.ok()) << hosts.status();
+  EXPECT_EQ(hosts->All()->size(), 1u);
+}
+
+// A watcher whose role loses its read permission: once etcd refuses the
+// watch (here when the restarted member makes the client create it again),
+// the subscription ends with PermissionDenied naming the prefix; no retry.
+TEST_F(AuthTest, AWatcherWhoseReadIsTakenAwayIsToldAndNotRetried) {
+  auto watcher = ClientAs("watcher");
+  ASSERT_NE(watcher, nullptr);
+  auto news = watcher->SubscribeNew("web");
+  ASSERT_TRUE(news.ok()) << news.status();
+  auto reg = MustRegister("web", WebHost("10.0.0.1"));
+  ASSERT_NE(reg, nullptr);
+  ASSERT_TRUE((*news)->Pop(seconds(10)).has_value());
+
+  auto revoked = cluster().Etcdctl({"role", "revoke-permission", "reader",
+                                    "/services/", "--prefix=true"},
+                                   /*as_root=*/true);
+  ASSERT_TRUE(revoked.ok()) << revoked.status();
+  ASSERT_TRUE(cluster().Kill(0).ok());
+  ASSERT_TRUE(cluster().Restart(0).ok());
+  // Closed: Pop gives nothing (no host was registered since), and the queue
+  // says why.
+  EXPECT_FALSE((*news)->Pop(seconds(30)).has_value());
+  const absl::Status why = (*news)->status();
+  EXPECT_TRUE(absl::IsPermissionDenied(why)) << why;
+  EXPECT_TRUE(Contains(why.message(), "/services/web/")) << why;
+  // The registrar, whose role is untouched, keeps its host registered.
   auto hosts = discovery().Get("web");
   ASSERT_TRUE(hosts.ok()) << hosts.status();
   EXPECT_EQ(hosts->All()->size(), 1u);

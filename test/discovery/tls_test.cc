@@ -161,5 +161,19 @@ TEST_F(MutualTlsTest, RegistersWithAClientCertificateAndFailsWithout) {
   EXPECT_FALSE(foreign.ok());
 }
 
+TEST_F(MutualTlsTest, AnExpiredClientCertificateFailsTheHandshakeNamingTheMember) {
+  using Validity = ::etcdisc::testing::TestCerts::Validity;
+  auto expired = cluster().certs().MakeClient("root", Validity::kExpired);
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  auto hosts = GetWith([&](ClientOptions& o) {
+    o.tls.cert_file = expired->cert_file;
+    o.tls.key_file = expired->key_file;
+  });
+  EXPECT_TRUE(absl::IsUnavailable(hosts.status())) << hosts.status();
+  EXPECT_TRUE(Contains(hosts.status().message(),
+                       "TLS handshake with etcd member " + cluster().endpoint(0)))
+      << hosts.status();
+}
+
 }  // namespace
 }  // namespace etcdisc

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -193,8 +194,8 @@ AuthOptions EtcdCluster::ClientAuth(const std::string& user) const {
   return auth;
 }
 
-absl::Status EtcdCluster::Etcdctl(const std::vector<std::string>& args,
-                                  bool as_root) {
+absl::StatusOr<std::string> EtcdCluster::Etcdctl(
+    const std::vector<std::string>& args, bool as_root) const {
   std::vector<std::string> argv = {"/usr/bin/etcdctl",
                                    "--endpoints=" + endpoint(0),
                                    "--dial-timeout=5s"};
@@ -212,7 +213,18 @@ absl::Status EtcdCluster::Etcdctl(const std::vector<std::string>& args,
     return absl::InternalError(absl::StrCat("etcdctl ", absl::StrJoin(args, " "),
                                             " failed: ", result.err));
   }
-  return absl::OkStatus();
+  return result.out;
+}
+
+absl::StatusOr<int> EtcdCluster::LeaseCount() const {
+  auto listed = Etcdctl({"lease", "list"}, /*as_root=*/options_.auth);
+  if (!listed.ok()) return listed.status();
+  // "found N leases", then one id per line.
+  int count = 0;
+  if (std::sscanf(listed->c_str(), "found %d leases", &count) != 1) {
+    return absl::InternalError("etcdctl lease list printed: " + *listed);
+  }
+  return count;
 }
 
 absl::Status EtcdCluster::EnableAuth() {
@@ -237,7 +249,7 @@ absl::Status EtcdCluster::EnableAuth() {
       {"user", "grant-role", "watcher", "reader"},
       {"auth", "enable"}};
   for (const auto& step : steps) {
-    absl::Status done = Etcdctl(step, /*as_root=*/false);
+    absl::Status done = Etcdctl(step, /*as_root=*/false).status();
     if (!done.ok()) return done;
   }
   return absl::OkStatus();

@@ -102,6 +102,13 @@ class EtcdCluster {
   // With auth: what a client logged in as `user` sets.
   AuthOptions ClientAuth(const std::string& user) const;
 
+  // Runs etcdctl against member 0 (as root if `as_root`: with auth on, root
+  // may change users and roles); its standard output.
+  absl::StatusOr<std::string> Etcdctl(const std::vector<std::string>& args,
+                                      bool as_root) const;
+  // How many leases etcd holds now (etcdctl lease list).
+  absl::StatusOr<int> LeaseCount() const;
+
   // The tail of member i's log, for failure messages.
   std::string LogTail(int i) const;
 
@@ -132,8 +139,6 @@ class EtcdCluster {
   absl::StatusOr<int> AnyRunning() const;
   // Adds the users and roles above and turns authentication on.
   absl::Status EnableAuth();
-  // Runs etcdctl against member 0 (as root once auth is on).
-  absl::Status Etcdctl(const std::vector<std::string>& args, bool as_root);
   absl::StatusOr<std::unique_ptr<internal::EtcdClient>> AdminClient(
       const std::string& endpoint) const;
 

@@ -20,10 +20,12 @@ absl::Status Openssl(std::vector<std::string> args) {
 }
 
 // A new P-256 key in `key_file`, and a certificate for it signed by
-// `ca`/`ca_key` (self-signed when both are empty).
+// `ca`/`ca_key` (self-signed when both are empty), valid for `days` from now.
+// A negative `days` gives a certificate that has already expired.
 absl::Status MakeCert(const std::string& dir, const std::string& name,
                       const std::string& cn, const std::string& extensions,
-                      const std::string& ca, const std::string& ca_key) {
+                      const std::string& ca, const std::string& ca_key,
+                      int days = 2) {
   const std::string key = absl::StrCat(dir, "/", name, ".key");
   const std::string cert = absl::StrCat(dir, "/", name, ".pem");
   if (ca.empty()) {
@@ -39,8 +41,8 @@ absl::Status MakeCert(const std::string& dir, const std::string& name,
        "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=" + cn});
   if (!status.ok()) return status;
   return Openssl({"x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
-                  "-CAcreateserial", "-out", cert, "-days", "2", "-extfile",
-                  ext});
+                  "-CAcreateserial", "-out", cert, "-days",
+                  std::to_string(days), "-extfile", ext});
 }
 
 CertAndKey Files(const std::string& dir, const std::string& name) {
@@ -76,10 +78,12 @@ absl::StatusOr<TestCerts> TestCerts::Make(const std::string& dir) {
   return certs;
 }
 
-absl::StatusOr<CertAndKey> TestCerts::MakeClient(const std::string& cn) const {
-  const std::string name = "client-" + cn;
+absl::StatusOr<CertAndKey> TestCerts::MakeClient(const std::string& cn,
+                                                 Validity validity) const {
+  const bool expired = validity == Validity::kExpired;
+  const std::string name = (expired ? "expired-client-" : "client-") + cn;
   absl::Status made = MakeCert(dir_, name, cn, "extendedKeyUsage=clientAuth",
-                               ca_file, ca_key_file_);
+                               ca_file, ca_key_file_, expired ? -1 : 2);
   if (!made.ok()) return made;
   return Files(dir_, name);
 }

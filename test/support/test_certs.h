@@ -23,8 +23,11 @@ struct TestCerts {
 
   // Makes them in `dir` (which must exist). ECDSA P-256, valid for 2 days.
   static absl::StatusOr<TestCerts> Make(const std::string& dir);
-  // Another client certificate signed by the CA, with common name `cn`.
-  absl::StatusOr<CertAndKey> MakeClient(const std::string& cn) const;
+  enum class Validity { kCurrent, kExpired };
+  // Another client certificate signed by the CA, with common name `cn`;
+  // kExpired gives one whose notAfter was a day ago.
+  absl::StatusOr<CertAndKey> MakeClient(
+      const std::string& cn, Validity validity = Validity::kCurrent) const;
 
  private:
   std::string dir_;

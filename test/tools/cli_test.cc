@@ -133,6 +133,81 @@ TEST_F(CliAuthTest, EtcdUsersAreTakenFromFlagsAndEnvironmentAndRefusalsExit4) {
   EXPECT_EQ(reg.Wait(seconds(10)), 0);
 }
 
+class CliTlsTest : public CliTest {
+ protected:
+  ::etcdisc::testing::EtcdClusterOptions::Tls Tls() const override {
+    return ::etcdisc::testing::EtcdClusterOptions::Tls::kMutual;
+  }
+  // `get web` with the given TLS flags and a short deadline.
+  ProcessResult GetWith(const std::vector<std::string>& tls_flags,
+                        const std::string& endpoints) {
+    std::vector<std::string> args = {"get", "web", "--timeout=2s",
+                                     "--endpoints=" + endpoints};
+    args.insert(args.end(), tls_flags.begin(), tls_flags.end());
+    return RunProcess(Cli(args), {});
+  }
+};
+
+TEST_F(CliTlsTest, TlsFlagsAndEnvironmentWorkAndHandshakeFailuresExit3) {
+  auto reg = MustRegister("web", WebHost("10.0.0.1"));
+  ASSERT_NE(reg, nullptr);
+  const auto& certs = cluster().certs();
+  const std::string endpoint = cluster().endpoint(0);
+  ProcessResult flags =
+      GetWith({"--cacert=" + certs.ca_file, "--cert=" + certs.client.cert_file,
+               "--key=" + certs.client.key_file},
+              endpoint);
+  EXPECT_EQ(flags.exit_code, 0) << flags.err;
+  EXPECT_TRUE(Contains(flags.out, "10.0.0.1")) << flags.out;
+
+  ProcessResult env = RunProcess(Cli({"get", "web"}),
+                                 {{"ETCD_HOSTS", endpoint},
+                                  {"ETCD_CACERT", certs.ca_file},
+                                  {"ETCD_TLS_CERT", certs.client.cert_file},
+                                  {"ETCD_TLS_KEY", certs.client.key_file}});
+  EXPECT_EQ(env.exit_code, 0) << env.err;
+  EXPECT_TRUE(Contains(env.out, "10.0.0.1")) << env.out;
+
+  const std::string handshake = "TLS handshake with etcd member " + endpoint;
+  ProcessResult no_cert = GetWith({"--cacert=" + certs.ca_file}, endpoint);
+  EXPECT_EQ(no_cert.exit_code, 3) << no_cert.err;
+  EXPECT_TRUE(Contains(no_cert.err, handshake)) << no_cert.err;
+
+  using Validity = ::etcdisc::testing::TestCerts::Validity;
+  auto expired = certs.MakeClient("root", Validity::kExpired);
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  ProcessResult old = GetWith({"--cacert=" + certs.ca_file,
+                               "--cert=" + expired->cert_file,
+                               "--key=" + expired->key_file},
+                              endpoint);
+  EXPECT_EQ(old.exit_code, 3) << old.err;
+  EXPECT_TRUE(Contains(old.err, handshake)) << old.err;
+
+  ProcessResult wrong_ca = GetWith({"--cacert=" + certs.other_ca_file,
+                                    "--cert=" + certs.client.cert_file,
+                                    "--key=" + certs.client.key_file},
+                                   endpoint);
+  EXPECT_EQ(wrong_ca.exit_code, 3) << wrong_ca.err;
+  EXPECT_TRUE(Contains(wrong_ca.err, "certificate verify")) << wrong_ca.err;
+
+  const std::string http = "http://" + endpoint.substr(8);
+  ProcessResult plain = GetWith({}, http);
+  EXPECT_EQ(plain.exit_code, 3) << plain.err;
+  EXPECT_TRUE(Contains(plain.err, "use https://")) << plain.err;
+
+  // A key file that is missing is a usage error naming it; a key's contents
+  // never reach the output.
+  ProcessResult missing = GetWith({"--cacert=" + certs.ca_file,
+                                   "--cert=" + certs.client.cert_file,
+                                   "--key=/nonexistent/client.key"},
+                                  endpoint);
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
+  EXPECT_TRUE(Contains(missing.err, "/nonexistent/client.key")) << missing.err;
+  for (const ProcessResult* r : {&flags, &no_cert, &old, &wrong_ca, &missing}) {
+    EXPECT_FALSE(Contains(r->out + r->err, "PRIVATE KEY")) << r->err;
+  }
+}
+
 TEST_F(CliTest, HelpVersionAndUsageErrors) {
   ProcessResult help = Run({"--help"});
   EXPECT_EQ(help.exit_code, 0);

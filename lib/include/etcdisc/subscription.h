@@ -50,7 +50,9 @@ class Subscription {
   void Close();
   // OK while open; otherwise why it closed: Cancelled after Close(),
   // ResourceExhausted when the consumer fell too far behind, or the error
-  // that ended it (e.g. FailedPrecondition when the client shut down).
+  // that ended it (e.g. FailedPrecondition when the client shut down,
+  // PermissionDenied when etcd no longer lets the client's user read the
+  // service's hosts).
   absl::Status status() const;
   // Events waiting to be popped.
   size_t pending() const;

@@ -96,8 +96,27 @@ void HostWatch::WatchFromLocked(int64_t revision) {
   });
 }
 
+absl::Status HostWatch::RefusalOf(const absl::Status& status) const {
+  if (!absl::IsPermissionDenied(status) && !absl::IsUnauthenticated(status)) {
+    return absl::OkStatus();
+  }
+  return absl::Status(
+      status.code(),
+      absl::StrCat("etcd no longer lets this client's user read ", prefix_,
+                   " (", status.message(), "): a watcher's role needs read "
+                   "on the key prefix ", core_->keys().AllHostsPrefix(),
+                   "; the subscription has ended"));
+}
+
+absl::Status HostWatch::EndIfRefusedLocked(const absl::Status& status) {
+  absl::Status refused = RefusalOf(status);
+  if (!refused.ok()) stopped_ = true;
+  return refused;
+}
+
 void HostWatch::OnUpdate(WatchUpdate update) {
   WatchId cancel = 0;
+  absl::Status refused;
   {
     MutexLock lock(&mu_);
     if (stopped_) return;
@@ -120,12 +139,16 @@ void HostWatch::OnUpdate(WatchUpdate update) {
       // Compacted past our resume point, or etcd's store went back: what
       // happened in between is gone from the history, so compare the
       // present with what we know.
+      // A watch etcd refused (the user lost read permission) ends the
+      // subscription: no re-read can succeed, so none is tried.
       watch_ = 0;
-      ScheduleResyncLocked(Reread::kAfterEnd);
+      refused = EndIfRefusedLocked(update.status);
+      if (refused.ok()) ScheduleResyncLocked(Reread::kAfterEnd);
     }
   }
   // From inside the watch handler: Cancel does not wait for it.
   if (cancel != 0) core_->etcd().watch().Cancel(cancel);
+  if (!refused.ok()) sink_.on_end(refused);
 }
 
 void HostWatch::ApplyPutLocked(const KeyValue& kv) {
@@ -224,29 +247,41 @@ void HostWatch::Resync(Reread why) {
   // delivers crosses the re-read (which then covers it).
   if (old != 0) core_->etcd().watch().Cancel(old);
   auto current = core_->etcd().kv().Range(RangeRequest::Prefix(prefix_));
+  if (current.ok()) {
+    Apply(why, *current);
+    return;
+  }
+  absl::Status refused;
+  {
+    MutexLock lock(&mu_);
+    resync_pending_ = false;
+    if (stopped_) return;
+    refused = EndIfRefusedLocked(current.status());
+    if (refused.ok()) ScheduleResyncLocked(why);
+  }
+  if (!refused.ok()) sink_.on_end(refused);
+}
+
+void HostWatch::Apply(Reread why, const RangeResponse& current) {
   WatchId cancel = 0;
   {
     MutexLock lock(&mu_);
     resync_pending_ = false;
     if (stopped_) return;
-    if (!current.ok()) {
-      ScheduleResyncLocked(why);
-      return;
-    }
     core_->CountResync();
     // Counted before the corrections are delivered, so that whoever sees
     // one also sees it counted.
-    if (why == Reread::kCorrection && !MatchesLocked(current->kvs)) {
+    if (why == Reread::kCorrection && !MatchesLocked(current.kvs)) {
       core_->CountCorrection();
       ETCDISC_LOG(kWarning, absl::StrCat("service \"", service_, "\": a re-read found ",
                               "hosts that the watch had not reported; ",
                               "corrected"));
     }
-    ApplySnapshotLocked(current->kvs);
+    ApplySnapshotLocked(current.kvs);
     if (sink_closed_) {
       cancel = CloseLocked();
     } else {
-      WatchFromLocked(current->revision + 1);
+      WatchFromLocked(current.revision + 1);
     }
   }
   if (cancel != 0) core_->etcd().watch().Cancel(cancel);

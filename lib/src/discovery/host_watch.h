@@ -28,7 +28,8 @@ namespace etcdisc::internal {
 struct HostSink {
   std::function<bool(const Host& host)> on_new;
   std::function<bool(const std::string& uuid)> on_down;
-  // The watch ended for good (client shut down).
+  // The watch ended for good (client shut down, or etcd refused this user
+  // the read); called without the watch's lock.
   std::function<void(const absl::Status& why)> on_end;
   // For metrics: "new", "down" or "events", and how many events wait.
   std::string kind;
@@ -50,7 +51,9 @@ struct HostSink {
 // (counted in ClientStats::corrections when the re-read changed the view).
 //
 // Re-reads run on the client's watch pool; one that fails, or that keeps
-// being needed, waits a growing backoff (up to 5 s) before the next.
+// being needed, waits a growing backoff (up to 5 s) before the next. A watch
+// or re-read that etcd refuses for this user's permissions ends the watch
+// through on_end (PermissionDenied naming the prefix): never retried.
 // Safe for concurrent use.
 class HostWatch final : public Stoppable,
                         public std::enable_shared_from_this<HostWatch> {
@@ -75,6 +78,14 @@ class HostWatch final : public Stoppable,
 
   void OnUpdate(WatchUpdate update) ABSL_LOCKS_EXCLUDED(mu_);
   void Resync(Reread why) ABSL_LOCKS_EXCLUDED(mu_);
+  // Delivers what the re-read `current` shows and watches on from it.
+  void Apply(Reread why, const RangeResponse& current) ABSL_LOCKS_EXCLUDED(mu_);
+  // `status` wrapped to name the prefix, if it is etcd refusing this user
+  // (PermissionDenied, Unauthenticated); OK otherwise.
+  absl::Status RefusalOf(const absl::Status& status) const;
+  // On a refusal: stops for good and returns it, for the sink's on_end.
+  absl::Status EndIfRefusedLocked(const absl::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Compares a keys-only read with known_; on a difference, Verify()s it a
   // moment later. `periodic`: the one of reconcile_interval, which schedules
   // the next; otherwise a check after a reconnect.

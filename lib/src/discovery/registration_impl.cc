@@ -226,27 +226,48 @@ void RegistrationImpl::Run() {
       }
     }
     const absl::Status status = Perform(plan);
-    MutexLock lock(&mu_);
-    if (state_ == State::kStopped) {
-      running_ = false;
-      return;
-    }
-    if (!status.ok()) {
-      running_ = false;
-      last_error_ = status;
-      ++failed_attempts_;
-      EmitLocked(RegistrationEvent::Kind::kAttemptFailed, status);
-      if (IsRefusal(status)) {
-        // Trying again cannot help until someone changes etcd's users.
-        state_ = State::kRefused;
-        return;
+    int64_t refused_lease = 0;
+    {
+      MutexLock lock(&mu_);
+      if (state_ != State::kStopped && status.ok()) {
+        last_error_ = absl::OkStatus();
+        backoff_.Reset();
+        continue;
       }
-      RetryLaterLocked();
-      return;
+      running_ = false;
+      if (state_ == State::kStopped) return;
+      refused_lease = AttemptFailedLocked(status);
     }
-    last_error_ = absl::OkStatus();
-    backoff_.Reset();
+    if (refused_lease != 0) RevokeRefused(refused_lease);
+    return;
   }
+}
+
+int64_t RegistrationImpl::AttemptFailedLocked(const absl::Status& status) {
+  last_error_ = status;
+  ++failed_attempts_;
+  EmitLocked(RegistrationEvent::Kind::kAttemptFailed, status);
+  if (!IsRefusal(status)) {
+    RetryLaterLocked();
+    return 0;
+  }
+  // Trying again cannot help until someone changes etcd's users. The lease
+  // goes too (counted in revoking_, so that a Stop() meanwhile waits for it).
+  state_ = State::kRefused;
+  const int64_t lease = std::exchange(lease_, 0);
+  if (lease != 0) ++revoking_;
+  return lease;
+}
+
+void RegistrationImpl::RevokeRefused(int64_t lease) {
+  std::vector<int64_t> failed =
+      Revoke({lease}, Clock::now() + env_->call_timeout());
+  MutexLock lock(&mu_);
+  --revoking_;
+  // Not revoked (etcd unreachable, or keys written under it that the user
+  // may no longer write): it is no longer kept alive, so it expires within
+  // its TTL; Stop() tries again.
+  unrevoked_.insert(unrevoked_.end(), failed.begin(), failed.end());
 }
 
 void RegistrationImpl::RetryLaterLocked() {

@@ -31,6 +31,8 @@ namespace etcdisc::internal {
 //   kUnregistered --Write answered OK, lease_ still the one written--> kRegistered
 //   kUnregistered --Write failed--> kUnregistered (kAttemptFailed, retried)
 //   kRegistered   --etcd reports lease_ gone--> kUnregistered (kLost)
+//   kUnregistered or kRegistered --a step refused (PermissionDenied,
+//                 Unauthenticated)--> kRefused (lease revoked, no more tries)
 //   any           --Stop()--> kStopped (final)
 //
 // In kRegistered the keys are in etcd under lease_ (never 0). Work pending in
@@ -73,8 +75,9 @@ class RegistrationImpl final
 
  private:
   // kUnregistered --written--> kRegistered --lease lost--> kUnregistered;
-  // kUnregistered --etcd refused the user or its permission--> kRefused
-  // (no more tries); any --Stop--> kStopped.
+  // kUnregistered or kRegistered --etcd refused the user or its
+  // permission--> kRefused (no more tries; its lease is revoked at once);
+  // any --Stop--> kStopped.
   enum class State { kUnregistered, kRegistered, kRefused, kStopped };
   enum class Step {
     kNone,
@@ -117,6 +120,11 @@ class RegistrationImpl final
   absl::Status StartWatch(Watched which, int64_t from)
       ABSL_LOCKS_EXCLUDED(mu_);
   void RetryLaterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records a failed step: retries later, or on a refusal moves to kRefused
+  // and returns the lease it held (0 if none), for RevokeRefused.
+  int64_t AttemptFailedLocked(const absl::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RevokeRefused(int64_t lease) ABSL_LOCKS_EXCLUDED(mu_);
   // Takes a fresh lease into lease_ and keeps it alive; Cancelled if the
   // registration stopped meanwhile (the lease is then revoked).
   absl::StatusOr<int64_t> TakeLease() ABSL_LOCKS_EXCLUDED(mu_);
