@@ -20,29 +20,66 @@ absl::StatusOr<AuthToken> GetToken(AuthTokens& tokens) {
   return tokens.Get(std::chrono::steady_clock::now() + seconds(10));
 }
 
+// Blocks (at most 10 s) until `waiters` Gets wait for the Authenticate in
+// flight: without the one-at-a-time rule none would, and the test fails.
+void AwaitWaiters(const AuthTokens& tokens, int waiters) {
+  const auto until = std::chrono::steady_clock::now() + seconds(10);
+  while (tokens.waiting() < waiters &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+// Runs Get on 8 threads at once; returns their answers.
+std::vector<absl::StatusOr<AuthToken>> GetOnEightThreads(AuthTokens& tokens) {
+  std::vector<absl::StatusOr<AuthToken>> answers(
+      8, absl::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < answers.size(); ++i) {
+    threads.emplace_back([&, i] { answers[i] = GetToken(tokens); });
+  }
+  for (auto& t : threads) t.join();
+  return answers;
+}
+
 TEST(AuthTokensTest, ManyThreadsShareOneAuthenticate) {
   std::atomic<int> calls{0};
+  AuthTokens* self = nullptr;
   AuthTokens tokens({"app", "secret"},
                     [&](const std::string& user, const std::string& password,
                         std::chrono::steady_clock::time_point) {
                       EXPECT_EQ(user, "app");
                       EXPECT_EQ(password, "secret");
-                      // Long enough for the other threads to arrive and wait.
-                      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                      AwaitWaiters(*self, 7);
                       return absl::StrCat("token-", ++calls);
                     });
-  std::vector<std::thread> threads;
-  std::atomic<int> got_first{0};
-  for (int i = 0; i < 8; ++i) {
-    threads.emplace_back([&] {
-      auto token = GetToken(tokens);
-      if (token.ok() && token->value == "token-1") ++got_first;
-    });
+  self = &tokens;
+  for (const auto& answer : GetOnEightThreads(tokens)) {
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    EXPECT_EQ(answer->value, "token-1");
   }
-  for (auto& t : threads) t.join();
   EXPECT_EQ(calls.load(), 1);
-  EXPECT_EQ(got_first.load(), 8);
   EXPECT_EQ(tokens.authentications(), 1);
+}
+
+TEST(AuthTokensTest, ThreadsThatWaitedShareAFailureInsteadOfEachTrying) {
+  std::atomic<int> calls{0};
+  AuthTokens* self = nullptr;
+  AuthTokens tokens({"app", "secret"},
+                    [&](const std::string&, const std::string&,
+                        std::chrono::steady_clock::time_point)
+                        -> absl::StatusOr<std::string> {
+                      if (++calls == 1) AwaitWaiters(*self, 7);
+                      return absl::UnavailableError("no member answered");
+                    });
+  self = &tokens;
+  for (const auto& answer : GetOnEightThreads(tokens)) {
+    EXPECT_TRUE(absl::IsUnavailable(answer.status())) << answer.status();
+  }
+  EXPECT_EQ(calls.load(), 1);
+  // A failure of etcd, not of the user: the next Get tries again.
+  EXPECT_FALSE(GetToken(tokens).ok());
+  EXPECT_EQ(calls.load(), 2);
 }
 
 TEST(AuthTokensTest, ARefusedOldTokenNeverDropsANewerOne) {
@@ -67,20 +104,63 @@ TEST(AuthTokensTest, ARefusedOldTokenNeverDropsANewerOne) {
   EXPECT_EQ(calls, 2);
 }
 
+// etcd's answer to a wrong password; the password is put in it, so that the
+// test sees it dropped from the error.
+AuthTokens::AuthenticateFn RefuseEachCall(int* calls) {
+  return [calls](const std::string&, const std::string& password,
+                 std::chrono::steady_clock::time_point)
+             -> absl::StatusOr<std::string> {
+    ++*calls;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "etcd Authenticate at http://h:2379: etcdserver: authentication "
+        "failed, invalid user ID or password [", password, "]"));
+  };
+}
+
 TEST(AuthTokensTest, AWrongPasswordNamesTheUserOnly) {
-  AuthTokens tokens({"app", "hunter2"},
-                    [](const std::string&, const std::string&,
-                       std::chrono::steady_clock::time_point)
-                        -> absl::StatusOr<std::string> {
-                      return absl::InvalidArgumentError(
-                          "etcd Authenticate at http://h:2379: etcdserver: "
-                          "authentication failed, invalid user ID or password");
-                    });
+  int calls = 0;
+  AuthTokens tokens({"app", "hunter2"}, RefuseEachCall(&calls));
   auto token = GetToken(tokens);
   EXPECT_TRUE(absl::IsUnauthenticated(token.status())) << token.status();
   EXPECT_NE(token.status().message().find("\"app\""), absl::string_view::npos);
-  EXPECT_EQ(token.status().message().find("hunter2"), absl::string_view::npos);
+  EXPECT_EQ(token.status().message().find("hunter2"), absl::string_view::npos)
+      << token.status();
   EXPECT_FALSE(tokens.Cached().has_value());
+}
+
+TEST(AuthTokensTest, ARefusedUserIsNotAskedForAgainDuringTheHoldOff) {
+  int calls = 0;
+  AuthTokens held({"app", "hunter2"}, RefuseEachCall(&calls),
+                  std::chrono::hours(1));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(absl::IsUnauthenticated(GetToken(held).status()));
+  }
+  EXPECT_EQ(calls, 1);
+
+  calls = 0;
+  AuthTokens not_held({"app", "hunter2"}, RefuseEachCall(&calls),
+                      std::chrono::milliseconds(0));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(absl::IsUnauthenticated(GetToken(not_held).status()));
+  }
+  EXPECT_EQ(calls, 3);
+}
+
+TEST(AuthTokensTest, NewestGenerationCountsEveryTokenMade) {
+  int calls = 0;
+  AuthTokens tokens({"app", "secret"},
+                    [&](const std::string&, const std::string&,
+                        std::chrono::steady_clock::time_point) {
+                      return absl::StrCat("token-", ++calls);
+                    });
+  EXPECT_EQ(tokens.newest_generation(), 0u);
+  auto first = GetToken(tokens);
+  ASSERT_TRUE(first.ok());
+  tokens.Invalidate(*first);
+  auto second = GetToken(tokens);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(tokens.newest_generation(), second->generation);
+  EXPECT_EQ(tokens.newest_generation(), 2u);
 }
 
 TEST(AuthTokensTest, StaleTokenAnswersAreRecognised) {

@@ -18,7 +18,9 @@ absl::StatusOr<std::string> ReadPassword(const std::string& path) {
                      ": cannot read it, or it is empty"));
   }
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
+  absl::StatusOr<std::string> password(line);
+  WipeSecret(&line);
+  return password;
 }
 
 }  // namespace
@@ -40,7 +42,8 @@ absl::StatusOr<std::optional<EtcdCredentials>> LoadCredentials(
   if (!auth.password_file.empty()) {
     absl::StatusOr<std::string> read = ReadPassword(auth.password_file);
     if (!read.ok()) return read.status();
-    credentials.password = *std::move(read);
+    credentials.password = *read;
+    WipeSecret(&*read);
   } else {
     credentials.password = auth.password;
   }
@@ -53,10 +56,8 @@ absl::StatusOr<std::optional<EtcdCredentials>> LoadCredentials(
 }
 
 ClientOptions WithoutSecrets(ClientOptions options) {
-  EtcdCredentials wipe{"", std::move(options.auth.password)};
-  EtcdCredentials wipe_key{"", std::move(options.tls.key_pem)};
-  options.auth.password.clear();
-  options.tls.key_pem.clear();
+  WipeSecret(&options.auth.password);
+  WipeSecret(&options.tls.key_pem);
   return options;
 }
 

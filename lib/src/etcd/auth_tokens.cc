@@ -9,13 +9,6 @@
 namespace etcdisc::internal {
 namespace {
 
-// Overwrites `secret` in place, in a way the compiler may not drop.
-void Wipe(std::string* secret) {
-  volatile char* bytes = secret->data();
-  for (size_t i = 0; i < secret->size(); ++i) bytes[i] = 0;
-  secret->clear();
-}
-
 // etcd answers a wrong user name or password with INVALID_ARGUMENT.
 absl::Status Refused(const std::string& user, const absl::Status& status) {
   if (absl::StrContains(status.message(), "authentication failed")) {
@@ -30,9 +23,22 @@ absl::Status Refused(const std::string& user, const absl::Status& status) {
   return status;
 }
 
+// etcd refused the user itself: asking again soon gives the same answer.
+bool IsRefusalOfUser(const absl::Status& status) {
+  return absl::IsUnauthenticated(status) ||
+         absl::IsFailedPrecondition(status);
+}
+
 }  // namespace
 
-EtcdCredentials::~EtcdCredentials() { Wipe(&password); }
+void WipeSecret(std::string* secret) {
+  // Through a volatile pointer, so that the compiler may not drop it.
+  volatile char* bytes = secret->data();
+  for (size_t i = 0; i < secret->size(); ++i) bytes[i] = 0;
+  secret->clear();
+}
+
+EtcdCredentials::~EtcdCredentials() { WipeSecret(&password); }
 
 bool IsStaleToken(const absl::Status& status) {
   return absl::StrContains(status.message(), "invalid auth token") ||
@@ -46,9 +52,11 @@ bool IsRefusedWatch(absl::string_view cancel_reason) {
 }
 
 AuthTokens::AuthTokens(EtcdCredentials credentials,
-                       AuthenticateFn authenticate)
+                       AuthenticateFn authenticate,
+                       std::chrono::milliseconds refusal_hold_off)
     : credentials_(std::move(credentials)),
-      authenticate_(std::move(authenticate)) {}
+      authenticate_(std::move(authenticate)),
+      refusal_hold_off_(refusal_hold_off) {}
 
 std::optional<AuthToken> AuthTokens::Cached() const {
   MutexLock lock(&mu_);
@@ -59,19 +67,36 @@ absl::StatusOr<AuthToken> AuthTokens::Get(
     std::chrono::steady_clock::time_point deadline) {
   {
     MutexLock lock(&mu_);
+    const bool waited = authenticating_;
     if (!AwaitNoAuthenticateLocked(deadline)) {
       return absl::DeadlineExceededError(absl::StrCat(
           "no etcd auth token for user \"", credentials_.user, "\" in time"));
     }
     if (token_.has_value()) return *token_;
+    // The Authenticate waited for failed: its answer is this one's too.
+    if (waited && !failure_.ok()) return failure_;
+    if (IsRefusalOfUser(failure_) &&
+        std::chrono::steady_clock::now() < failed_at_ + refusal_hold_off_) {
+      return failure_;
+    }
     authenticating_ = true;
     ++authentications_;
   }
+  return Authenticate(deadline);
+}
+
+absl::StatusOr<AuthToken> AuthTokens::Authenticate(
+    std::chrono::steady_clock::time_point deadline) {
   absl::StatusOr<std::string> got =
       authenticate_(credentials_.user, credentials_.password, deadline);
   MutexLock lock(&mu_);
   authenticating_ = false;
-  if (!got.ok()) return Refused(credentials_.user, got.status());
+  if (!got.ok()) {
+    failure_ = Refused(credentials_.user, got.status());
+    failed_at_ = std::chrono::steady_clock::now();
+    return failure_;
+  }
+  failure_ = absl::OkStatus();
   token_ = AuthToken{*std::move(got), ++generations_};
   return *token_;
 }
@@ -80,20 +105,32 @@ bool AuthTokens::AwaitNoAuthenticateLocked(
     std::chrono::steady_clock::time_point deadline) {
   const auto idle = absl::Condition(
       +[](bool* busy) { return !*busy; }, &authenticating_);
+  ++waiting_;
   while (authenticating_) {
     const auto left = deadline - std::chrono::steady_clock::now();
-    if (left <= left.zero()) return false;
+    if (left <= left.zero()) break;
     mu_.AwaitWithTimeout(idle, absl::FromChrono(left));
   }
-  return true;
+  --waiting_;
+  return !authenticating_;
 }
 
 void AuthTokens::Invalidate(const AuthToken& stale) {
   MutexLock lock(&mu_);
   if (token_.has_value() && token_->generation == stale.generation) {
-    Wipe(&token_->value);
+    WipeSecret(&token_->value);
     token_.reset();
   }
+}
+
+uint64_t AuthTokens::newest_generation() const {
+  MutexLock lock(&mu_);
+  return generations_;
+}
+
+int AuthTokens::waiting() const {
+  MutexLock lock(&mu_);
+  return waiting_;
 }
 
 int AuthTokens::authentications() const {

@@ -25,6 +25,10 @@ struct AuthToken {
   uint64_t generation = 0;
 };
 
+// Overwrites `secret`'s bytes where they are (a move would leave a short
+// string's bytes behind), then empties it.
+void WipeSecret(std::string* secret);
+
 // User name and password. The password is kept only here, for the next
 // Authenticate, and overwritten when this goes.
 struct EtcdCredentials {
@@ -41,16 +45,22 @@ bool IsStaleToken(const absl::Status& status);
 bool IsRefusedWatch(absl::string_view cancel_reason);
 
 // Thread-safe. Authenticate runs on the thread that needs a token, at most
-// one at a time; others needing one meanwhile wait for its result.
+// one at a time; others needing one meanwhile wait for its result, and share
+// it when it fails too. Once etcd refused the user itself (wrong password,
+// unknown user, authentication off), Get repeats that answer without calling
+// etcd for `refusal_hold_off`: every call costs the server a bcrypt check.
 class AuthTokens {
  public:
+  static constexpr std::chrono::seconds kRefusalHoldOff{10};
+
   // Calls etcd's Authenticate for `user` and `password`, with no token
   // attached, within `deadline`; returns the token.
   using AuthenticateFn = std::function<absl::StatusOr<std::string>(
       const std::string& user, const std::string& password,
       std::chrono::steady_clock::time_point deadline)>;
 
-  AuthTokens(EtcdCredentials credentials, AuthenticateFn authenticate);
+  AuthTokens(EtcdCredentials credentials, AuthenticateFn authenticate,
+             std::chrono::milliseconds refusal_hold_off = kRefusalHoldOff);
 
   const std::string& user() const { return credentials_.user; }
 
@@ -64,6 +74,11 @@ class AuthTokens {
   // token is held already.
   void Invalidate(const AuthToken& stale) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // The generation of the newest token made so far (0 before the first).
+  uint64_t newest_generation() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // How many Gets wait for another's Authenticate now (for tests).
+  int waiting() const ABSL_LOCKS_EXCLUDED(mu_);
   // How many times Authenticate was called (for tests).
   int authentications() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -72,13 +87,22 @@ class AuthTokens {
   bool AwaitNoAuthenticateLocked(std::chrono::steady_clock::time_point deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Runs Authenticate and records its answer.
+  absl::StatusOr<AuthToken> Authenticate(
+      std::chrono::steady_clock::time_point deadline) ABSL_LOCKS_EXCLUDED(mu_);
+
   const EtcdCredentials credentials_;
   const AuthenticateFn authenticate_;
+  const std::chrono::milliseconds refusal_hold_off_;
   mutable Mutex mu_;
   std::optional<AuthToken> token_ ABSL_GUARDED_BY(mu_);
   bool authenticating_ ABSL_GUARDED_BY(mu_) = false;
+  // The last Authenticate's error (OK once one succeeded), and when.
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point failed_at_ ABSL_GUARDED_BY(mu_);
   uint64_t generations_ ABSL_GUARDED_BY(mu_) = 0;
   int authentications_ ABSL_GUARDED_BY(mu_) = 0;
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace etcdisc::internal

@@ -259,7 +259,7 @@ absl::StatusOr<std::string> Connection::Authenticate(
       /*retry=*/true, [&](const MemberStubs& member, grpc::ClientContext* c) {
         return member.auth->Authenticate(c, request, &response);
       });
-  EtcdCredentials wipe{"", std::move(*request.mutable_password())};
+  WipeSecret(request.mutable_password());
   if (!status.ok()) return status;
   return std::move(*response.mutable_token());
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "util/mutex.h"
@@ -257,6 +258,12 @@ absl::Status Connection::CallWith(Token token_use, absl::string_view what,
     if (status.ok() || !IsMemberFailure(status)) break;
     ReportFailure(member->id);
     if (!retry && !IsRejectedUnapplied(status)) break;
+  }
+  if (token_renewed && IsStaleToken(status)) {
+    // A new token was refused as well (a member behind on the
+    // Authenticate, or an expiry in between): not a refusal of the user.
+    status = absl::UnavailableError(
+        absl::StrCat(status.message(), " (again, with a new token)"));
   }
   return Answered(what, started, std::move(status));
 }

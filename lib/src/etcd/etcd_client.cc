@@ -1,5 +1,6 @@
 #include "etcd/etcd_client.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -28,7 +29,10 @@ absl::StatusOr<std::unique_ptr<EtcdClient>> EtcdClient::Create(
 
 EtcdClient::EtcdClient(ConnectionOptions connection_options,
                        const EtcdClientOptions& options)
-    : connection_(std::move(connection_options)),
+    : tls_(std::any_of(connection_options.endpoints.begin(),
+                       connection_options.endpoints.end(),
+                       [](const Endpoint& e) { return e.tls; })),
+      connection_(std::move(connection_options)),
       kv_(&connection_, options.call_timeout),
       lease_(&connection_, options.call_timeout),
       cluster_(&connection_, options.call_timeout),
@@ -43,7 +47,9 @@ absl::StatusOr<bool> EtcdClient::SyncEndpoints() {
     if (member.is_learner) continue;
     for (const std::string& url : member.client_urls) {
       auto parsed = ParseEndpoints(url);
-      if (parsed.ok()) endpoints.push_back(parsed->front());
+      if (parsed.ok() && parsed->front().tls == tls_) {
+        endpoints.push_back(parsed->front());
+      }
     }
   }
   if (endpoints.empty()) {

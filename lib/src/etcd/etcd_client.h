@@ -78,7 +78,9 @@ class EtcdClient {
   }
 
   // Asks the cluster for its members and makes their client URLs the
-  // endpoints (learners and members not started yet left out). Returns whether the endpoints changed;
+  // endpoints (learners and members not started yet left out; with TLS
+  // endpoints, only https:// URLs: never a fall back to plain text). Returns
+  // whether the endpoints changed;
   // MemberList's error, or FailedPrecondition when no member has a usable
   // URL, leaving the endpoints as they were.
   absl::StatusOr<bool> SyncEndpoints();
@@ -96,6 +98,8 @@ class EtcdClient {
   EtcdClient(ConnectionOptions connection_options,
              const EtcdClientOptions& options);
 
+  // Whether the endpoints given were https://.
+  const bool tls_;
   Connection connection_;
   Scheduler scheduler_;
   KvClient kv_;

@@ -292,7 +292,10 @@ bool WatchHub::RenewTokenForLocked(Watcher* watcher, const Response& response) {
       generation > watcher->refused_generation) {
     return false;  // A new token did not help.
   }
-  watcher->refused_generation = generation;
+  // Tokens up to the newest made so far may all be stale (a change to users
+  // and roles): only a refusal on a token made after this one is final.
+  watcher->refused_generation =
+      std::max(generation, connection_->auth()->newest_generation());
   ReopenWithNewTokenLocked();
   return true;
 }
