@@ -273,14 +273,14 @@ class StreamSupervisor : public BidiStreamOwner<Request, Response> {
   }
 
   // The token a new stream carries: none without an etcd user, else the one
-  // held or a new one.
+  // held or a new one. Within the dial timeout, which so bounds how long a
+  // Shutdown meanwhile waits for the dialer.
   absl::StatusOr<std::optional<AuthToken>> TokenForStream()
       ABSL_LOCKS_EXCLUDED(mu_) {
     AuthTokens* auth = connection_->auth();
     if (auth == nullptr) return std::nullopt;
     absl::StatusOr<AuthToken> token = auth->Get(
-        std::chrono::steady_clock::now() + connection_->dial_timeout() +
-        std::chrono::seconds(5));
+        std::chrono::steady_clock::now() + connection_->dial_timeout());
     if (!token.ok()) return token.status();
     return std::optional<AuthToken>(*std::move(token));
   }
