@@ -152,6 +152,11 @@ absl::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::StartOnFreePorts(
     if (!certs.ok()) return certs.status();
     cluster->certs_ = *std::move(certs);
   }
+  if (options.jwt_ttl_s > 0) {
+    auto keys = MakeSigningKeys(cluster->dir_);
+    if (!keys.ok()) return keys.status();
+    cluster->jwt_keys_ = *std::move(keys);
+  }
   cluster->token_ = absl::StrCat("etcdisc-", std::random_device{}());
   cluster->password_salt_ = absl::StrCat(std::random_device{}());
   for (int i = 0; i < options.members; ++i) {
@@ -309,6 +314,12 @@ std::vector<std::string> EtcdCluster::Args(int i) const {
   // the CA goes only with --client-cert-auth.
   if (options_.auth_token_ttl_s > 0) {
     args.push_back(absl::StrCat("--auth-token-ttl=", options_.auth_token_ttl_s));
+  }
+  if (options_.jwt_ttl_s > 0) {
+    args.push_back(absl::StrCat(
+        "--auth-token=jwt,pub-key=", jwt_keys_.public_file,
+        ",priv-key=", jwt_keys_.private_file, ",sign-method=ES256,ttl=",
+        options_.jwt_ttl_s, "s"));
   }
   if (options_.tls == EtcdClusterOptions::Tls::kMutual) {
     const std::vector<std::string> mutual = {"--trusted-ca-file",

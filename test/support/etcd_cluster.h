@@ -43,6 +43,9 @@ struct EtcdClusterOptions {
   // etcd's --auth-token-ttl in seconds (how long a simple token lives
   // unused); 0: etcd's default, 300.
   int auth_token_ttl_s = 0;
+  // With auth: etcd's JWT tokens (ES256, a throwaway key pair) that expire
+  // this many seconds after they are made, used or not; 0: simple tokens.
+  int jwt_ttl_s = 0;
 };
 
 // Not thread-safe: drive it from the test's main thread. Member processes die
@@ -144,6 +147,7 @@ class EtcdCluster {
 
   EtcdClusterOptions options_;
   TestCerts certs_;
+  KeyPair jwt_keys_;
   std::string dir_;
   std::string token_;
   std::string password_salt_;  // Makes this run's passwords.

@@ -52,6 +52,17 @@ CertAndKey Files(const std::string& dir, const std::string& name) {
 
 }  // namespace
 
+absl::StatusOr<KeyPair> MakeSigningKeys(const std::string& dir) {
+  KeyPair keys{dir + "/jwt.pub", dir + "/jwt.key"};
+  absl::Status made = Openssl({"ecparam", "-name", "prime256v1", "-genkey",
+                               "-noout", "-out", keys.private_file});
+  if (!made.ok()) return made;
+  made = Openssl(
+      {"ec", "-in", keys.private_file, "-pubout", "-out", keys.public_file});
+  if (!made.ok()) return made;
+  return keys;
+}
+
 absl::StatusOr<TestCerts> TestCerts::Make(const std::string& dir) {
   TestCerts certs;
   certs.dir_ = dir;

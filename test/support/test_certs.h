@@ -15,6 +15,14 @@ struct CertAndKey {
   std::string key_file;
 };
 
+// A P-256 key pair, e.g. for etcd's JWT tokens.
+struct KeyPair {
+  std::string public_file;
+  std::string private_file;
+};
+// Makes `dir`/jwt.pub and `dir`/jwt.key.
+absl::StatusOr<KeyPair> MakeSigningKeys(const std::string& dir);
+
 struct TestCerts {
   std::string ca_file;        // The CA that signed everything below.
   CertAndKey server;          // CN etcd-server; 127.0.0.1 and localhost.
