@@ -60,7 +60,8 @@ struct TlsOptions {
 
 // An etcd user, for an etcd with authentication on: every call and stream
 // then carries the user's token, got with the password and got anew when
-// etcd refuses it (expired, or lost by a restarted member). Not needed when a
+// etcd refuses it (expired, or lost by a restarted member). A wrong password
+// or unknown user is asked for again at most every 10 s. Not needed when a
 // client certificate's common name is an etcd user (etcd's
 // --client-cert-auth). The password is text or a file (one of the two); it
 // never appears in an error or a log line.
@@ -203,9 +204,9 @@ class Registration {
   // Waits until the host is registered. DeadlineExceeded after `timeout`;
   // FailedPrecondition if the registration was stopped. PermissionDenied
   // (naming the key) or Unauthenticated (naming the etcd user) at once when
-  // etcd refused the writes: the registration then gives up rather than
-  // retry what cannot succeed; Stop() it, fix the role or password, and
-  // Register again.
+  // etcd refused the writes: the registration then revokes its lease and
+  // gives up rather than retry what cannot succeed; Stop() it, fix the role
+  // or password, and Register again.
   absl::Status WaitRegistration(std::chrono::milliseconds timeout);
   // The credentials in force: the host's, or those adopted from the service
   // record. FailedPrecondition until the first registration.
