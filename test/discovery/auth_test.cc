@@ -146,6 +146,50 @@ TEST_F(AuthTest, AReaderWatchesButCannotRegisterAndIsToldWhichPrefix) {
   EXPECT_EQ(hosts->All()->size(), 1u);
 }
 
+// A registrar whose role loses its write permission while registered: the
+// next write it must make (its host key was deleted) is refused, and the
+// registration gives up cleanly: its lease revoked and its key watches
+// cancelled, not kept until Stop().
+TEST_F(AuthTest, ARegistrarThatLosesItsRoleLetsItsLeaseAndWatchesGo) {
+  auto writer = ClientAs("registrar");
+  ASSERT_NE(writer, nullptr);
+  auto reg = writer->Register("web", WebHost("10.0.0.1"));
+  ASSERT_TRUE(reg.ok()) << reg.status();
+  ASSERT_TRUE((*reg)->WaitRegistration(seconds(10)).ok());
+  // Its host key and service record are watched.
+  ASSERT_TRUE(WaitFor([&] { return writer->Metrics().watchers == 2; },
+                      seconds(10)));
+
+  ASSERT_TRUE(cluster()
+                  .Etcdctl({"role", "revoke-permission", "registrar",
+                            "/services/", "--prefix=true"},
+                           /*as_root=*/true)
+                  .ok());
+  ASSERT_TRUE(cluster()
+                  .Etcdctl({"del", "/services/web/" + (*reg)->UUID()},
+                           /*as_root=*/true)
+                  .ok());
+  auto state = [&] {
+    for (const auto& r : writer->Metrics().registrations) return r.state;
+    return std::string("none");
+  };
+  ASSERT_TRUE(WaitFor([&] { return state() == "refused"; }, seconds(10)))
+      << state();
+  EXPECT_TRUE(absl::IsPermissionDenied((*reg)->LastError()))
+      << (*reg)->LastError();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto leases = cluster().LeaseCount();
+        return leases.ok() && *leases == 0;
+      },
+      seconds(10)))
+      << cluster().LeaseCount().status();
+  EXPECT_TRUE(WaitFor([&] { return writer->Metrics().watchers == 0; },
+                      seconds(10)))
+      << writer->Metrics().watchers;
+  EXPECT_EQ(writer->Metrics().leases_kept, 0u);
+}
+
 // A watcher whose role loses its read permission: once etcd refuses the
 // watch (here when the restarted member makes the client create it again),
 // the subscription ends with PermissionDenied naming the prefix; no retry.

@@ -62,26 +62,6 @@ TEST(AuthTokensTest, ManyThreadsShareOneAuthenticate) {
   EXPECT_EQ(tokens.authentications(), 1);
 }
 
-TEST(AuthTokensTest, ThreadsThatWaitedShareAFailureInsteadOfEachTrying) {
-  std::atomic<int> calls{0};
-  AuthTokens* self = nullptr;
-  AuthTokens tokens({"app", "secret"},
-                    [&](const std::string&, const std::string&,
-                        std::chrono::steady_clock::time_point)
-                        -> absl::StatusOr<std::string> {
-                      if (++calls == 1) AwaitWaiters(*self, 7);
-                      return absl::UnavailableError("no member answered");
-                    });
-  self = &tokens;
-  for (const auto& answer : GetOnEightThreads(tokens)) {
-    EXPECT_TRUE(absl::IsUnavailable(answer.status())) << answer.status();
-  }
-  EXPECT_EQ(calls.load(), 1);
-  // A failure of etcd, not of the user: the next Get tries again.
-  EXPECT_FALSE(GetToken(tokens).ok());
-  EXPECT_EQ(calls.load(), 2);
-}
-
 TEST(AuthTokensTest, ARefusedOldTokenNeverDropsANewerOne) {
   int calls = 0;
   AuthTokens tokens({"app", "secret"},
@@ -144,6 +124,45 @@ TEST(AuthTokensTest, ARefusedUserIsNotAskedForAgainDuringTheHoldOff) {
     EXPECT_TRUE(absl::IsUnauthenticated(GetToken(not_held).status()));
   }
   EXPECT_EQ(calls, 3);
+}
+
+TEST(AuthTokensTest, ThreadsThatWaitedShareARefusalInsteadOfEachTrying) {
+  int calls = 0;
+  AuthTokens* self = nullptr;
+  auto refuse = RefuseEachCall(&calls);
+  AuthTokens tokens({"app", "hunter2"},
+                    [&](const std::string& user, const std::string& password,
+                        std::chrono::steady_clock::time_point deadline) {
+                      if (calls == 0) AwaitWaiters(*self, 7);
+                      return refuse(user, password, deadline);
+                    });
+  self = &tokens;
+  for (const auto& answer : GetOnEightThreads(tokens)) {
+    EXPECT_TRUE(absl::IsUnauthenticated(answer.status())) << answer.status();
+  }
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(AuthTokensTest, AfterAnotherFailureEachWaiterTriesItself) {
+  std::atomic<int> calls{0};
+  AuthTokens* self = nullptr;
+  AuthTokens tokens({"app", "secret"},
+                    [&](const std::string&, const std::string&,
+                        std::chrono::steady_clock::time_point)
+                        -> absl::StatusOr<std::string> {
+                      if (++calls > 1) return std::string("token");
+                      AwaitWaiters(*self, 7);
+                      return absl::DeadlineExceededError("too slow");
+                    });
+  self = &tokens;
+  int failed = 0;
+  for (const auto& answer : GetOnEightThreads(tokens)) {
+    if (!answer.ok()) ++failed;
+  }
+  // Only the first caller sees its own failure; the next gets a token that
+  // the rest share.
+  EXPECT_EQ(failed, 1);
+  EXPECT_EQ(calls.load(), 2);
 }
 
 TEST(AuthTokensTest, NewestGenerationCountsEveryTokenMade) {

@@ -226,7 +226,7 @@ void RegistrationImpl::Run() {
       }
     }
     const absl::Status status = Perform(plan);
-    int64_t refused_lease = 0;
+    Refusal refusal;
     {
       MutexLock lock(&mu_);
       if (state_ != State::kStopped && status.ok()) {
@@ -236,32 +236,40 @@ void RegistrationImpl::Run() {
       }
       running_ = false;
       if (state_ == State::kStopped) return;
-      refused_lease = AttemptFailedLocked(status);
+      refusal = AttemptFailedLocked(status);
     }
-    if (refused_lease != 0) RevokeRefused(refused_lease);
+    ReleaseRefused(refusal);
     return;
   }
 }
 
-int64_t RegistrationImpl::AttemptFailedLocked(const absl::Status& status) {
+RegistrationImpl::Refusal RegistrationImpl::AttemptFailedLocked(
+    const absl::Status& status) {
   last_error_ = status;
   ++failed_attempts_;
   EmitLocked(RegistrationEvent::Kind::kAttemptFailed, status);
   if (!IsRefusal(status)) {
     RetryLaterLocked();
-    return 0;
+    return {};
   }
   // Trying again cannot help until someone changes etcd's users. The lease
-  // goes too (counted in revoking_, so that a Stop() meanwhile waits for it).
+  // and the key watches go too (the lease counted in revoking_, so that a
+  // Stop() meanwhile waits for its revoke).
   state_ = State::kRefused;
-  const int64_t lease = std::exchange(lease_, 0);
-  if (lease != 0) ++revoking_;
-  return lease;
+  Refusal refusal;
+  refusal.lease = std::exchange(lease_, 0);
+  if (refusal.lease != 0) ++revoking_;
+  for (KeyWatch* w : {&host_watch_, &service_watch_}) {
+    if (w->id != 0) refusal.watches.push_back(std::exchange(w->id, 0));
+  }
+  return refusal;
 }
 
-void RegistrationImpl::RevokeRefused(int64_t lease) {
+void RegistrationImpl::ReleaseRefused(const Refusal& refusal) {
+  for (WatchId id : refusal.watches) env_->CancelWatch(id);
+  if (refusal.lease == 0) return;
   std::vector<int64_t> failed =
-      Revoke({lease}, Clock::now() + env_->call_timeout());
+      Revoke({refusal.lease}, Clock::now() + env_->call_timeout());
   MutexLock lock(&mu_);
   --revoking_;
   // Not revoked (etcd unreachable, or keys written under it that the user

@@ -120,11 +120,17 @@ class RegistrationImpl final
   absl::Status StartWatch(Watched which, int64_t from)
       ABSL_LOCKS_EXCLUDED(mu_);
   void RetryLaterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What a refusal takes away, to release without the lock.
+  struct Refusal {
+    int64_t lease = 0;
+    std::vector<WatchId> watches;
+  };
   // Records a failed step: retries later, or on a refusal moves to kRefused
-  // and returns the lease it held (0 if none), for RevokeRefused.
-  int64_t AttemptFailedLocked(const absl::Status& status)
+  // and returns the lease and watches it held, for ReleaseRefused.
+  Refusal AttemptFailedLocked(const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RevokeRefused(int64_t lease) ABSL_LOCKS_EXCLUDED(mu_);
+  // Cancels the watches and revokes the lease (what fails, Stop() retries).
+  void ReleaseRefused(const Refusal& refusal) ABSL_LOCKS_EXCLUDED(mu_);
   // Takes a fresh lease into lease_ and keeps it alive; Cancelled if the
   // registration stopped meanwhile (the lease is then revoked).
   absl::StatusOr<int64_t> TakeLease() ABSL_LOCKS_EXCLUDED(mu_);
@@ -178,9 +184,11 @@ class RegistrationImpl final
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);
   int64_t failed_attempts_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t lease_losses_ ABSL_GUARDED_BY(mu_) = 0;
-  // Leases Stop() could not revoke yet; the next Stop() tries again.
+  // Leases Stop() or a refusal could not revoke yet; the next Stop() tries
+  // again.
   std::vector<int64_t> unrevoked_ ABSL_GUARDED_BY(mu_);
-  int revoking_ ABSL_GUARDED_BY(mu_) = 0;  // Stop() calls revoking now.
+  // Revokes under way (Stop() calls, a refusal's).
+  int revoking_ ABSL_GUARDED_BY(mu_) = 0;
   // Run() bookkeeping.
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   bool retry_pending_ ABSL_GUARDED_BY(mu_) = false;

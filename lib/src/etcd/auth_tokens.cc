@@ -67,14 +67,14 @@ absl::StatusOr<AuthToken> AuthTokens::Get(
     std::chrono::steady_clock::time_point deadline) {
   {
     MutexLock lock(&mu_);
-    const bool waited = authenticating_;
     if (!AwaitNoAuthenticateLocked(deadline)) {
       return absl::DeadlineExceededError(absl::StrCat(
           "no etcd auth token for user \"", credentials_.user, "\" in time"));
     }
     if (token_.has_value()) return *token_;
-    // The Authenticate waited for failed: its answer is this one's too.
-    if (waited && !failure_.ok()) return failure_;
+    // A refusal of the user (by the Authenticate waited for, or one not
+    // long ago) is this Get's answer too; after any other failure (etcd
+    // unreachable, a deadline shorter than ours) it tries for itself.
     if (IsRefusalOfUser(failure_) &&
         std::chrono::steady_clock::now() < failed_at_ + refusal_hold_off_) {
       return failure_;

@@ -45,10 +45,11 @@ bool IsStaleToken(const absl::Status& status);
 bool IsRefusedWatch(absl::string_view cancel_reason);
 
 // Thread-safe. Authenticate runs on the thread that needs a token, at most
-// one at a time; others needing one meanwhile wait for its result, and share
-// it when it fails too. Once etcd refused the user itself (wrong password,
-// unknown user, authentication off), Get repeats that answer without calling
-// etcd for `refusal_hold_off`: every call costs the server a bcrypt check.
+// one at a time; others needing one meanwhile wait for its result. Once etcd
+// refused the user itself (wrong password, unknown user, authentication off),
+// Get repeats that answer without calling etcd for `refusal_hold_off`, to
+// the threads that waited as well: every call costs the server a bcrypt
+// check. After other failures, each Get tries for itself, one at a time.
 class AuthTokens {
  public:
   static constexpr std::chrono::seconds kRefusalHoldOff{10};

@@ -78,8 +78,9 @@ class EtcdClient {
   }
 
   // Asks the cluster for its members and makes their client URLs the
-  // endpoints (learners and members not started yet left out; with TLS
-  // endpoints, only https:// URLs: never a fall back to plain text). Returns
+  // endpoints (learners and members not started yet left out; when any
+  // endpoint given is https://, only https:// URLs: never a fall back to
+  // plain text; otherwise only http:// ones). Returns
   // whether the endpoints changed;
   // MemberList's error, or FailedPrecondition when no member has a usable
   // URL, leaving the endpoints as they were.

@@ -35,6 +35,13 @@ absl::Status EndStatus(const Response& response, const WatchOptions& options,
         ": that revision is compacted; the oldest one left is ",
         response.compact_revision()));
   }
+  if (IsStaleToken(absl::UnknownError(response.cancel_reason()))) {
+    // Refused for a token again, after a new one (a member behind on the
+    // Authenticate): not a refusal of the user; a new watch may do.
+    return absl::UnavailableError(absl::StrCat(
+        "etcd refused the watch of \"", options.key, "\" for its token, twice: ",
+        response.cancel_reason()));
+  }
   if (IsRefusedWatch(response.cancel_reason())) {
     return absl::PermissionDeniedError(absl::StrCat(
         "etcd refused the watch of \"", options.key, "\": ",
