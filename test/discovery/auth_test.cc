@@ -3,12 +3,15 @@
 // the fixture: see EtcdClusterOptions::auth).
 #include <chrono>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "etcdisc/client.h"
+#include "etcdisc/log.h"
 #include "etcdisc/metrics.h"
 #include "gtest/gtest.h"
 #include "support/discovery_test.h"
@@ -75,7 +78,36 @@ TEST_F(AuthTest, APasswordUserRegistersFindsAndWatchesWithOneToken) {
   EXPECT_EQ(Authentications(discovery()), 1u);
 }
 
+// Every line etcdisc logs, at every level, while it lives.
+class LogCapture {
+ public:
+  LogCapture() : lines_(std::make_shared<Lines>()) {
+    SetLogLevel(LogLevel::kDebug);
+    SetLogSink([lines = lines_](const LogRecord& record) {
+      std::lock_guard<std::mutex> lock(lines->mu);
+      lines->text += std::string(record.message) + "\n";
+    });
+  }
+  ~LogCapture() {
+    SetLogSink(nullptr);
+    SetLogLevel(LogLevel::kWarning);
+  }
+  std::string text() const {
+    std::lock_guard<std::mutex> lock(lines_->mu);
+    return lines_->text;
+  }
+
+ private:
+  struct Lines {
+    std::mutex mu;
+    std::string text;
+  };
+  // Shared with the sink, which may run just after it is replaced.
+  std::shared_ptr<Lines> lines_;
+};
+
 TEST_F(AuthTest, AWrongPasswordIsUnauthenticatedNamingTheUserNotThePassword) {
+  LogCapture logs;
   const std::string wrong = "not-the-password-4711";
   auto client = ClientAs("registrar", wrong);
   ASSERT_NE(client, nullptr);
@@ -90,6 +122,17 @@ TEST_F(AuthTest, AWrongPasswordIsUnauthenticatedNamingTheUserNotThePassword) {
   const absl::Status waited = (*reg)->WaitRegistration(seconds(10));
   EXPECT_TRUE(absl::IsUnauthenticated(waited)) << waited;
   EXPECT_FALSE(Contains(waited.message(), wrong)) << waited;
+  // Nor in any log line, at any level.
+  auto right = ClientAs("registrar");
+  ASSERT_NE(right, nullptr);
+  ASSERT_TRUE(right->Get("web").ok());
+  EXPECT_TRUE(Contains(logs.text(), "etcd refused user \"registrar\""))
+      << logs.text();
+  EXPECT_TRUE(Contains(logs.text(), "etcd user \"registrar\" authenticated"))
+      << logs.text();
+  EXPECT_FALSE(Contains(logs.text(), wrong)) << logs.text();
+  EXPECT_FALSE(Contains(logs.text(), cluster().Password("registrar")))
+      << logs.text();
 }
 
 TEST_F(AuthTest, NoUserIsUnauthenticatedSayingEtcdWantsOne) {

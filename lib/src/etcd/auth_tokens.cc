@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "util/log.h"
 
 namespace etcdisc::internal {
 namespace {
@@ -94,10 +95,16 @@ absl::StatusOr<AuthToken> AuthTokens::Authenticate(
   if (!got.ok()) {
     failure_ = Refused(credentials_.user, got.status());
     failed_at_ = std::chrono::steady_clock::now();
+    if (IsRefusalOfUser(failure_)) {
+      ETCDISC_LOG(kInfo, std::string(failure_.message()));
+    }
     return failure_;
   }
   failure_ = absl::OkStatus();
   token_ = AuthToken{*std::move(got), ++generations_};
+  ETCDISC_LOG(kInfo, absl::StrCat("etcd user \"", credentials_.user,
+                                  "\" authenticated (token ", generations_,
+                                  ")"));
   return *token_;
 }
 
