@@ -7,11 +7,13 @@
 #include "etcdisc/log.h"
 #include "gtest/gtest.h"
 #include "support/discovery_test.h"
+#include "support/wait.h"
 
 namespace etcdisc {
 namespace {
 
 using ::etcdisc::testing::DiscoveryTest;
+using ::etcdisc::testing::WaitFor;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -227,6 +229,43 @@ TEST_F(GetTest, BadEndpointsAreRefusedNamingThem) {
   EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(client.status().message().find("http://bad:port"),
             absl::string_view::npos);
+}
+
+// A member cut off from the rest of its cluster: a serializable Get is
+// answered from its own copy; a linearizable one cannot be.
+class GetFromOneMemberTest : public DiscoveryTest {
+ protected:
+  int Members() const override { return 3; }
+};
+
+TEST_F(GetFromOneMemberTest, ASerializableGetIsAnsweredWithoutALeader) {
+  auto reg = MustRegister("web", WebHost("10.0.0.1"));
+  ASSERT_NE(reg, nullptr);
+  ClientOptions options = DiscoveryOptions();
+  options.endpoints = cluster().endpoint(2);
+  auto client = Client::Create(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  const GetOptions serializable{/*serializable=*/true, seconds(2)};
+  // Member 2 has the registration once its own copy shows it.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto got = (*client)->Get("web", serializable);
+        return got.ok() && got->All().ok() && got->All()->size() == 1;
+      },
+      seconds(10)));
+  ASSERT_TRUE(cluster().Kill(0).ok());
+  ASSERT_TRUE(cluster().Kill(1).ok());
+
+  auto local = (*client)->Get("web", serializable);
+  ASSERT_TRUE(local.ok()) << local.status();
+  EXPECT_EQ(local->First()->uuid, reg->UUID());
+  auto linearizable = (*client)->Get("web", GetOptions{false, seconds(1)});
+  EXPECT_TRUE(absl::IsDeadlineExceeded(linearizable.status()) ||
+              absl::IsUnavailable(linearizable.status()))
+      << linearizable.status();
+
+  auto negative = (*client)->Get("web", GetOptions{false, milliseconds(-1)});
+  EXPECT_TRUE(absl::IsInvalidArgument(negative.status())) << negative.status();
 }
 
 }  // namespace

@@ -281,6 +281,17 @@ struct ServiceSummary {
   bool has_record = false;
 };
 
+// How one Get reads.
+struct GetOptions {
+  // Read the member's own copy without asking the leader (etcd's
+  // serializable read): cheaper, and answered by a member cut off from its
+  // leader, but possibly behind the cluster by a few writes. For read-heavy
+  // callers; a ServiceView (etcdisc/view.h) reads without any round trip.
+  bool serializable = false;
+  // The deadline of this Get; 0: ClientOptions::call_timeout.
+  std::chrono::milliseconds timeout{0};
+};
+
 struct SubscribeOptions {
   // First deliver the hosts present now as New events (SubscribeNew only),
   // then the changes after them, with no gap and no repeat.
@@ -355,11 +366,15 @@ class Client {
   // DeadlineExceeded when etcd cannot be reached in time; InvalidArgument for
   // an invalid service name. A malformed host record is skipped.
   absl::StatusOr<ServiceHosts> Get(absl::string_view service);
+  // The same, read as `options` say. InvalidArgument for a negative timeout.
+  absl::StatusOr<ServiceHosts> Get(absl::string_view service,
+                                   const GetOptions& options);
   // The same, keeping only the hosts of `shard`: a shard without hosts is
   // not an error here, but in ServiceHosts::All() and what uses it, as in
   // the Go package.
   absl::StatusOr<ServiceHosts> GetForShard(absl::string_view service,
-                                           absl::string_view shard);
+                                           absl::string_view shard,
+                                           const GetOptions& options = {});
   // Every service with a host or a record, sorted by name, read in one
   // round trip.
   absl::StatusOr<std::vector<ServiceSummary>> ListServices();

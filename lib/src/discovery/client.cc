@@ -67,15 +67,31 @@ absl::StatusOr<std::unique_ptr<Registration>> Client::Register(
 }
 
 absl::StatusOr<ServiceHosts> Client::Get(absl::string_view service) {
+  return Get(service, GetOptions{});
+}
+
+absl::StatusOr<ServiceHosts> Client::Get(absl::string_view service,
+                                         const GetOptions& options) {
   ETCDISC_RETURN_IF_ERROR(internal::ValidateServiceName(service));
+  if (options.timeout.count() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid GetOptions::timeout = ", options.timeout.count(),
+        "ms: must be 0 (the client's call timeout) or more"));
+  }
   // The hosts and the record in one round trip, at one revision.
   TxnRequest txn;
-  txn.success.push_back(
-      TxnOp::Range(RangeRequest::Prefix(core_->keys().HostsPrefix(service))));
+  RangeRequest hosts_read =
+      RangeRequest::Prefix(core_->keys().HostsPrefix(service));
+  hosts_read.serializable = options.serializable;
+  txn.success.push_back(TxnOp::Range(hosts_read));
   RangeRequest record;
   record.key = core_->keys().ServiceKey(service);
+  record.serializable = options.serializable;
   txn.success.push_back(TxnOp::Range(record));
-  ETCDISC_ASSIGN_OR_RETURN(auto read, core_->etcd().kv().Txn(txn));
+  const auto timeout = options.timeout.count() > 0
+                           ? options.timeout
+                           : core_->options().call_timeout;
+  ETCDISC_ASSIGN_OR_RETURN(auto read, core_->etcd().kv().Txn(txn, timeout));
 
   std::vector<Host> hosts;
   for (const KeyValue& kv : read.responses[0].range.kvs) {
@@ -102,8 +118,9 @@ absl::StatusOr<ServiceHosts> Client::Get(absl::string_view service) {
 }
 
 absl::StatusOr<ServiceHosts> Client::GetForShard(absl::string_view service,
-                                                 absl::string_view shard) {
-  ETCDISC_ASSIGN_OR_RETURN(auto all, Get(service));
+                                                 absl::string_view shard,
+                                                 const GetOptions& options) {
+  ETCDISC_ASSIGN_OR_RETURN(auto all, Get(service, options));
   std::vector<Host> on_shard;
   if (auto hosts = all.All(); hosts.ok()) {
     for (Host& h : *hosts) {

@@ -41,6 +41,11 @@ absl::StatusOr<DeleteResponse> KvClient::Delete(const DeleteRequest& request) {
 }
 
 absl::StatusOr<TxnResponse> KvClient::Txn(const TxnRequest& request) {
+  return Txn(request, timeout_);
+}
+
+absl::StatusOr<TxnResponse> KvClient::Txn(const TxnRequest& request,
+                                          std::chrono::milliseconds timeout) {
   const etcdserverpb::TxnRequest in = ToProto(request);
   etcdserverpb::TxnResponse out;
   // A transaction that only reads is as safe to repeat as a Range.
@@ -49,7 +54,7 @@ absl::StatusOr<TxnResponse> KvClient::Txn(const TxnRequest& request) {
     for (const TxnOp& op : *ops) read_only &= op.kind == TxnOp::Kind::kRange;
   }
   absl::Status status = connection_->Call(
-      "Txn", timeout_, /*retry=*/read_only,
+      "Txn", timeout, /*retry=*/read_only,
       [&](const MemberStubs& m, grpc::ClientContext* ctx) {
         return m.kv->Txn(ctx, in, &out);
       });

@@ -27,6 +27,9 @@ class KvClient {
   absl::StatusOr<PutResponse> Put(const PutRequest& request);
   absl::StatusOr<DeleteResponse> Delete(const DeleteRequest& request);
   absl::StatusOr<TxnResponse> Txn(const TxnRequest& request);
+  // The same within `timeout` instead of the client's.
+  absl::StatusOr<TxnResponse> Txn(const TxnRequest& request,
+                                  std::chrono::milliseconds timeout);
   // Drops the history before `revision`; `physical` waits until it is gone
   // from the backend. OutOfRange when it was compacted already or is in the
   // future.
