@@ -46,6 +46,7 @@ absl::Status HostWatch::Start(bool existing) {
     }
     WatchFromLocked(current.revision + 1);
     ScheduleReconcileLocked();
+    SettledLocked(current.revision);
     if (sink_closed_) cancel = CloseLocked();
   }
   if (cancel != 0) core_->etcd().watch().Cancel(cancel);
@@ -133,6 +134,7 @@ void HostWatch::OnUpdate(WatchUpdate update) {
         ApplyPutLocked(event.kv);
       }
     }
+    if (update.status.ok()) SettledLocked(update.revision);
     if (sink_closed_) {
       cancel = CloseLocked();
     } else if (!update.status.ok()) {
@@ -165,7 +167,15 @@ void HostWatch::ApplyPutLocked(const KeyValue& kv) {
   } else if (!it->second.announced) {
     // A malformed record fixed in place counts as appearing now.
     it->second.announced = AnnounceLocked(kv);
+  } else if (sink_.on_update && !sink_closed_) {
+    // A malformed rewrite of a known host leaves it as it was.
+    auto host = HostFromKeyValue(core_->keys(), kv);
+    if (host.ok()) sink_.on_update(*host);
   }
+}
+
+void HostWatch::SettledLocked(int64_t revision) {
+  if (sink_.on_settled && !sink_closed_) sink_.on_settled(revision);
 }
 
 void HostWatch::ApplyDeleteLocked(const std::string& key) {
@@ -278,6 +288,7 @@ void HostWatch::Apply(Reread why, const RangeResponse& current) {
                               "corrected"));
     }
     ApplySnapshotLocked(current.kvs);
+    SettledLocked(current.revision);
     if (sink_closed_) {
       cancel = CloseLocked();
     } else {

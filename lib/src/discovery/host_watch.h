@@ -28,6 +28,13 @@ namespace etcdisc::internal {
 struct HostSink {
   std::function<bool(const Host& host)> on_new;
   std::function<bool(const std::string& uuid)> on_down;
+  // Optional. A host already delivered whose key was written again (its
+  // record changed in place, or re-read unchanged after a re-read): its
+  // current record.
+  std::function<void(const Host& host)> on_update;
+  // Optional. Everything up to etcd revision `revision` is delivered: after
+  // the first read, after each watch update, after each re-read.
+  std::function<void(int64_t revision)> on_settled;
   // The watch ended for good (client shut down, or etcd refused this user
   // the read); called without the watch's lock.
   std::function<void(const absl::Status& why)> on_end;
@@ -105,6 +112,8 @@ class HostWatch final : public Stoppable,
   void ApplyPutLocked(const KeyValue& kv) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyDeleteLocked(const std::string& key)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tells the sink that everything up to `revision` is delivered.
+  void SettledLocked(int64_t revision) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Announces `kv` as New if its record is valid; returns whether it did.
   bool AnnounceLocked(const KeyValue& kv) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The sink refused a delivery: end the watch (returned, to cancel unlocked).

@@ -1,0 +1,82 @@
+// Dependencies: a view per declared service, and a start that waits for all.
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "etcdisc/view.h"
+#include "views/change_counter.h"
+
+namespace etcdisc {
+struct Dependencies::Needed {
+  std::unique_ptr<ServiceView> view;
+  // Set on the callback thread once setup ran with a host.
+  std::shared_ptr<std::atomic<bool>> set_up;
+  std::shared_ptr<internal::ChangeCounter> setups;  // Shared by all.
+};
+
+Dependencies::Dependencies(Client& client) : client_(client) {}
+
+Dependencies::~Dependencies() = default;
+
+absl::Status Dependencies::Use(absl::string_view service,
+                               ServiceView::ChangeCallback setup,
+                               ViewOptions options) {
+  if (started_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Dependencies::Use(\"", service, "\") after Start()"));
+  }
+  auto view = ServiceView::Open(client_, service, std::move(options));
+  if (!view.ok()) return view.status();
+  auto needed = std::make_unique<Needed>();
+  needed->set_up = std::make_shared<std::atomic<bool>>(false);
+  needed->setups = needed_.empty()
+                       ? std::make_shared<internal::ChangeCounter>()
+                       : needed_.front()->setups;
+  (*view)->OnChange([setup = std::move(setup), set_up = needed->set_up,
+                     setups = needed->setups](const HostSnapshot& hosts) {
+    // Not before the service has a host; after that, every change.
+    if (hosts.empty() && !set_up->load()) return;
+    if (setup) setup(hosts);
+    set_up->store(true);
+    setups->Bump();
+  });
+  needed->view = *std::move(view);
+  needed_.push_back(std::move(needed));
+  return absl::OkStatus();
+}
+
+absl::Status Dependencies::Start(const std::function<void()>& start,
+                                 std::chrono::milliseconds timeout) {
+  started_ = true;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const uint64_t seen = needed_.empty() ? 0 : needed_[0]->setups->Read();
+    std::vector<std::string> missing;
+    for (const auto& needed : needed_) {
+      if (!needed->view->status().ok()) return needed->view->status();
+      if (!needed->set_up->load()) missing.push_back(needed->view->service());
+    }
+    if (missing.empty()) break;
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= left.zero()) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "not started: no host after ",
+          absl::FormatDuration(absl::FromChrono(timeout)), " for ",
+          absl::StrJoin(missing, ", ")));
+    }
+    // Until a setup call, or a short while: a view that stops calls nothing.
+    needed_[0]->setups->AwaitAfter(
+        seen, std::min<std::chrono::steady_clock::duration>(
+                  left, std::chrono::milliseconds(200)));
+  }
+  if (start) start();
+  return absl::OkStatus();
+}
+
+}  // namespace etcdisc

@@ -1,0 +1,249 @@
+#include "views/view_state.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+
+namespace etcdisc::internal {
+namespace {
+
+// etcd refused the client's user: reading again cannot help.
+bool IsRefusal(const absl::Status& status) {
+  return absl::IsPermissionDenied(status) ||
+         absl::IsUnauthenticated(status) ||
+         absl::IsFailedPrecondition(status);
+}
+
+}  // namespace
+
+ViewState::ViewState(std::shared_ptr<ClientCore> core, std::string service,
+                     ViewOptions options)
+    : core_(std::move(core)),
+      service_(std::move(service)),
+      options_(std::move(options)),
+      list_(std::make_shared<const std::vector<Host>>()),
+      backoff_(std::chrono::milliseconds(100), std::chrono::seconds(5)) {}
+
+absl::Status ViewState::Start() {
+  watch_ = std::make_shared<HostWatch>(core_, service_, MakeSink());
+  absl::Status tracked = core_->Track(watch_);
+  if (!tracked.ok()) return tracked;
+  std::weak_ptr<ViewState> weak = weak_from_this();
+  core_->watch_pool().Post([weak] {
+    if (auto self = weak.lock()) self->TryStart();
+  });
+  return absl::OkStatus();
+}
+
+HostSink ViewState::MakeSink() {
+  std::weak_ptr<ViewState> weak = weak_from_this();
+  HostSink sink;
+  sink.kind = "view";
+  sink.on_new = [weak](const Host& host) {
+    if (auto self = weak.lock()) self->Put(host);
+    return true;
+  };
+  sink.on_update = [weak](const Host& host) {
+    if (auto self = weak.lock()) self->Put(host);
+  };
+  sink.on_down = [weak](const std::string& uuid) {
+    if (auto self = weak.lock()) self->Remove(uuid);
+    return true;
+  };
+  sink.on_settled = [weak](int64_t revision) {
+    if (auto self = weak.lock()) self->Settled(revision);
+  };
+  sink.on_end = [weak](const absl::Status& why) {
+    if (auto self = weak.lock()) self->End(why);
+  };
+  sink.queue_depth = [] { return size_t{0}; };
+  return sink;
+}
+
+void ViewState::Stop() {
+  {
+    MutexLock lock(&mu_);
+    if (phase_ == Phase::kStopped) return;
+    phase_ = Phase::kStopped;
+    end_ = absl::CancelledError(
+        absl::StrCat("the view of service \"", service_, "\" was closed"));
+  }
+  if (watch_ != nullptr) watch_->Stop();
+}
+
+// ---- The first read ---------------------------------------------------------
+
+void ViewState::TryStart() {
+  {
+    MutexLock lock(&mu_);
+    if (phase_ != Phase::kStarting) return;
+  }
+  // Reads, then watches; the read's hosts and revision arrive through the
+  // sink (Put, Settled) before it returns.
+  const absl::Status started = watch_->Start(/*existing=*/true);
+  if (started.ok()) return;
+  MutexLock lock(&mu_);
+  if (phase_ != Phase::kStarting) return;
+  last_error_ = started;
+  if (IsRefusal(started)) {
+    phase_ = Phase::kStopped;
+    end_ = started;
+    return;
+  }
+  RetryStartLater();
+}
+
+void ViewState::RetryStartLater() {
+  std::weak_ptr<ViewState> weak = weak_from_this();
+  ThreadPool* pool = &core_->watch_pool();
+  core_->RunAfter(backoff_.Next(), [weak, pool] {
+    if (auto self = weak.lock()) {
+      pool->Post([self] { self->TryStart(); });
+    }
+  });
+}
+
+// ---- What the watch delivers ------------------------------------------------
+
+void ViewState::Put(const Host& host) {
+  MutexLock lock(&mu_);
+  auto [it, added] = hosts_.try_emplace(host.uuid, host);
+  if (!added) {
+    if (it->second == host) return;
+    it->second = host;
+  }
+  changed_ = true;
+}
+
+void ViewState::Remove(const std::string& uuid) {
+  MutexLock lock(&mu_);
+  if (hosts_.erase(uuid) > 0) changed_ = true;
+}
+
+void ViewState::Settled(int64_t revision) {
+  MutexLock lock(&mu_);
+  if (phase_ == Phase::kStopped) return;
+  revision_ = std::max(revision_, revision);
+  const bool first = phase_ == Phase::kStarting;
+  phase_ = Phase::kFollowing;
+  if (!changed_ && !first) return;
+  PublishLocked();
+  PostRunLocked();
+}
+
+void ViewState::End(const absl::Status& why) {
+  MutexLock lock(&mu_);
+  if (phase_ == Phase::kStopped) return;
+  phase_ = Phase::kStopped;
+  end_ = why;
+}
+
+void ViewState::PublishLocked() {
+  auto list = std::make_shared<std::vector<Host>>();
+  list->reserve(hosts_.size());
+  for (const auto& [uuid, host] : hosts_) {
+    if (options_.shard.empty() || host.shard == options_.shard) {
+      list->push_back(host);
+    }
+  }
+  list_ = std::move(list);
+  changed_ = false;
+}
+
+// ---- Reading ----------------------------------------------------------------
+
+HostSnapshot ViewState::hosts() const {
+  MutexLock lock(&mu_);
+  return HostSnapshot(list_, revision_);
+}
+
+bool ViewState::ready() const {
+  MutexLock lock(&mu_);
+  return revision_ > 0;
+}
+
+absl::Status ViewState::WaitReady(std::chrono::milliseconds timeout) const {
+  MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(
+      absl::Condition(
+          +[](const ViewState* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return s->revision_ > 0 || s->phase_ == Phase::kStopped;
+          },
+          this),
+      absl::FromChrono(timeout));
+  if (revision_ > 0) return absl::OkStatus();
+  if (phase_ == Phase::kStopped) return end_;
+  return absl::DeadlineExceededError(absl::StrCat(
+      "service \"", service_, "\" could not be read within ",
+      absl::FormatDuration(absl::FromChrono(timeout)),
+      last_error_.ok() ? std::string()
+                       : absl::StrCat(": ", last_error_.message())));
+}
+
+absl::Status ViewState::status() const {
+  MutexLock lock(&mu_);
+  return phase_ == Phase::kStopped ? end_ : absl::OkStatus();
+}
+
+// ---- Callbacks --------------------------------------------------------------
+
+uint64_t ViewState::AddCallback(ServiceView::ChangeCallback callback) {
+  auto entry = std::make_shared<Callback>();
+  entry->fn = std::move(callback);
+  MutexLock lock(&mu_);
+  const uint64_t id = ++next_callback_;
+  callbacks_[id] = entry;
+  if (phase_ == Phase::kFollowing) {
+    // Ready already: this callback's first call, with the hosts as they are
+    // when it runs.
+    std::weak_ptr<ViewState> weak = weak_from_this();
+    core_->callbacks().Post([weak, entry] {
+      if (auto self = weak.lock()) self->Run(entry);
+    });
+  }
+  return id;
+}
+
+void ViewState::RemoveCallback(uint64_t id) {
+  MutexLock lock(&mu_);
+  auto it = callbacks_.find(id);
+  if (it == callbacks_.end()) return;
+  it->second->removed = true;
+  callbacks_.erase(it);
+}
+
+void ViewState::PostRunLocked() {
+  if (run_pending_ || callbacks_.empty()) return;
+  run_pending_ = true;
+  std::weak_ptr<ViewState> weak = weak_from_this();
+  core_->callbacks().Post([weak] {
+    if (auto self = weak.lock()) self->Run(nullptr);
+  });
+}
+
+void ViewState::Run(const std::shared_ptr<Callback>& only) {
+  std::vector<std::shared_ptr<Callback>> calls;
+  HostSnapshot snapshot;
+  {
+    MutexLock lock(&mu_);
+    if (only == nullptr) run_pending_ = false;
+    if (phase_ != Phase::kFollowing) return;
+    snapshot = HostSnapshot(list_, revision_);
+    if (only != nullptr) {
+      calls.push_back(only);
+    } else {
+      for (const auto& [id, entry] : callbacks_) calls.push_back(entry);
+    }
+  }
+  for (const auto& entry : calls) {
+    // Removed meanwhile (by an earlier callback of this run, perhaps).
+    if (entry->removed) continue;
+    entry->fn(snapshot);
+    // The callback may have stopped the view.
+    if (!status().ok()) return;
+  }
+}
+
+}  // namespace etcdisc::internal
