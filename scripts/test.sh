@@ -58,7 +58,7 @@ configure_and_build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DETCDISC_SANIT
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/test/tsan_suppressions.txt"
 ctest --test-dir build-tsan --output-on-failure --parallel "$jobs" -L unit
 ctest --test-dir build-tsan --output-on-failure --parallel "$jobs" \
-  -R 'WatchHubTest|LeaseKeeperTest|FailoverTest|SubscribeTest|FaultTest\.Shutdown|EndpointSyncTest|MetricsTest|RegisterTest\.(Many|Stop|LeaseRevoked)|RegisterLifeTest|RegistrationRaceTest|SubscriptionRepairTest|ProxyTest|AuthTest\.APassword|ShortTokenTest|AuthTokensTest'
+  -R 'WatchHubTest|LeaseKeeperTest|FailoverTest|SubscribeTest|FaultTest\.Shutdown|EndpointSyncTest|MetricsTest|RegisterTest\.(Many|Stop|LeaseRevoked)|RegisterLifeTest|RegistrationRaceTest|SubscriptionRepairTest|ProxyTest|AuthTest\.APassword|ShortTokenTest|AuthTokensTest|ServiceViewTest'
 unset TSAN_OPTIONS
 
 step "5. clang: lock annotations (-Wthread-safety -Werror) and fuzzing"

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "etcdisc/client.h"
+
 namespace etcdisc::cli {
 
 struct Command {
@@ -20,7 +22,10 @@ struct Command {
 int RunRegister(const std::vector<std::string>& args);
 int RunGet(const std::vector<std::string>& args);
 int RunWatch(const std::vector<std::string>& args);
+// watch --snapshot: prints (or --exec's) the whole host list on each change.
+int RunWatchSnapshot(Client& client, const std::string& service);
 int RunServices(const std::vector<std::string>& args);
+int RunWait(const std::vector<std::string>& args);
 
 const std::vector<Command>& Commands();
 

@@ -135,12 +135,28 @@ const std::vector<Command>& Commands() {
        &RunGet},
       {"watch", "print hosts of SERVICE as they appear and go down, until "
                 "interrupted",
-       "SERVICE [--events=new,down] [--existing]",
-       {"events", "existing", "endpoint_sync"},
+       "SERVICE [--events=new,down] [--existing] | SERVICE --snapshot "
+       "[--exec=CMD]",
+       {"events", "existing", "snapshot", "exec", "endpoint_sync"},
        "  etcdisc watch web --existing      the hosts of web now, then changes\n"
        "  etcdisc watch web --events=down --json\n"
-       "      one JSON line per host of web that goes down\n",
+       "      one JSON line per host of web that goes down\n"
+       "  etcdisc watch web --snapshot --json\n"
+       "      every host of web as a JSON array, now and after each change\n"
+       "  etcdisc watch web --snapshot --exec='./render-upstreams > web.conf'\n"
+       "      re-render a config file with every change of web's hosts\n",
        &RunWatch},
+      {"wait", "wait until every SERVICE has a live host (for entrypoints: "
+               "wait for db, then start)",
+       "SERVICE... [--timeout=30s] [--shard=S]",
+       {"shard"},
+       "  etcdisc wait db cache             prints each as it gets a host; exit "
+       "0\n"
+       "                                    once both have one, 1 after 30s\n"
+       "  etcdisc wait db --shard=eu-1 --timeout=2m && exec ./server\n"
+       "      start the server once db has a host on shard eu-1\n"
+       "  (--timeout here bounds the whole wait; each call to etcd keeps 5s)\n",
+       &RunWait},
       {"services", "list every service with its number of live hosts", "",
        {},
        "  etcdisc services                  a table: service, hosts, critical\n"

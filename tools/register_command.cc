@@ -20,7 +20,8 @@ DEFINE_string(private_hostname, "", "register: the host's private hostname");
 DEFINE_string(private_ports, "", "register: private SCHEME=PORT,...");
 DEFINE_bool(public, false, "register: the service is public");
 DEFINE_bool(critical, false, "register: the service is critical");
-DEFINE_string(shard, "", "register: the host's shard; get: keep this shard");
+DEFINE_string(shard, "",
+              "register: the host's shard; get, wait: keep this shard");
 DEFINE_string(user, "", "register: user of a public service");
 DEFINE_string(password_file, "", "register: file holding the password");
 DEFINE_string(ttl, "5s", "register: lease TTL (etcd raises it to its minimum)");

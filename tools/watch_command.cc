@@ -13,6 +13,9 @@
 DEFINE_string(events, "new,down", "watch: which events to print: new, down");
 DEFINE_bool(existing, false, "watch: first print the hosts present as new");
 
+DECLARE_bool(snapshot);
+DECLARE_string(exec);
+
 DECLARE_bool(json);
 
 namespace etcdisc::cli {
@@ -59,9 +62,13 @@ int RunWatch(const std::vector<std::string>& args) {
   }
   if (!want_new && !want_down) return UsageError("--events is empty");
 
+  if (!FLAGS_exec.empty() && !FLAGS_snapshot) {
+    return UsageError("--exec needs --snapshot");
+  }
   BlockTerminationSignals();
   auto client = ClientFromFlags();
   if (!client.ok()) return Fail(client.status());
+  if (FLAGS_snapshot) return RunWatchSnapshot(**client, args[1]);
   SubscribeOptions options;
   options.existing = FLAGS_existing;
   auto events = (*client)->Subscribe(args[1], options);

@@ -2,7 +2,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
+#include <iterator>
 
 #include "discovery/json.h"
 #include "etcdisc/version.h"
@@ -20,6 +22,7 @@ using ::etcdisc::testing::BackgroundProcess;
 using ::etcdisc::testing::DiscoveryTest;
 using ::etcdisc::testing::ProcessResult;
 using ::etcdisc::testing::RunProcess;
+using ::etcdisc::testing::WaitFor;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -206,6 +209,85 @@ TEST_F(CliTlsTest, TlsFlagsAndEnvironmentWorkAndHandshakeFailuresExit3) {
   for (const ProcessResult* r : {&flags, &no_cert, &old, &wrong_ca, &missing}) {
     EXPECT_FALSE(Contains(r->out + r->err, "PRIVATE KEY")) << r->err;
   }
+}
+
+TEST_F(CliTest, WaitExitsOnceEveryServiceHasAHostAndNamesTheMissing) {
+  auto db = MustRegister("db", WebHost("10.0.0.1"));
+  ASSERT_NE(db, nullptr);
+  ProcessResult missing = Run({"wait", "db", "cache", "--timeout=1s"});
+  EXPECT_EQ(missing.exit_code, 1) << missing.err;
+  EXPECT_TRUE(Contains(missing.out, "db: 1 host\n")) << missing.out;
+  EXPECT_TRUE(Contains(missing.err, "no live host after 1s for: cache\n"))
+      << missing.err;
+
+  BackgroundProcess waiter(Cli({"wait", "db", "cache", "--json"}), Env());
+  auto first = waiter.ReadLine(seconds(20));
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(Field(ParseOrFail(*first), "service"), "db");
+  auto cache = MustRegister("cache", WebHost("10.0.0.2"));
+  ASSERT_NE(cache, nullptr);
+  auto second = waiter.ReadLine(seconds(20));
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(Field(ParseOrFail(*second), "service"), "cache");
+  EXPECT_EQ(Field(ParseOrFail(*second), "hosts"), "1");
+  EXPECT_EQ(waiter.Wait(seconds(20)), 0);
+
+  ProcessResult bad = Run({"wait", "bad/name"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_TRUE(Contains(bad.err, "bad/name")) << bad.err;
+  EXPECT_EQ(Run({"wait"}).exit_code, 2);
+}
+
+// The uuids in a JSON array of hosts.
+std::vector<std::string> UuidsIn(const JsonValue& array) {
+  std::vector<std::string> uuids;
+  for (const JsonValue& host : array.items) uuids.push_back(Field(host, "uuid"));
+  return uuids;
+}
+
+TEST_F(CliTest, WatchSnapshotPrintsEveryHostOnEachChangeAndExecSeesTheLatest) {
+  auto a = MustRegister("web", WebHost("10.0.0.1"));
+  ASSERT_NE(a, nullptr);
+  BackgroundProcess watch(Cli({"watch", "web", "--snapshot", "--json"}), Env());
+  auto first = watch.ReadLine(seconds(20));
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(UuidsIn(ParseOrFail(*first)), std::vector<std::string>{a->UUID()});
+  auto b = MustRegister("web", WebHost("10.0.0.2"));
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(a->Stop().ok());
+  // Each line is the whole list; the last one is what etcd holds now.
+  std::vector<std::string> last;
+  while (last != std::vector<std::string>{b->UUID()}) {
+    auto line = watch.ReadLine(seconds(20));
+    ASSERT_TRUE(line.has_value()) << "no line with only " << b->UUID();
+    last = UuidsIn(ParseOrFail(*line));
+  }
+  watch.Signal(SIGINT);
+  EXPECT_EQ(watch.Wait(seconds(10)), 0);
+
+  const std::string file = ::testing::TempDir() + "/etcdisc-exec-" +
+                           std::to_string(getpid()) + ".json";
+  BackgroundProcess exec(
+      Cli({"watch", "web", "--snapshot",
+           "--exec=cat > " + file + ".tmp && mv " + file + ".tmp " + file}),
+      Env());
+  auto file_uuids = [&] {
+    std::ifstream in(file);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    auto parsed = ParseJson(text);
+    return parsed.ok() ? UuidsIn(*parsed) : std::vector<std::string>{};
+  };
+  EXPECT_TRUE(WaitFor(
+      [&] { return file_uuids() == std::vector<std::string>{b->UUID()}; },
+      seconds(20)));
+  auto c = MustRegister("web", WebHost("10.0.0.3"));
+  ASSERT_NE(c, nullptr);
+  EXPECT_TRUE(WaitFor([&] { return file_uuids().size() == 2; }, seconds(20)));
+  exec.Signal(SIGINT);
+  EXPECT_EQ(exec.Wait(seconds(10)), 0);
+  std::remove(file.c_str());
+
+  EXPECT_EQ(Run({"watch", "web", "--exec=true"}).exit_code, 2);
 }
 
 TEST_F(CliTest, HelpVersionAndUsageErrors) {
@@ -553,7 +635,7 @@ std::string Complete(const std::string& line,
 
 TEST_F(CliTest, BashCompletionOffersCommandsFlagsValuesAndLiveServices) {
   EXPECT_EQ(Complete("etcdisc ", Env()),
-            "register get watch services --help --version\n");
+            "register get watch wait services --help --version\n");
   EXPECT_EQ(Complete("etcdisc get web --fi", Env()), "--first\n");
   EXPECT_EQ(Complete("etcdisc get web --log-level=w", Env()), "warning\n");
   // register's own flags are offered for register, not for get.
@@ -568,6 +650,8 @@ TEST_F(CliTest, BashCompletionOffersCommandsFlagsValuesAndLiveServices) {
   EXPECT_EQ(Complete("etcdisc get web", Env()), "webcache webshop\n");
   EXPECT_EQ(Complete("etcdisc watch webs", Env()), "webshop\n");
   EXPECT_EQ(Complete("etcdisc get webshop ", Env()), "\n");
+  // Every word after `wait` is a service.
+  EXPECT_EQ(Complete("etcdisc wait webshop webc", Env()), "webcache\n");
   // An unreachable etcd means no suggestions, quickly, and no error shown.
   EXPECT_EQ(Complete("etcdisc get web",
                      {{"ETCD_HOSTS", "http://127.0.0.1:1"}}),

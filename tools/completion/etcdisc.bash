@@ -44,12 +44,14 @@ _etcdisc() {
       if [[ ${COMPREPLY[0]:-} == *= ]]; then compopt -o nospace 2>/dev/null; fi
       return ;;
   esac
-  # The first word after the command is the service, for all but `services`.
+  # The first word after the command is the service, for all but `services`;
+  # every word after `wait` is one.
   local i positional=0
   for ((i = 2; i < COMP_CWORD; i++)); do
     [[ ${COMP_WORDS[i]} != -* ]] && positional=$((positional + 1))
   done
-  if [[ $command != services && $positional -eq 0 ]]; then
+  if [[ $command == wait ]] ||
+     [[ $command != services && $positional -eq 0 ]]; then
     COMPREPLY=($(compgen -W "$(_etcdisc_services)" -- "$cur"))
   fi
 }
