@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "tools/cli.h"
 
 extern char** environ;
 
@@ -31,8 +32,10 @@ void Feed(int fd, const std::string& input) {
 
 }  // namespace
 
-absl::StatusOr<int> RunShell(const std::string& command,
-                             const std::string& input) {
+absl::StatusOr<ShellResult> RunShell(const std::string& command,
+                                     const std::string& input) {
+  // A reader that goes away must not kill this process.
+  signal(SIGPIPE, SIG_IGN);
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
     return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
@@ -45,7 +48,18 @@ absl::StatusOr<int> RunShell(const std::string& command,
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (int signal_number : {SIGINT, SIGTERM, SIGPIPE}) {
+    sigaddset(&defaults, signal_number);
+  }
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  // Its own process group, so that a signal passed on reaches what the
+  // shell started as well.
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF |
+                                      POSIX_SPAWN_SETPGROUP);
   std::string sh = "/bin/sh";
   std::string dash_c = "-c";
   std::string text = command;
@@ -61,14 +75,21 @@ absl::StatusOr<int> RunShell(const std::string& command,
     return absl::InternalError(
         absl::StrCat("cannot run /bin/sh: ", std::strerror(spawned)));
   }
-  // A reader that went away must not kill this process.
-  signal(SIGPIPE, SIG_IGN);
   Feed(pipe_fds[1], input);
+  ShellResult result;
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (true) {
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid || (done < 0 && errno != EINTR)) break;
+    const int taken = TakeTerminationSignal(std::chrono::milliseconds(50));
+    if (taken != 0) {
+      ::kill(-pid, taken);
+      result.forwarded_signal = taken;
+    }
   }
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return WEXITSTATUS(status);
+  result.status =
+      WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+  return result;
 }
 
 }  // namespace etcdisc::cli

@@ -87,8 +87,10 @@ int RunWait(const std::vector<std::string>& args) {
       return kNotFound;
     }
     // The views are in memory: looking again every 50 ms costs nothing.
-    if (TakeTerminationSignal(std::chrono::milliseconds(50)) != 0) {
-      return kNotFound;
+    const int taken = TakeTerminationSignal(std::chrono::milliseconds(50));
+    if (taken != 0) {
+      std::fprintf(stderr, "etcdisc: interrupted while waiting\n");
+      return 128 + taken;
     }
   }
   return kOk;

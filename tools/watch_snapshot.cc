@@ -85,8 +85,10 @@ int RunWatchSnapshot(Client& client, const std::string& service) {
     }
     auto ran = RunShell(FLAGS_exec, JsonArray(hosts) + "\n");
     if (!ran.ok()) return Fail(ran.status());
-    if (*ran != 0) {
-      std::fprintf(stderr, "etcdisc: --exec command exited %d\n", *ran);
+    // Asked to stop while the command ran: it was told too, and has ended.
+    if (ran->forwarded_signal != 0) break;
+    if (ran->status != 0) {
+      std::fprintf(stderr, "etcdisc: --exec command exited %d\n", ran->status);
     }
   }
   return kOk;

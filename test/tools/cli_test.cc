@@ -214,10 +214,10 @@ TEST_F(CliTlsTest, TlsFlagsAndEnvironmentWorkAndHandshakeFailuresExit3) {
 TEST_F(CliTest, WaitExitsOnceEveryServiceHasAHostAndNamesTheMissing) {
   auto db = MustRegister("db", WebHost("10.0.0.1"));
   ASSERT_NE(db, nullptr);
-  ProcessResult missing = Run({"wait", "db", "cache", "--timeout=1s"});
+  ProcessResult missing = Run({"wait", "db", "cache", "--timeout=3s"});
   EXPECT_EQ(missing.exit_code, 1) << missing.err;
   EXPECT_TRUE(Contains(missing.out, "db: 1 host\n")) << missing.out;
-  EXPECT_TRUE(Contains(missing.err, "no live host after 1s for: cache\n"))
+  EXPECT_TRUE(Contains(missing.err, "no live host after 3s for: cache\n"))
       << missing.err;
 
   BackgroundProcess waiter(Cli({"wait", "db", "cache", "--json"}), Env());
@@ -288,6 +288,21 @@ TEST_F(CliTest, WatchSnapshotPrintsEveryHostOnEachChangeAndExecSeesTheLatest) {
   std::remove(file.c_str());
 
   EXPECT_EQ(Run({"watch", "web", "--exec=true"}).exit_code, 2);
+}
+
+TEST_F(CliTest, WatchExecPassesSigtermToTheCommandItRuns) {
+  const std::string file = ::testing::TempDir() + "/etcdisc-exec-started-" +
+                           std::to_string(getpid());
+  std::remove(file.c_str());
+  BackgroundProcess exec(Cli({"watch", "web", "--snapshot",
+                              "--exec=touch " + file + "; sleep 60"}),
+                         Env());
+  ASSERT_TRUE(WaitFor([&] { return std::ifstream(file).good(); }, seconds(20)));
+  // The command (its whole process group) ends with the signal, and
+  // etcdisc right after it.
+  exec.Signal(SIGTERM);
+  EXPECT_EQ(exec.Wait(seconds(20)), 0);
+  std::remove(file.c_str());
 }
 
 TEST_F(CliTest, HelpVersionAndUsageErrors) {

@@ -1,6 +1,7 @@
 // Live views and WaitFor against a real etcd.
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -201,6 +202,43 @@ TEST_F(ServiceViewTest, ACallbackMayRemoveItselfOrDestroyItsView) {
   EXPECT_EQ(destroy_calls, 1);
 }
 
+// Destroying a view waits for its own callback under way, not for the
+// client's other callbacks: here another view's callback waits on the
+// thread that destroys the view.
+TEST_F(ServiceViewTest, DestroyingAViewDoesNotWaitForOtherViewsCallbacks) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<bool> blocked{false};
+  auto other = MustOpen("db");
+  ASSERT_NE(other, nullptr);
+  other->OnChange([&](const HostSnapshot& hosts) {
+    if (hosts.empty()) return;
+    blocked = true;
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return release; });
+  });
+  auto doomed = MustOpen("web");
+  ASSERT_NE(doomed, nullptr);
+  doomed->OnChange([](const HostSnapshot&) {});
+  auto db = MustRegister("db", WebHost("10.0.0.1"));
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(WaitFor([&] { return blocked.load(); }, seconds(10)));
+
+  std::atomic<bool> destroyed{false};
+  std::thread destroyer([&] {
+    doomed.reset();
+    destroyed = true;
+  });
+  EXPECT_TRUE(WaitFor([&] { return destroyed.load(); }, seconds(10)));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  destroyer.join();
+}
+
 // maestro's unregister and quit: stopping a registration keeps the client's
 // views following; shutting the client down stops them.
 TEST_F(ServiceViewTest, StoppingARegistrationKeepsViewsShuttingDownStopsThem) {
@@ -355,7 +393,8 @@ TEST_F(ServiceViewTest, DependenciesStartOnceAllHaveHostsAndKeepSettingUp) {
   ASSERT_NE(db, nullptr);
 
   bool started = false;
-  const absl::Status early = deps.Start([&] { started = true; }, seconds(1));
+  // Long enough for db's first read and setup even under a sanitizer.
+  const absl::Status early = deps.Start([&] { started = true; }, seconds(3));
   EXPECT_TRUE(absl::IsDeadlineExceeded(early)) << early;
   EXPECT_TRUE(Contains(early.message(), "cache")) << early;
   EXPECT_FALSE(Contains(early.message(), "db")) << early;
@@ -407,21 +446,22 @@ TEST_F(ServiceViewTest, WaitForNamesTheServicesStillMissing) {
   on_a.shard = "a";
   auto db = MustRegister("db", on_a);
   ASSERT_NE(db, nullptr);
+  // Long enough for both first reads even under a sanitizer: a view not
+  // read yet would say so instead.
   const absl::Status missing =
-      etcdisc::WaitFor(discovery(), {"db", "cache"}, milliseconds(500));
+      etcdisc::WaitFor(discovery(), {"db", "cache"}, seconds(3));
   EXPECT_TRUE(absl::IsDeadlineExceeded(missing)) << missing;
   EXPECT_TRUE(Contains(missing.message(), "cache (0 of 1 hosts)")) << missing;
   EXPECT_FALSE(Contains(missing.message(), "db (")) << missing;
 
-  const absl::Status two = etcdisc::WaitFor(discovery(), {"db"},
-                                            milliseconds(500),
+  const absl::Status two = etcdisc::WaitFor(discovery(), {"db"}, seconds(3),
                                             WaitForOptions{"", 2});
   EXPECT_TRUE(Contains(two.message(), "db (1 of 2 hosts)")) << two;
   EXPECT_TRUE(etcdisc::WaitFor(discovery(), {"db"}, seconds(10),
                                WaitForOptions{"a", 1})
                   .ok());
   const absl::Status other_shard = etcdisc::WaitFor(
-      discovery(), {"db"}, milliseconds(500), WaitForOptions{"b", 1});
+      discovery(), {"db"}, seconds(1), WaitForOptions{"b", 1});
   EXPECT_TRUE(absl::IsDeadlineExceeded(other_shard)) << other_shard;
 }
 

@@ -60,6 +60,8 @@ class HostSnapshot {
 // a time, so the calls of one view never overlap, and a slow callback delays
 // all the others (not the view itself, whose snapshot stays current). A burst
 // of changes may give one call; the last call always has the latest hosts.
+// A callback must not destroy the Client (the process aborts, as from a
+// registration callback).
 //
 // A view stops when destroyed, when its client shuts down, or when etcd no
 // longer lets the client's user read the service (status() then says why).
@@ -72,7 +74,9 @@ class ServiceView {
   static absl::StatusOr<std::unique_ptr<ServiceView>> Open(
       Client& client, absl::string_view service, ViewOptions options = {});
   // Stops the view. No callback of it runs after this returns, unless it is
-  // called from one (that call finishes; no other starts).
+  // called from one (that call finishes; no other starts). It waits only for
+  // a call of this view's callbacks under way: do not destroy a view while
+  // holding a lock its callback takes.
   ~ServiceView();
   ServiceView(const ServiceView&) = delete;
   ServiceView& operator=(const ServiceView&) = delete;
@@ -95,7 +99,8 @@ class ServiceView {
   // Returns an id for RemoveCallback.
   uint64_t OnChange(ChangeCallback callback);
   // After this returns `id`'s callback is not running and never runs again
-  // (unless called from a callback: the call under way finishes).
+  // (unless called from a callback: the call under way finishes). Like the
+  // destructor, it waits for a call of this view's callbacks under way.
   void RemoveCallback(uint64_t id);
 
  private:
@@ -108,7 +113,9 @@ class ServiceView {
 // reconnects and compaction) but no queue to pop and no thread of the
 // caller's: `on_event` runs on the client's callback thread (see
 // ServiceView), one event at a time. Events wait in memory while a callback
-// is slow. Safe for concurrent use.
+// is slow; with `existing`, the first may be delivered before Open returns.
+// Events that came before etcd ended the watch are still delivered. Safe for
+// concurrent use.
 class EventWatch {
  public:
   using Callback = std::function<void(const HostEvent& event)>;

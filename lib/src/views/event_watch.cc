@@ -23,7 +23,8 @@ class EventWatchState : public std::enable_shared_from_this<EventWatchState> {
                   EventWatch::Callback on_event)
       : core_(std::move(core)),
         service_(std::move(service)),
-        on_event_(std::move(on_event)) {}
+        on_event_(
+            std::make_shared<EventWatch::Callback>(std::move(on_event))) {}
 
   absl::Status Start(bool existing) {
     watch_ = std::make_shared<HostWatch>(core_, service_, MakeSink());
@@ -33,21 +34,40 @@ class EventWatchState : public std::enable_shared_from_this<EventWatchState> {
     return started;
   }
 
+  // Stops following and delivering (events waiting are dropped).
   void Stop() {
     {
       MutexLock lock(&mu_);
-      if (!end_.ok()) return;
-      end_ = absl::CancelledError(
-          absl::StrCat("the event watch of \"", service_, "\" was closed"));
+      if (closed_) return;
+      closed_ = true;
+      if (end_.ok()) {
+        end_ = absl::CancelledError(
+            absl::StrCat("the event watch of \"", service_, "\" was closed"));
+      }
     }
     if (watch_ != nullptr) watch_->Stop();
+  }
+
+  // After Stop: waits until no event is being delivered (at once on the
+  // callback thread), then drops the callback here.
+  void Release() {
+    std::shared_ptr<EventWatch::Callback> callback;
+    if (!core_->callbacks().OnExecutorThread()) {
+      MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](EventWatchState* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return s->delivering_ == 0;
+          },
+          this));
+    }
+    MutexLock lock(&mu_);
+    callback.swap(on_event_);
   }
 
   absl::Status status() const {
     MutexLock lock(&mu_);
     return end_;
   }
-  ClientCore& core() { return *core_; }
 
  private:
   HostSink MakeSink() {
@@ -84,17 +104,30 @@ class EventWatchState : public std::enable_shared_from_this<EventWatchState> {
         });
   }
 
+  // Events that came before etcd ended the watch (a refusal) are still
+  // delivered; none after Stop.
   void Deliver(const HostEvent& event) {
-    if (!status().ok()) return;
-    on_event_(event);
+    std::shared_ptr<EventWatch::Callback> callback;
+    {
+      MutexLock lock(&mu_);
+      if (closed_ || on_event_ == nullptr) return;
+      callback = on_event_;
+      ++delivering_;
+    }
+    (*callback)(event);
+    callback.reset();
+    MutexLock lock(&mu_);
+    --delivering_;
   }
 
   const std::shared_ptr<ClientCore> core_;
   const std::string service_;
-  const EventWatch::Callback on_event_;
   std::shared_ptr<HostWatch> watch_;  // Set by Start(), then unchanged.
   mutable Mutex mu_;
-  absl::Status end_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<EventWatch::Callback> on_event_ ABSL_GUARDED_BY(mu_);
+  absl::Status end_ ABSL_GUARDED_BY(mu_);  // Why it stopped.
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;  // Stop() ran.
+  int delivering_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace internal
@@ -118,9 +151,9 @@ EventWatch::EventWatch(std::shared_ptr<internal::EventWatchState> state)
 
 EventWatch::~EventWatch() {
   state_->Stop();
-  if (!state_->core().callbacks().OnExecutorThread()) {
-    state_->core().callbacks().Flush();
-  }
+  // Only this watch's delivery under way is waited for, not the client's
+  // other callbacks.
+  state_->Release();
 }
 
 absl::Status EventWatch::status() const { return state_->status(); }

@@ -24,10 +24,10 @@ ServiceView::ServiceView(std::shared_ptr<internal::ViewState> state)
 
 ServiceView::~ServiceView() {
   state_->Stop();
-  // A run under way finishes before this returns, unless this is it.
-  if (!state_->core().callbacks().OnExecutorThread()) {
-    state_->core().callbacks().Flush();
-  }
+  // A call of this view's callbacks under way finishes first, unless this is
+  // it. Only this view's: other callbacks of the client are not waited for.
+  state_->AwaitCallbacksDone();
+  state_->ReleaseCallbacks();
 }
 
 const std::string& ServiceView::service() const { return state_->service(); }
@@ -44,9 +44,7 @@ uint64_t ServiceView::OnChange(ChangeCallback callback) {
 
 void ServiceView::RemoveCallback(uint64_t id) {
   state_->RemoveCallback(id);
-  if (!state_->core().callbacks().OnExecutorThread()) {
-    state_->core().callbacks().Flush();
-  }
+  state_->AwaitCallbacksDone();
 }
 
 }  // namespace etcdisc

@@ -110,23 +110,35 @@ void ViewState::RetryStartLater() {
 void ViewState::Put(const Host& host) {
   MutexLock lock(&mu_);
   auto [it, added] = hosts_.try_emplace(host.uuid, host);
-  if (!added) {
-    if (it->second == host) return;
-    it->second = host;
+  if (added) {
+    changed_ |= ShowsLocked(host);
+    return;
   }
-  changed_ = true;
+  if (it->second == host) return;
+  changed_ |= ShowsLocked(it->second) || ShowsLocked(host);
+  it->second = host;
 }
 
 void ViewState::Remove(const std::string& uuid) {
   MutexLock lock(&mu_);
-  if (hosts_.erase(uuid) > 0) changed_ = true;
+  auto it = hosts_.find(uuid);
+  if (it == hosts_.end()) return;
+  changed_ |= ShowsLocked(it->second);
+  hosts_.erase(it);
+}
+
+bool ViewState::ShowsLocked(const Host& host) const {
+  return options_.shard.empty() || host.shard == options_.shard;
 }
 
 void ViewState::Settled(int64_t revision) {
   MutexLock lock(&mu_);
   if (phase_ == Phase::kStopped) return;
-  revision_ = std::max(revision_, revision);
-  const bool first = phase_ == Phase::kStarting;
+  // As etcd says, even lower than before: after etcd's store went back, the
+  // re-read state is at the lower revision.
+  revision_ = revision;
+  const bool first = !ready_;
+  ready_ = true;
   phase_ = Phase::kFollowing;
   if (!changed_ && !first) return;
   PublishLocked();
@@ -144,9 +156,7 @@ void ViewState::PublishLocked() {
   auto list = std::make_shared<std::vector<Host>>();
   list->reserve(hosts_.size());
   for (const auto& [uuid, host] : hosts_) {
-    if (options_.shard.empty() || host.shard == options_.shard) {
-      list->push_back(host);
-    }
+    if (ShowsLocked(host)) list->push_back(host);
   }
   list_ = std::move(list);
   changed_ = false;
@@ -161,7 +171,7 @@ HostSnapshot ViewState::hosts() const {
 
 bool ViewState::ready() const {
   MutexLock lock(&mu_);
-  return revision_ > 0;
+  return ready_;
 }
 
 absl::Status ViewState::WaitReady(std::chrono::milliseconds timeout) const {
@@ -169,15 +179,14 @@ absl::Status ViewState::WaitReady(std::chrono::milliseconds timeout) const {
   mu_.AwaitWithTimeout(
       absl::Condition(
           +[](const ViewState* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return s->revision_ > 0 || s->phase_ == Phase::kStopped;
+            return s->ready_ || s->phase_ == Phase::kStopped;
           },
           this),
       absl::FromChrono(timeout));
-  if (revision_ > 0) return absl::OkStatus();
+  if (ready_) return absl::OkStatus();
   if (phase_ == Phase::kStopped) return end_;
   return absl::DeadlineExceededError(absl::StrCat(
-      "service \"", service_, "\" could not be read within ",
-      absl::FormatDuration(absl::FromChrono(timeout)),
+      "service \"", service_, "\" is not read yet",
       last_error_.ok() ? std::string()
                        : absl::StrCat(": ", last_error_.message())));
 }
@@ -195,9 +204,9 @@ uint64_t ViewState::AddCallback(ServiceView::ChangeCallback callback) {
   MutexLock lock(&mu_);
   const uint64_t id = ++next_callback_;
   callbacks_[id] = entry;
-  if (phase_ == Phase::kFollowing) {
-    // Ready already: this callback's first call, with the hosts as they are
-    // when it runs.
+  // Ready already: this callback's first call, with the hosts as they are
+  // when it runs - unless a run that will call it is waiting already.
+  if (phase_ == Phase::kFollowing && !run_pending_) {
     std::weak_ptr<ViewState> weak = weak_from_this();
     core_->callbacks().Post([weak, entry] {
       if (auto self = weak.lock()) self->Run(entry);
@@ -230,6 +239,7 @@ void ViewState::Run(const std::shared_ptr<Callback>& only) {
     MutexLock lock(&mu_);
     if (only == nullptr) run_pending_ = false;
     if (phase_ != Phase::kFollowing) return;
+    ++running_;
     snapshot = HostSnapshot(list_, revision_);
     if (only != nullptr) {
       calls.push_back(only);
@@ -242,8 +252,30 @@ void ViewState::Run(const std::shared_ptr<Callback>& only) {
     if (entry->removed) continue;
     entry->fn(snapshot);
     // The callback may have stopped the view.
-    if (!status().ok()) return;
+    if (!status().ok()) break;
   }
+  calls.clear();  // Before the count: a waiter may then drop the callbacks.
+  MutexLock lock(&mu_);
+  --running_;
+}
+
+void ViewState::AwaitCallbacksDone() {
+  if (core_->callbacks().OnExecutorThread()) return;
+  MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](ViewState* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        return s->running_ == 0;
+      },
+      this));
+}
+
+void ViewState::ReleaseCallbacks() {
+  std::map<uint64_t, std::shared_ptr<Callback>> callbacks;
+  MutexLock lock(&mu_);
+  callbacks.swap(callbacks_);
+  for (auto& [id, entry] : callbacks) entry->removed = true;
+  // `callbacks` goes after the lock: a callback's captures may do anything
+  // when destroyed.
 }
 
 }  // namespace etcdisc::internal

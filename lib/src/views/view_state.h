@@ -38,11 +38,16 @@ class ViewState final : public std::enable_shared_from_this<ViewState> {
   // after the client shut down.
   absl::Status Start() ABSL_LOCKS_EXCLUDED(mu_);
   // Stops following; callbacks posted already run no more. Does not wait
-  // for one that is running (see ServiceView's destructor).
+  // for one that is running: see AwaitCallbacksDone.
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
+  // Waits until no callback of this view is running (at once on the
+  // client's callback thread, where that one would be this caller).
+  void AwaitCallbacksDone() ABSL_LOCKS_EXCLUDED(mu_);
+  // Drops every callback (and what they captured) here, not on a pool
+  // thread that still holds this state.
+  void ReleaseCallbacks() ABSL_LOCKS_EXCLUDED(mu_);
 
   const std::string& service() const { return service_; }
-  ClientCore& core() { return *core_; }
   HostSnapshot hosts() const ABSL_LOCKS_EXCLUDED(mu_);
   bool ready() const ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status WaitReady(std::chrono::milliseconds timeout) const
@@ -69,7 +74,9 @@ class ViewState final : public std::enable_shared_from_this<ViewState> {
   void Remove(const std::string& uuid) ABSL_LOCKS_EXCLUDED(mu_);
   void Settled(int64_t revision) ABSL_LOCKS_EXCLUDED(mu_);
   void End(const absl::Status& why) ABSL_LOCKS_EXCLUDED(mu_);
-  // A new snapshot of hosts_ (the shard's, with a shard).
+  // Whether `host` is one this view shows (its shard, with a shard).
+  bool ShowsLocked(const Host& host) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // A new snapshot of the hosts it shows.
   void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PostRunLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Calls `only`, or every callback when null, with the snapshot now.
@@ -85,13 +92,15 @@ class ViewState final : public std::enable_shared_from_this<ViewState> {
   std::map<std::string, Host> hosts_ ABSL_GUARDED_BY(mu_);  // By uuid.
   bool changed_ ABSL_GUARDED_BY(mu_) = false;  // Since the last snapshot.
   std::shared_ptr<const std::vector<Host>> list_ ABSL_GUARDED_BY(mu_);
-  int64_t revision_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t revision_ ABSL_GUARDED_BY(mu_) = 0;  // As etcd last said.
+  bool ready_ ABSL_GUARDED_BY(mu_) = false;    // First read done.
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);  // Of the first read.
   absl::Status end_ ABSL_GUARDED_BY(mu_);         // Why it stopped.
   Backoff backoff_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, std::shared_ptr<Callback>> callbacks_ ABSL_GUARDED_BY(mu_);
   uint64_t next_callback_ ABSL_GUARDED_BY(mu_) = 0;
   bool run_pending_ ABSL_GUARDED_BY(mu_) = false;
+  int running_ ABSL_GUARDED_BY(mu_) = 0;  // Runs calling back now.
 };
 
 }  // namespace etcdisc::internal
