@@ -26,6 +26,7 @@ int RunWatch(const std::vector<std::string>& args);
 int RunWatchSnapshot(Client& client, const std::string& service);
 int RunServices(const std::vector<std::string>& args);
 int RunWait(const std::vector<std::string>& args);
+int RunRun(const std::vector<std::string>& args);
 
 const std::vector<Command>& Commands();
 

@@ -157,6 +157,23 @@ const std::vector<Command>& Commands() {
        "      start the server once db has a host on shard eu-1\n"
        "  (--timeout here bounds the whole wait; each call to etcd keeps 5s)\n",
        &RunWait},
+      {"run", "wait for services, run COMMAND with its host registered while "
+              "it runs, pass signals on, exit with its status",
+       "[--wait=SVC,...] [--register=SERVICE --hostname=H --ports=...] "
+       "[--ready-tcp=PORT] -- COMMAND [ARGS...]",
+       {"wait", "register", "ready_tcp", "hostname", "ports",
+        "private_hostname", "private_ports", "public", "critical", "shard",
+        "user", "password_file", "ttl", "endpoint_sync"},
+       "  etcdisc run --wait=db,cache -- ./server --port=8080\n"
+       "      start the server once db and cache each have a host\n"
+       "  etcdisc run --register=web --hostname=10.0.0.7 --ports=http=8080 \\\n"
+       "      --ready-tcp=8080 -- ./server --port=8080\n"
+       "      register web once the server accepts connections; SIGTERM\n"
+       "      takes it down at once and is passed on to the server\n"
+       "  (COMMAND runs in a process group of its own; etcdisc exits with its\n"
+       "  status, 128+N if signal N killed it, 127 if it is not found. Its own\n"
+       "  lines go to stderr. --timeout bounds the wait, as for wait)\n",
+       &RunRun},
       {"services", "list every service with its number of live hosts", "",
        {},
        "  etcdisc services                  a table: service, hosts, critical\n"

@@ -9,9 +9,9 @@
 #include "discovery/json.h"
 #include "etcdisc/version.h"
 #include "gtest/gtest.h"
-#include "support/discovery_test.h"
 #include "support/process.h"
 #include "support/wait.h"
+#include "tools/cli_fixture.h"
 
 namespace etcdisc {
 namespace {
@@ -19,41 +19,15 @@ namespace {
 using ::etcdisc::internal::JsonValue;
 using ::etcdisc::internal::ParseJson;
 using ::etcdisc::testing::BackgroundProcess;
+using ::etcdisc::testing::CliTest;
+using ::etcdisc::testing::Contains;
 using ::etcdisc::testing::DiscoveryTest;
+using ::etcdisc::testing::Field;
 using ::etcdisc::testing::ProcessResult;
 using ::etcdisc::testing::RunProcess;
 using ::etcdisc::testing::WaitFor;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-std::string Field(const JsonValue& object, const std::string& name) {
-  const JsonValue* v = object.Find(name);
-  return v == nullptr ? "<absent>" : v->text;
-}
-
-class CliTest : public DiscoveryTest {
- protected:
-  std::vector<std::string> Cli(std::vector<std::string> args) {
-    args.insert(args.begin(), ETCDISC_CLI_PATH);
-    return args;
-  }
-  // Runs the CLI with ETCD_HOSTS pointing at the test's etcd.
-  ProcessResult Run(std::vector<std::string> args) {
-    return RunProcess(Cli(std::move(args)), Env());
-  }
-  std::map<std::string, std::string> Env() {
-    return {{"ETCD_HOSTS", cluster().endpoints()}};
-  }
-  JsonValue ParseOrFail(const std::string& text) {
-    auto parsed = ParseJson(text);
-    EXPECT_TRUE(parsed.ok()) << parsed.status() << " in: " << text;
-    return parsed.ok() ? *parsed : JsonValue{};
-  }
-};
 
 TEST_F(CliTest, WatchAndRegisterWorkThroughEtcdsGrpcProxy) {
   auto proxy = cluster().StartProxy();
@@ -650,7 +624,7 @@ std::string Complete(const std::string& line,
 
 TEST_F(CliTest, BashCompletionOffersCommandsFlagsValuesAndLiveServices) {
   EXPECT_EQ(Complete("etcdisc ", Env()),
-            "register get watch wait services --help --version\n");
+            "register get watch wait run services --help --version\n");
   EXPECT_EQ(Complete("etcdisc get web --fi", Env()), "--first\n");
   EXPECT_EQ(Complete("etcdisc get web --log-level=w", Env()), "warning\n");
   // register's own flags are offered for register, not for get.
@@ -667,6 +641,10 @@ TEST_F(CliTest, BashCompletionOffersCommandsFlagsValuesAndLiveServices) {
   EXPECT_EQ(Complete("etcdisc get webshop ", Env()), "\n");
   // Every word after `wait` is a service.
   EXPECT_EQ(Complete("etcdisc wait webshop webc", Env()), "webcache\n");
+  // run's --register and --wait name services; --wait a list of them.
+  EXPECT_EQ(Complete("etcdisc run --register=webs", Env()), "webshop\n");
+  EXPECT_EQ(Complete("etcdisc run --wait=webshop,webc", Env()),
+            "webshop,webcache\n");
   // An unreachable etcd means no suggestions, quickly, and no error shown.
   EXPECT_EQ(Complete("etcdisc get web",
                      {{"ETCD_HOSTS", "http://127.0.0.1:1"}}),

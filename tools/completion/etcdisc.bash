@@ -34,6 +34,14 @@ _etcdisc() {
       COMPREPLY=($(compgen -W "debug info warning error" -- "${token#*=}")); return ;;
     --events=*)
       COMPREPLY=($(compgen -W "new down new,down" -- "${token#*=}")); return ;;
+    --register=*)
+      COMPREPLY=($(compgen -W "$(_etcdisc_services)" -- "${token#*=}")); return ;;
+    --wait=*)
+      # A comma-separated list: complete its last item.
+      local items=${token#*=} done=""
+      [[ $items == *,* ]] && done=${items%,*},
+      COMPREPLY=($(compgen -P "$done" -W "$(_etcdisc_services)" -- "${items##*,}"))
+      return ;;
     --*=*)
       return ;;
     -*)
@@ -44,13 +52,16 @@ _etcdisc() {
       if [[ ${COMPREPLY[0]:-} == *= ]]; then compopt -o nospace 2>/dev/null; fi
       return ;;
   esac
-  # The first word after the command is the service, for all but `services`;
-  # every word after `wait` is one.
+  # The first word after the command is the service, for all but `services`
+  # and `run` (whose words after -- are a command); every word after `wait`
+  # is one.
   local i positional=0
   for ((i = 2; i < COMP_CWORD; i++)); do
     [[ ${COMP_WORDS[i]} != -* ]] && positional=$((positional + 1))
   done
-  if [[ $command == wait ]] ||
+  if [[ $command == run ]]; then
+    COMPREPLY=($(compgen -c -- "$cur"))
+  elif [[ $command == wait ]] ||
      [[ $command != services && $positional -eq 0 ]]; then
     COMPREPLY=($(compgen -W "$(_etcdisc_services)" -- "$cur"))
   fi
