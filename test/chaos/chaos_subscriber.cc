@@ -1,6 +1,8 @@
 // A chaos subscriber: follows several services and logs every event until
 // SIGTERM. With "existing", it starts with the hosts present (a Get-then-watch
-// view). Usage: chaos_subscriber ENDPOINTS SERVICES(comma) LOG [existing]
+// view). It also holds a ServiceView of each service on the same client and
+// logs each of its OnChange calls: "VIEW ms service revision uuid,uuid...".
+// Usage: chaos_subscriber ENDPOINTS SERVICES(comma) LOG [existing]
 #include <signal.h>
 
 #include <atomic>
@@ -9,12 +11,27 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "etcdisc/client.h"
+#include "etcdisc/view.h"
 #include "test/chaos/chaos_log.h"
 
 using etcdisc::chaos::LogWriter;
 using etcdisc::chaos::NowMs;
+
+namespace {
+
+// "VIEW ms service revision uuids" ("-" for none).
+std::string ViewLine(const std::string& service,
+                     const etcdisc::HostSnapshot& snapshot) {
+  std::vector<std::string> uuids;
+  for (const etcdisc::Host& host : snapshot.hosts()) uuids.push_back(host.uuid);
+  return absl::StrCat("VIEW ", NowMs(), " ", service, " ", snapshot.revision(),
+                      " ", uuids.empty() ? "-" : absl::StrJoin(uuids, ","));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 4) return 2;
@@ -48,6 +65,15 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   }
+  std::vector<std::unique_ptr<etcdisc::ServiceView>> views;
+  for (const std::string& service : services) {
+    auto view = etcdisc::ServiceView::Open(**client, service);
+    if (!view.ok()) return 1;
+    (*view)->OnChange([&log, service](const etcdisc::HostSnapshot& snapshot) {
+      log.Line(ViewLine(service, snapshot));
+    });
+    views.push_back(*std::move(view));
+  }
   log.Line("READY");
   std::vector<std::thread> readers;
   for (size_t i = 0; i < subs.size(); ++i) {
@@ -69,6 +95,13 @@ int main(int argc, char** argv) {
   log.Line(absl::StrCat("RESYNCS ", (*client)->Stats().resyncs));
   for (auto& s : subs) s->Close();
   for (auto& t : readers) t.join();
+  for (const auto& view : views) {
+    if (!view->status().ok()) {
+      log.Line(absl::StrCat("CLOSED view ", view->service(), " ",
+                            view->status().ToString()));
+    }
+  }
+  views.clear();
   log.Line("END");
   return 0;
 }

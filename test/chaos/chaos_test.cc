@@ -2,7 +2,9 @@
 // cluster while members are killed, restarted, paused, and the keyspace is
 // compacted, also while a subscriber is cut off or frozen. At the end every
 // subscriber's view must match etcd, with no event repeated or out of order,
-// and every registration still held must be in etcd.
+// every ServiceView in them (the last OnChange call) must equal etcd too, with
+// revisions never going back, and every registration still held must be in
+// etcd.
 //
 // ETCDISC_CHAOS_SECONDS sets how long faults are injected (default 120).
 #include <signal.h>
@@ -52,6 +54,10 @@ std::vector<std::vector<std::string>> ReadLog(const std::string& path) {
 struct SubscriberView {
   std::string name;
   std::map<std::string, std::set<std::string>> live;  // service -> uuids
+  // What the ServiceViews' last OnChange calls had, and at which revision.
+  std::map<std::string, std::set<std::string>> view_live;
+  std::map<std::string, int64_t> view_revision;
+  int view_calls = 0;
   std::map<std::string, int64_t> first_seen_ms;       // uuid -> NEW time
   std::map<std::string, int64_t> down_ms;             // uuid -> last DOWN
   std::set<std::string> ever_new;
@@ -61,6 +67,23 @@ struct SubscriberView {
   bool ready = false;
 };
 
+// "VIEW ms service revision uuids": the view's whole state, never older than
+// the one before.
+void ReplayViewLine(const std::vector<std::string>& f, SubscriberView* view) {
+  ++view->view_calls;
+  const int64_t revision = std::atoll(f[3].c_str());
+  int64_t& last = view->view_revision[f[2]];
+  if (revision < last) {
+    view->errors.push_back(absl::StrCat("view of ", f[2], " went back from revision ",
+                                        last, " to ", revision));
+  }
+  last = revision;
+  auto& live = view->view_live[f[2]];
+  live.clear();
+  if (f[4] == "-") return;
+  for (absl::string_view uuid : absl::StrSplit(f[4], ',')) live.emplace(uuid);
+}
+
 SubscriberView Replay(const std::string& name, const std::string& path) {
   SubscriberView view;
   view.name = name;
@@ -69,6 +92,7 @@ SubscriberView Replay(const std::string& name, const std::string& path) {
     if (f[0] == "READY") view.ready = true;
     if (f[0] == "RESYNCS" && f.size() == 2) view.resyncs = std::atoll(f[1].c_str());
     if (f[0] == "CLOSED") view.errors.push_back(absl::StrJoin(f, " "));
+    if (f[0] == "VIEW" && f.size() == 5) ReplayViewLine(f, &view);
     if ((f[0] != "NEW" && f[0] != "DOWN") || f.size() != 4) continue;
     ++view.events;
     const int64_t ms = std::atoll(f[1].c_str());
@@ -259,12 +283,16 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
         final_state = EtcdState();
         if (final_state != held) return false;
         for (const auto& [name, p] : subscribers) {
-          if (Replay(name, Path(name)).live != final_state) return false;
+          const SubscriberView view = Replay(name, Path(name));
+          if (view.live != final_state || view.view_live != final_state) {
+            return false;
+          }
         }
         return true;
       },
       seconds(60)))
-      << "subscribers or etcd did not settle on the registrars' hosts";
+      << "subscribers, their views or etcd did not settle on the registrars' "
+         "hosts";
 
   for (auto& [name, p] : subscribers) p->Signal(SIGTERM);
   for (auto& [name, p] : subscribers) EXPECT_EQ(p->Wait(seconds(30)), 0) << name;
@@ -284,6 +312,7 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
     EXPECT_TRUE(view.errors.empty())
         << name << ": " << absl::StrJoin(view.errors, "; ");
     EXPECT_EQ(view.live, final_state) << name;
+    EXPECT_EQ(view.view_live, final_state) << name << "'s ServiceViews";
     if (name == "steady" && view.resyncs == 0) {
       // Never re-read: it must have seen every registration.
       for (const std::string& uuid : registered) {
@@ -299,8 +328,9 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
         longest_behind_ms = std::max(longest_behind_ms, seen - reg->second);
       }
     }
-    std::printf("chaos: subscriber %-6s events %5d resyncs %lld\n", name.c_str(),
-                view.events, static_cast<long long>(view.resyncs));
+    std::printf("chaos: subscriber %-6s events %5d resyncs %lld view calls %d\n",
+                name.c_str(), view.events, static_cast<long long>(view.resyncs),
+                view.view_calls);
   }
   std::string fault_text;
   int fault_count = 0;
