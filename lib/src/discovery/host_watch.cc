@@ -134,7 +134,9 @@ void HostWatch::OnUpdate(WatchUpdate update) {
         ApplyPutLocked(event.kv);
       }
     }
-    if (update.status.ok()) SettledLocked(update.revision);
+    // A stream resumed on a member behind the last one stamps its updates
+    // with a lower revision than seen already; the state is no older for it.
+    if (update.status.ok()) SettledLocked(std::max(update.revision, settled_));
     if (sink_closed_) {
       cancel = CloseLocked();
     } else if (!update.status.ok()) {
@@ -175,6 +177,7 @@ void HostWatch::ApplyPutLocked(const KeyValue& kv) {
 }
 
 void HostWatch::SettledLocked(int64_t revision) {
+  settled_ = revision;
   if (sink_.on_settled && !sink_closed_) sink_.on_settled(revision);
 }
 

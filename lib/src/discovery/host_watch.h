@@ -33,7 +33,8 @@ struct HostSink {
   // current record.
   std::function<void(const Host& host)> on_update;
   // Optional. Everything up to etcd revision `revision` is delivered: after
-  // the first read, after each watch update, after each re-read.
+  // the first read, after each watch update, after each re-read. It never
+  // goes back, except on a re-read after etcd's store itself went back.
   std::function<void(int64_t revision)> on_settled;
   // The watch ended for good (client shut down, or etcd refused this user
   // the read); called without the watch's lock.
@@ -127,6 +128,9 @@ class HostWatch final : public Stoppable,
   mutable Mutex mu_;
   std::map<std::string, Known> known_ ABSL_GUARDED_BY(mu_);
   WatchId watch_ ABSL_GUARDED_BY(mu_) = 0;
+  // The revision last told to the sink: watch updates never lower it; only a
+  // re-read does, after etcd's store went back.
+  int64_t settled_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   bool sink_closed_ ABSL_GUARDED_BY(mu_) = false;
   bool resync_pending_ ABSL_GUARDED_BY(mu_) = false;

@@ -134,8 +134,8 @@ bool ViewState::ShowsLocked(const Host& host) const {
 void ViewState::Settled(int64_t revision) {
   MutexLock lock(&mu_);
   if (phase_ == Phase::kStopped) return;
-  // As etcd says, even lower than before: after etcd's store went back, the
-  // re-read state is at the lower revision.
+  // Lower than before only when etcd's store went back (the re-read state
+  // is at the lower revision); see HostSink::on_settled.
   revision_ = revision;
   const bool first = !ready_;
   ready_ = true;
@@ -207,9 +207,14 @@ uint64_t ViewState::AddCallback(ServiceView::ChangeCallback callback) {
   // Ready already: this callback's first call, with the hosts as they are
   // when it runs - unless a run that will call it is waiting already.
   if (phase_ == Phase::kFollowing && !run_pending_) {
+    // Weak, so that a view destroyed first drops the callback (and what it
+    // holds) at once, not when this task comes up.
     std::weak_ptr<ViewState> weak = weak_from_this();
-    core_->callbacks().Post([weak, entry] {
-      if (auto self = weak.lock()) self->Run(entry);
+    std::weak_ptr<Callback> weak_entry = entry;
+    core_->callbacks().Post([weak, weak_entry] {
+      auto self = weak.lock();
+      auto first = weak_entry.lock();
+      if (self && first) self->Run(first);
     });
   }
   return id;
