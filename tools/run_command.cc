@@ -154,11 +154,9 @@ class HostKeeper {
     if (phase_ == Phase::kStopped) return;
     phase_ = Phase::kStopped;
     if (registration_ == nullptr) return;
-    const absl::Status stopped = registration_->Stop();
+    // Its kStopped event says whether etcd could be told.
+    registration_->Stop().IgnoreError();
     PrintEvents();
-    if (!stopped.ok()) {
-      Say(absl::StrCat(stopped.message(), " (its keys expire with the TTL)"));
-    }
     registration_.reset();
   }
 
@@ -209,6 +207,8 @@ class HostKeeper {
     if (e.kind == RegistrationEvent::Kind::kLost ||
         e.kind == RegistrationEvent::Kind::kAttemptFailed) {
       absl::StrAppend(&line, " (trying again; the command keeps running)");
+    } else if (e.kind == RegistrationEvent::Kind::kStopped && !e.detail.ok()) {
+      absl::StrAppend(&line, " (its keys expire with the TTL)");
     }
     Say(line);
   }

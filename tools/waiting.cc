@@ -32,30 +32,42 @@ void PrintResolved(const ServiceView& view, std::FILE* out) {
   std::fflush(out);
 }
 
-using Views = std::vector<std::unique_ptr<ServiceView>>;
+struct Waited {
+  std::unique_ptr<ServiceView> view;
+  bool printed = false;  // Its line was printed when it first had a host.
+};
+using Views = std::vector<Waited>;
 
-// Prints and drops the views that have a host; the first error of a view.
-absl::Status TakeResolved(Views* pending, std::FILE* out) {
-  for (auto it = pending->begin(); it != pending->end();) {
-    if (!(*it)->status().ok()) return (*it)->status();
-    if ((*it)->ready() && !(*it)->hosts().empty()) {
-      PrintResolved(**it, out);
-      it = pending->erase(it);
-    } else {
-      ++it;
+bool HasHost(const ServiceView& view) {
+  return view.ready() && !view.hosts().empty();
+}
+
+// Prints each service the first time it has a host; whether all have one
+// now (a service whose hosts went away since is waited for again).
+absl::StatusOr<bool> AllHaveHosts(Views* views, std::FILE* out) {
+  bool all = true;
+  for (Waited& waited : *views) {
+    if (!waited.view->status().ok()) return waited.view->status();
+    const bool has = HasHost(*waited.view);
+    if (has && !waited.printed) {
+      PrintResolved(*waited.view, out);
+      waited.printed = true;
     }
+    all = all && has;
   }
-  return absl::OkStatus();
+  return all;
 }
 
 // At the deadline: why etcd could not be read (exit 3) when it could not,
 // else "no host" naming the missing.
-int TimedOut(const Views& pending, std::chrono::milliseconds wait) {
-  for (const auto& view : pending) {
-    if (!view->ready()) return Fail(view->WaitReady(kNoWait));
+int TimedOut(const Views& views, std::chrono::milliseconds wait) {
+  for (const Waited& waited : views) {
+    if (!waited.view->ready()) return Fail(waited.view->WaitReady(kNoWait));
   }
   std::vector<std::string> names;
-  for (const auto& view : pending) names.push_back(view->service());
+  for (const Waited& waited : views) {
+    if (!HasHost(*waited.view)) names.push_back(waited.view->service());
+  }
   std::fprintf(stderr, "etcdisc: no live host after %s for: %s\n",
                absl::FormatDuration(absl::FromChrono(wait)).c_str(),
                absl::StrJoin(names, ", ").c_str());
@@ -76,19 +88,19 @@ absl::StatusOr<std::chrono::milliseconds> WaitTimeFromFlags() {
 int WaitForHosts(Client& client, const std::vector<std::string>& services,
                  const std::string& shard, std::chrono::milliseconds wait,
                  std::FILE* out) {
-  Views pending;
+  Views views;
   for (const std::string& service : services) {
     auto view = ServiceView::Open(client, service, ViewOptions{shard});
     if (!view.ok()) return Fail(view.status());
-    pending.push_back(*std::move(view));
+    views.push_back(Waited{*std::move(view)});
   }
   const auto deadline = std::chrono::steady_clock::now() + wait;
   while (true) {
-    absl::Status failed = TakeResolved(&pending, out);
-    if (!failed.ok()) return Fail(failed);
-    if (pending.empty()) return kOk;
+    absl::StatusOr<bool> all = AllHaveHosts(&views, out);
+    if (!all.ok()) return Fail(all.status());
+    if (*all) return kOk;
     if (std::chrono::steady_clock::now() >= deadline) {
-      return TimedOut(pending, wait);
+      return TimedOut(views, wait);
     }
     // The views are in memory: looking again every 50 ms costs nothing.
     const int taken = TakeTerminationSignal(std::chrono::milliseconds(50));

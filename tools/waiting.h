@@ -16,8 +16,9 @@ namespace etcdisc::cli {
 // 5 s, each call to etcd keeps a deadline of 5 s.
 absl::StatusOr<std::chrono::milliseconds> WaitTimeFromFlags();
 
-// Waits until each of `services` has a live host (on `shard` when not
-// empty), printing a line on `out` for each as it resolves. Returns kOk;
+// Waits until each of `services` has a live host at the same time (on
+// `shard` when not empty), printing a line on `out` for each the first time
+// it has one. Returns kOk;
 // kNotFound after `wait`, naming on stderr the services still missing; the
 // exit code of etcd's error when it could not be read; 128 + N when signal N
 // (SIGINT, SIGTERM: BlockTerminationSignals) came first.

@@ -212,6 +212,23 @@ TEST_F(CliTest, WaitExitsOnceEveryServiceHasAHostAndNamesTheMissing) {
   EXPECT_EQ(Run({"wait"}).exit_code, 2);
 }
 
+TEST_F(CliTest, WaitWaitsAgainForAServiceWhoseHostWentAway) {
+  auto db = MustRegister("db", WebHost("10.0.0.1"));
+  ASSERT_NE(db, nullptr);
+  BackgroundProcess waiter(Cli({"wait", "db", "cache"}), Env());
+  EXPECT_EQ(waiter.ReadLine(seconds(20)), "db: 1 host");
+  // db goes before cache comes (etcd delivers them in that order): both
+  // are never up at once, so it must not return.
+  ASSERT_TRUE(db->Stop().ok());
+  auto cache = MustRegister("cache", WebHost("10.0.0.2"));
+  ASSERT_NE(cache, nullptr);
+  EXPECT_EQ(waiter.ReadLine(seconds(20)), "cache: 1 host");
+  EXPECT_EQ(waiter.Wait(milliseconds(500)), -1) << "it returned without db";
+  auto db_again = MustRegister("db", WebHost("10.0.0.3"));
+  ASSERT_NE(db_again, nullptr);
+  EXPECT_EQ(waiter.Wait(seconds(20)), 0);
+}
+
 // The uuids in a JSON array of hosts.
 std::vector<std::string> UuidsIn(const JsonValue& array) {
   std::vector<std::string> uuids;
