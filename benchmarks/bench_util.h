@@ -54,20 +54,25 @@ inline void WriteCdf(const std::string& path, std::vector<double> ms) {
   }
 }
 
-// Resident set size of a process in KiB, from /proc/PID/status.
-inline long RssKiB(int pid) {
+// A number from /proc/PID/status ("VmRSS:", "Threads:"); -1 if absent.
+inline long ProcStatus(int pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string key;
   while (in >> key) {
-    if (key == "VmRSS:") {
-      long kib = 0;
-      in >> kib;
-      return kib;
+    if (key == field) {
+      long value = 0;
+      in >> value;
+      return value;
     }
     std::getline(in, key);
   }
   return -1;
 }
+
+// Resident set size of a process in KiB.
+inline long RssKiB(int pid) { return ProcStatus(pid, "VmRSS:"); }
+// How many threads a process runs.
+inline long ThreadCount(int pid) { return ProcStatus(pid, "Threads:"); }
 
 }  // namespace etcdisc::bench
 

@@ -8,6 +8,8 @@
 //   raw-watch ENDPOINTS PREFIX                 the etcd layer's watch, one line per event
 //   register-one ENDPOINTS SERVICE TTL_MS      registers, prints its uuid, waits to be killed
 //   idle ENDPOINTS                             one registration + one subscription
+//   view ENDPOINTS SERVICE[,SERVICE...]        ServiceViews, one line per host each
+//                                              OnChange adds or removes
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,6 +29,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "benchmarks/bench_util.h"
+#include "benchmarks/e2e_common.h"
+#include "benchmarks/view_benchmark.h"
 #include "discovery/options.h"
 #include "etcd/etcd_client.h"
 #include "etcdisc/client.h"
@@ -36,35 +40,7 @@
 namespace etcdisc::bench {
 namespace {
 
-using std::chrono::milliseconds;
-using std::chrono::seconds;
-using testing::BackgroundProcess;
-
-std::string self_path;
-
 // ---- helper roles ----------------------------------------------------------
-
-void Emit(const std::string& line) {
-  std::printf("%s\n", line.c_str());
-  std::fflush(stdout);
-}
-
-// A client of `endpoints`, with TLS and the etcd user from the environment
-// (the secure phase sets ETCD_CACERT, ETCD_USER and ETCD_PASSWORD).
-std::unique_ptr<Client> MakeClient(const std::string& endpoints) {
-  absl::StatusOr<ClientOptions> options = ClientOptionsFromEnvironment();
-  if (!options.ok()) {
-    std::fprintf(stderr, "%s\n", options.status().ToString().c_str());
-    std::exit(1);
-  }
-  options->endpoints = endpoints;
-  auto client = Client::Create(*options);
-  if (!client.ok()) {
-    std::fprintf(stderr, "%s\n", client.status().ToString().c_str());
-    std::exit(1);
-  }
-  return *std::move(client);
-}
 
 int RoleSubscribe(const std::string& endpoints, const std::string& services) {
   auto client = MakeClient(endpoints);
@@ -141,46 +117,6 @@ int RoleIdle(const std::string& endpoints) {
 }
 
 // ---- the measuring process ---------------------------------------------------
-
-std::string ms3(double v) { return absl::StrFormat("%.3f", v); }
-
-std::string Row(const std::string& name, const Summary& s) {
-  return absl::StrCat("| ", name, " | ", s.n, " | ", ms3(s.p50), " | ", ms3(s.p90),
-                      " | ", ms3(s.p99), " | ", ms3(s.max), " |\n");
-}
-
-// Reads lines from `watcher` until one ends with " <tag> <id>"; returns its
-// timestamp (ns), or -1 after `timeout`.
-int64_t AwaitEvent(BackgroundProcess& watcher, const std::string& tag,
-                   const std::string& id, milliseconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  const std::string suffix = absl::StrCat(" ", tag, " ", id);
-  while (std::chrono::steady_clock::now() < until) {
-    auto line = watcher.ReadLine(milliseconds(200));
-    if (!line) continue;
-    if (line->size() > suffix.size() &&
-        line->compare(line->size() - suffix.size(), suffix.size(), suffix) == 0) {
-      return std::atoll(line->c_str());
-    }
-  }
-  return -1;
-}
-
-// Starts this binary in a helper role and waits for its READY line (kept in
-// `ready` if asked for).
-std::unique_ptr<BackgroundProcess> Helper(
-    std::vector<std::string> args, std::string* ready = nullptr,
-    const std::map<std::string, std::string>& env = {}) {
-  args.insert(args.begin(), self_path);
-  auto p = std::make_unique<BackgroundProcess>(args, env);
-  auto line = p->ReadLine(seconds(120));
-  if (!line || line->rfind("READY", 0) != 0) {
-    std::fprintf(stderr, "helper %s did not start\n", args[1].c_str());
-    std::exit(1);
-  }
-  if (ready != nullptr) *ready = line->substr(std::min<size_t>(6, line->size()));
-  return p;
-}
 
 struct Options {
   std::string out;
@@ -516,7 +452,7 @@ class Run {
     }
   }
 
-  std::string Targets() const {
+  std::string Targets(double view_ratio) const {
     const auto met = [](bool ok) { return ok ? "met" : "NOT met"; };
     return absl::StrCat(
         "## Targets\n\n| Target | Measured | |\n|---|---|---|\n",
@@ -533,6 +469,9 @@ class Run {
                         "%.1f MiB, %.2fx | %s |\n",
                         scale_rss_kib_ / 1024.0, loaded_.p99 / reg_new_.p99,
                         met(scale_rss_kib_ < 64 * 1024 && loaded_.p99 <= 1.5 * reg_new_.p99)),
+        absl::StrFormat("| a change -> ServiceView OnChange p50 within 1.1x of "
+                        "the raw watch floor | %.2fx | %s |\n",
+                        view_ratio, met(view_ratio <= 1.1)),
         "\n");
   }
 
@@ -580,7 +519,10 @@ int RoleRun(int argc, char** argv) {
   run.Scale(&body);
   phase("footprint");
   run.Footprint(&body);
-  std::ofstream(o.out + "/report.md") << run.Targets() << body;
+  phase("views");
+  const double view_ratio =
+      ViewBenchmarks((*cluster)->endpoints(), o.samples, o.out, &body);
+  std::ofstream(o.out + "/report.md") << run.Targets(view_ratio) << body;
   return 0;
 }
 
@@ -598,6 +540,7 @@ int main(int argc, char** argv) {
     return RoleRegisterOne(argv[2], argv[3], std::atoi(argv[4]));
   }
   if (role == "idle" && argc == 3) return RoleIdle(argv[2]);
+  if (role == "view" && argc == 4) return RoleView(argv[2], argv[3]);
   std::fprintf(stderr, "usage: %s run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH]\n",
                argv[0]);
   return 2;

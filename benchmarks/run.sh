@@ -50,7 +50,9 @@ plot stop_down "Stop -> Down vs. raw revoke -> watch delete" \
   "floor_revoke_delete.dat:raw revoke -> watch delete" "stop_down.dat:etcdisc Stop -> SubscribeDown" \
   "floor_put_watch.dat:raw put -> watch (floor)"
 plot kill_down "kill -9 -> Down at TTL 2 s" "kill_down.dat:kill -9 -> SubscribeDown"
-sed -i 's|(register_new.png)|('"$date"'/register_new.png)|' "$work/report.md"
+plot view_on_change "A change -> ServiceView OnChange vs. the raw watch floor" \
+  "view_floor_put.dat:raw put -> watch (floor)" "view_on_change_put.dat:raw put -> ServiceView OnChange"
+sed -i 's|(register_new.png)|('"$date"'/register_new.png)|; s|(view_on_change.png)|('"$date"'/view_on_change.png)|' "$work/report.md"
 
 {
   echo "# etcdisc benchmark results, $date"
@@ -64,9 +66,9 @@ sed -i 's|(register_new.png)|('"$date"'/register_new.png)|' "$work/report.md"
   echo "- build: Release (-O3)"
   echo
   cat "$work/report.md"
-  echo "Plots: [register -> New]($date/register_new.png), [Stop -> Down]($date/stop_down.png), [kill -9 -> Down]($date/kill_down.png)."
+  echo "Plots: [register -> New]($date/register_new.png), [Stop -> Down]($date/stop_down.png), [kill -9 -> Down]($date/kill_down.png), [a change -> OnChange]($date/view_on_change.png)."
   echo
-  echo "## 8. Micro benchmarks (Google Benchmark)"
+  echo "## 9. Micro benchmarks (Google Benchmark)"
   echo
   echo '```'
   cat "$work/micro.txt"
