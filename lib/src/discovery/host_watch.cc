@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "discovery/records.h"
+#include "etcd/grpc_status.h"
 #include "util/log.h"
 #include "util/status_macros.h"
 
@@ -98,9 +99,7 @@ void HostWatch::WatchFromLocked(int64_t revision) {
 }
 
 absl::Status HostWatch::RefusalOf(const absl::Status& status) const {
-  if (!absl::IsPermissionDenied(status) && !absl::IsUnauthenticated(status)) {
-    return absl::OkStatus();
-  }
+  if (!IsRefusal(status)) return absl::OkStatus();
   return absl::Status(
       status.code(),
       absl::StrCat("etcd no longer lets this client's user read ", prefix_,

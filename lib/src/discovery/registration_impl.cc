@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "discovery/records.h"
+#include "etcd/grpc_status.h"
 #include "util/log.h"
 #include "util/status_macros.h"
 
@@ -169,10 +170,6 @@ std::vector<int64_t> RegistrationImpl::Revoke(std::vector<int64_t> leases,
 }
 
 // ---- The work loop --------------------------------------------------------
-
-bool RegistrationImpl::IsRefusal(const absl::Status& status) {
-  return absl::IsPermissionDenied(status) || absl::IsUnauthenticated(status);
-}
 
 void RegistrationImpl::Kick() {
   {

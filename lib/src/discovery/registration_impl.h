@@ -88,8 +88,6 @@ class RegistrationImpl final
     kRestoreService
   };
   enum class Watched { kHost, kService };
-  // etcd refused the user or its permissions: no retry can succeed.
-  static bool IsRefusal(const absl::Status& status);
   // One watched key: `id` 0 means the watch must be (re)started, from
   // revision `from`, or after reading the key when `from` is 0. `token` names
   // the watch being started or running; updates of any other are stale.

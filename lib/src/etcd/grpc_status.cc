@@ -41,4 +41,8 @@ bool IsRejectedUnapplied(const absl::Status& status) {
   return absl::StrContains(status.message(), "etcdserver: no leader");
 }
 
+bool IsRefusal(const absl::Status& status) {
+  return absl::IsPermissionDenied(status) || absl::IsUnauthenticated(status);
+}
+
 }  // namespace etcdisc::internal

@@ -24,6 +24,11 @@ bool IsMemberFailure(const absl::Status& status);
 // that even a write may be sent again.
 bool IsRejectedUnapplied(const absl::Status& status);
 
+// Whether etcd refused the client's user (Unauthenticated) or its
+// permission (PermissionDenied): the same call cannot succeed until someone
+// changes etcd's users or roles.
+bool IsRefusal(const absl::Status& status);
+
 }  // namespace etcdisc::internal
 
 #endif  // ETCDISC_ETCD_GRPC_STATUS_H_

@@ -5,15 +5,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "etcd/grpc_status.h"
 
 namespace etcdisc::internal {
 namespace {
 
-// etcd refused the client's user: reading again cannot help.
-bool IsRefusal(const absl::Status& status) {
-  return absl::IsPermissionDenied(status) ||
-         absl::IsUnauthenticated(status) ||
-         absl::IsFailedPrecondition(status);
+// etcd refused the client's user, or the client shut down: reading again
+// cannot help.
+bool IsFinal(const absl::Status& status) {
+  return IsRefusal(status) || absl::IsFailedPrecondition(status);
 }
 
 }  // namespace
@@ -87,7 +87,7 @@ void ViewState::TryStart() {
   MutexLock lock(&mu_);
   if (phase_ != Phase::kStarting) return;
   last_error_ = started;
-  if (IsRefusal(started)) {
+  if (IsFinal(started)) {
     phase_ = Phase::kStopped;
     end_ = started;
     return;
