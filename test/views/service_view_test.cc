@@ -298,6 +298,63 @@ TEST_F(ServiceViewTest, AShardViewHoldsThatShardOnly) {
   EXPECT_EQ(Uuids(view->hosts()), std::vector<std::string>{ra->UUID()});
 }
 
+TEST_F(ServiceViewTest, AShardViewCallsBackOnlyForItsShardsChanges) {
+  CallLog log;
+  CallLog witness_log;
+  auto view = MustOpen("web", ViewOptions{"a"});
+  ASSERT_NE(view, nullptr);
+  view->OnChange([&](const HostSnapshot& hosts) { log.Record(hosts); });
+  ASSERT_TRUE(WaitFor([&] { return log.calls().size() == 1; }, seconds(10)));
+
+  Host on_b = WebHost("10.0.0.2");
+  on_b.shard = "b";
+  auto rb = MustRegister("web", on_b);
+  ASSERT_NE(rb, nullptr);
+  const int64_t b_written = *cluster().Revision();
+  ASSERT_TRUE(WaitFor([&] { return view->hosts().revision() >= b_written; },
+                      seconds(10)));
+  // A call for b would be queued on the client's one callback thread by
+  // now; a view opened after it has its first call queued behind it.
+  auto witness = MustOpen("other");
+  ASSERT_NE(witness, nullptr);
+  witness->OnChange([&](const HostSnapshot& hosts) { witness_log.Record(hosts); });
+  ASSERT_TRUE(
+      WaitFor([&] { return witness_log.calls().size() == 1; }, seconds(10)));
+  EXPECT_EQ(log.calls().size(), 1u) << "called back for another shard's host";
+
+  Host on_a = WebHost("10.0.0.1");
+  on_a.shard = "a";
+  auto ra = MustRegister("web", on_a);
+  ASSERT_NE(ra, nullptr);
+  ASSERT_TRUE(WaitFor([&] { return log.calls().size() == 2; }, seconds(10)));
+  EXPECT_EQ(Uuids(*log.last()), std::vector<std::string>{ra->UUID()});
+}
+
+// A view per service for 1,000 services in one process: one watch stream.
+class ManyViewsTest : public ServiceViewTest {};
+
+TEST_F(ManyViewsTest, AThousandViewsShareOneWatchStream) {
+  std::vector<std::unique_ptr<ServiceView>> views;
+  for (int i = 0; i < 1000; ++i) {
+    auto view = ServiceView::Open(discovery(), "svc-" + std::to_string(i));
+    ASSERT_TRUE(view.ok()) << view.status();
+    views.push_back(*std::move(view));
+  }
+  for (const auto& view : views) {
+    ASSERT_TRUE(view->WaitReady(seconds(60)).ok()) << view->service();
+  }
+  ClientStats stats = discovery().Stats();
+  EXPECT_EQ(stats.watch_streams_opened, 1);
+  EXPECT_EQ(stats.watchers, 1000u);
+
+  auto reg = MustRegister("svc-777", WebHost("10.0.0.7"));
+  ASSERT_NE(reg, nullptr);
+  ASSERT_TRUE(
+      WaitFor([&] { return views[777]->hosts().size() == 1; }, seconds(10)));
+  EXPECT_TRUE(views[776]->hosts().empty());
+  EXPECT_EQ(discovery().Stats().watch_streams_opened, 1);
+}
+
 TEST_F(ServiceViewTest, BadNamesAreRefusedNamingThem) {
   auto view = ServiceView::Open(discovery(), "bad/name");
   EXPECT_TRUE(absl::IsInvalidArgument(view.status())) << view.status();
