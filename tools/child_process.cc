@@ -22,7 +22,7 @@ void SetChildSignals(posix_spawnattr_t* attr) {
   posix_spawnattr_setsigmask(attr, &none);
   sigset_t defaults;
   sigemptyset(&defaults);
-  for (int signal_number : {SIGINT, SIGTERM, SIGPIPE}) {
+  for (int signal_number : {SIGINT, SIGTERM, SIGPIPE, SIGHUP, SIGQUIT}) {
     sigaddset(&defaults, signal_number);
   }
   posix_spawnattr_setsigdefault(attr, &defaults);

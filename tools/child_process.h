@@ -18,8 +18,9 @@ class ChildProcess {
  public:
   // Starts argv[0] (looked up in PATH when it has no '/') with argv, this
   // process's environment, stdout and stderr, and `stdin_fd` as its stdin
-  // (this process's stdin when -1). In it SIGINT, SIGTERM and SIGPIPE are as
-  // they are by default and no signal is blocked. NotFound when argv[0] is
+  // (this process's stdin when -1). In it SIGINT, SIGTERM, SIGPIPE, SIGHUP
+  // and SIGQUIT are as they are by default and no signal is blocked. It does
+  // not get the terminal: a command that reads it is stopped. NotFound when argv[0] is
   // not there, Internal when it could not be started otherwise.
   static absl::StatusOr<ChildProcess> Start(
       const std::vector<std::string>& argv, int stdin_fd = -1);

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -152,24 +153,40 @@ absl::StatusOr<std::unique_ptr<Client>> ClientFromFlags() {
   return Client::Create(*std::move(options));
 }
 
-void BlockTerminationSignals() {
+namespace {
+
+sigset_t SignalSet(std::initializer_list<int> signals) {
   sigset_t set;
   sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  for (int signal_number : signals) sigaddset(&set, signal_number);
+  return set;
 }
 
-int TakeTerminationSignal(std::chrono::milliseconds wait) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
+int TakeSignal(const sigset_t& set, std::chrono::milliseconds wait) {
   timespec timeout;
   timeout.tv_sec = wait.count() / 1000;
   timeout.tv_nsec = (wait.count() % 1000) * 1000000;
   const int signal = sigtimedwait(&set, nullptr, &timeout);
   return signal > 0 ? signal : 0;
+}
+
+const sigset_t kTermination = SignalSet({SIGINT, SIGTERM});
+const sigset_t kPassedOn = SignalSet({SIGINT, SIGTERM, SIGHUP, SIGQUIT});
+
+}  // namespace
+
+void BlockTerminationSignals() {
+  pthread_sigmask(SIG_BLOCK, &kTermination, nullptr);
+}
+
+int TakeTerminationSignal(std::chrono::milliseconds wait) {
+  return TakeSignal(kTermination, wait);
+}
+
+void BlockPassedOnSignals() { pthread_sigmask(SIG_BLOCK, &kPassedOn, nullptr); }
+
+int TakePassedOnSignal(std::chrono::milliseconds wait) {
+  return TakeSignal(kPassedOn, wait);
 }
 
 Host Redacted(Host host) {

@@ -49,6 +49,10 @@ void BlockTerminationSignals();
 // The number of a pending SIGINT or SIGTERM, waiting up to `wait` for one;
 // 0 when none came.
 int TakeTerminationSignal(std::chrono::milliseconds wait);
+// The same with SIGHUP and SIGQUIT as well, for a command that passes them
+// on to a child (`run`): blocks them in this thread and those started after.
+void BlockPassedOnSignals();
+int TakePassedOnSignal(std::chrono::milliseconds wait);
 
 // Removes the password from a host unless --show-secrets.
 Host Redacted(Host host);

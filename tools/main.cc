@@ -170,9 +170,11 @@ const std::vector<Command>& Commands() {
        "      --ready-tcp=8080 -- ./server --port=8080\n"
        "      register web once the server accepts connections; SIGTERM\n"
        "      takes it down at once and is passed on to the server\n"
-       "  (COMMAND runs in a process group of its own; etcdisc exits with its\n"
-       "  status, 128+N if signal N killed it, 127 if it is not found. Its own\n"
-       "  lines go to stderr. --timeout bounds the wait, as for wait)\n",
+       "  (COMMAND runs in a process group of its own, without the terminal;\n"
+       "  SIGINT, SIGTERM, SIGQUIT and SIGHUP are passed on to it, all but\n"
+       "  SIGHUP taking the host down. etcdisc exits with its status, 128+N if\n"
+       "  signal N killed it, 127 if it is not found. Its own lines go to\n"
+       "  stderr. --timeout bounds the wait, as for wait)\n",
        &RunRun},
       {"services", "list every service with its number of live hosts", "",
        {},

@@ -2,6 +2,7 @@
 // waits for the dependencies, starts COMMAND, keeps its host registered while
 // it runs, passes SIGINT and SIGTERM on to it, and exits with its status.
 #include <arpa/inet.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -223,16 +224,17 @@ class HostKeeper {
   std::chrono::steady_clock::time_point retry_at_;
 };
 
-// Runs COMMAND to its end: its host is registered meanwhile, and a SIGINT or
-// SIGTERM is passed on to it and takes the host down at once.
+// Runs COMMAND to its end: its host is registered meanwhile. A SIGINT,
+// SIGTERM, SIGQUIT or SIGHUP is passed on to it; all but SIGHUP (by custom,
+// "reload") take the host down at once.
 int Supervise(ChildProcess& child, HostKeeper* keeper) {
   std::optional<int> status;
   while (!(status = child.Poll())) {
     if (keeper != nullptr) keeper->Tick();
-    const int taken = TakeTerminationSignal(kTick);
+    const int taken = TakePassedOnSignal(kTick);
     if (taken == 0) continue;
     child.Signal(taken);
-    if (keeper != nullptr) keeper->Stop();
+    if (keeper != nullptr && taken != SIGHUP) keeper->Stop();
   }
   if (keeper != nullptr) keeper->Stop();
   return *status;
@@ -254,6 +256,9 @@ int RunRun(const std::vector<std::string>& args) {
         WaitForHosts(**client, plan->dependencies, "", plan->wait, stderr);
     if (waited != kOk) return waited;
   }
+  // From here on, a SIGHUP or SIGQUIT is for COMMAND, not the end of etcdisc
+  // with COMMAND left running and its host registered.
+  BlockPassedOnSignals();
   auto child = ChildProcess::Start(plan->command);
   if (!child.ok()) {
     Say(std::string(child.status().message()));

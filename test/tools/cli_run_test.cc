@@ -176,6 +176,27 @@ TEST_F(CliRunTest, PassesSigtermOnAndTakesTheHostDownWhileTheCommandDrains) {
   EXPECT_EQ(run->Wait(seconds(20)), 42);
 }
 
+TEST_F(CliRunTest, PassesSighupOnAndKeepsTheHostRegistered) {
+  const std::string hupped = TempFile("hupped");
+  const std::string stop = TempFile("stop");
+  const std::string script =
+      absl::StrCat("trap 'touch ", hupped, "' HUP; ",
+                   UntilFile(TempFile("started"), stop, 0));
+  auto run = Background(Concat(Concat({"run"}, kWebHost), {"--", "sh", "-c", script}),
+                        TempFile("err"));
+  ASSERT_TRUE(WaitFor([&] { return HostKeys("web").size() == 1; }, seconds(20)));
+  const int64_t lease = HostKeys("web").front().lease;
+  run->Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return Exists(hupped); }, seconds(20)))
+      << "the command never got the SIGHUP";
+  // By custom a reload, not a shutdown: the host stays, on the same lease.
+  ASSERT_EQ(HostKeys("web").size(), 1u);
+  EXPECT_EQ(HostKeys("web").front().lease, lease);
+  std::ofstream(stop).put('\n');
+  EXPECT_EQ(run->Wait(seconds(20)), 0);
+  EXPECT_TRUE(HostKeys("web").empty());
+}
+
 // A TCP port on 127.0.0.1 that refuses connections until Listen().
 class ClosedPort {
  public:
