@@ -1,7 +1,6 @@
 #include "tools/shell.h"
 
-#include <fcntl.h>
-#include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,36 +13,40 @@
 namespace etcdisc::cli {
 namespace {
 
-// Writes all of `input` to `fd`, then closes it. A command that does not
-// read its stdin closes the pipe early: what it did not read is dropped.
-void Feed(int fd, const std::string& input) {
+// A file in memory holding `input`, read from its start: the command's
+// stdin. Written whole before the command starts, so that a command slow to
+// read its stdin never holds up this process (nor the signals it passes on).
+absl::StatusOr<int> InputFile(const std::string& input) {
+  const int fd = ::memfd_create("etcdisc-exec-input", MFD_CLOEXEC);
+  if (fd < 0) {
+    return absl::InternalError(
+        absl::StrCat("memfd_create: ", std::strerror(errno)));
+  }
   size_t done = 0;
   while (done < input.size()) {
     const ssize_t n = ::write(fd, input.data() + done, input.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
+    if (n <= 0) {
+      const int error = errno;
+      ::close(fd);
+      return absl::InternalError(
+          absl::StrCat("writing the command's input: ", std::strerror(error)));
+    }
     done += static_cast<size_t>(n);
   }
-  ::close(fd);
+  ::lseek(fd, 0, SEEK_SET);
+  return fd;
 }
 
 }  // namespace
 
 absl::StatusOr<ShellResult> RunShell(const std::string& command,
                                      const std::string& input) {
-  // A reader that goes away must not kill this process.
-  signal(SIGPIPE, SIG_IGN);
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
-  }
-  auto child = ChildProcess::Start({"/bin/sh", "-c", command}, pipe_fds[0]);
-  ::close(pipe_fds[0]);
-  if (!child.ok()) {
-    ::close(pipe_fds[1]);
-    return child.status();
-  }
-  Feed(pipe_fds[1], input);
+  auto stdin_fd = InputFile(input);
+  if (!stdin_fd.ok()) return stdin_fd.status();
+  auto child = ChildProcess::Start({"/bin/sh", "-c", command}, *stdin_fd);
+  ::close(*stdin_fd);
+  if (!child.ok()) return child.status();
   ShellResult result;
   std::optional<int> status;
   while (!(status = child->Poll())) {
