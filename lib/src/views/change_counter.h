@@ -1,11 +1,15 @@
 // A counter of changes that a thread can wait on: what WaitFor and
-// Dependencies::Start sleep on between looks at their views.
+// Dependencies::Start sleep on between looks at their views (PollUntil).
 #ifndef ETCDISC_VIEWS_CHANGE_COUNTER_H_
 #define ETCDISC_VIEWS_CHANGE_COUNTER_H_
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <utility>
+
+#include "absl/status/status.h"
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
@@ -43,6 +47,24 @@ class ChangeCounter {
   mutable Mutex mu_;
   uint64_t count_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
+// Calls `check` now and after each change of `changes` (at least every
+// 200 ms: a view that stops, or whose first read fails, calls back nothing)
+// until it returns a status, which is returned; nothing at `deadline`.
+template <typename Check>
+std::optional<absl::Status> PollUntil(
+    ChangeCounter& changes, std::chrono::steady_clock::time_point deadline,
+    Check check) {
+  while (true) {
+    const uint64_t seen = changes.Read();
+    std::optional<absl::Status> done = check();
+    if (done) return done;
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= left.zero()) return std::nullopt;
+    changes.AwaitAfter(seen, std::min<std::chrono::steady_clock::duration>(
+                                 left, std::chrono::milliseconds(200)));
+  }
+}
 
 }  // namespace etcdisc::internal
 

@@ -1,7 +1,7 @@
 // Dependencies: a view per declared service, and a start that waits for all.
-#include <algorithm>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -55,26 +55,32 @@ absl::Status Dependencies::Start(const std::function<void()>& start,
                                  std::chrono::milliseconds timeout) {
   started_ = true;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    const uint64_t seen = needed_.empty() ? 0 : needed_[0]->setups->Read();
-    std::vector<std::string> missing;
+  const auto missing = [&] {
+    std::vector<std::string> names;
     for (const auto& needed : needed_) {
-      if (!needed->view->status().ok()) return needed->view->status();
-      if (!needed->set_up->load()) missing.push_back(needed->view->service());
+      if (!needed->set_up->load()) names.push_back(needed->view->service());
     }
-    if (missing.empty()) break;
-    const auto left = deadline - std::chrono::steady_clock::now();
-    if (left <= left.zero()) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "not started: no host after ",
-          absl::FormatDuration(absl::FromChrono(timeout)), " for ",
-          absl::StrJoin(missing, ", ")));
-    }
-    // Until a setup call, or a short while: a view that stops calls nothing.
-    needed_[0]->setups->AwaitAfter(
-        seen, std::min<std::chrono::steady_clock::duration>(
-                  left, std::chrono::milliseconds(200)));
+    return names;
+  };
+  // Bumped by every setup call: one counter is shared by all services.
+  internal::ChangeCounter no_services;
+  internal::ChangeCounter& setups =
+      needed_.empty() ? no_services : *needed_[0]->setups;
+  std::optional<absl::Status> done =
+      internal::PollUntil(setups, deadline, [&]() -> std::optional<absl::Status> {
+        for (const auto& needed : needed_) {
+          if (!needed->view->status().ok()) return needed->view->status();
+        }
+        if (missing().empty()) return absl::OkStatus();
+        return std::nullopt;
+      });
+  if (!done) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "not started: no host after ",
+        absl::FormatDuration(absl::FromChrono(timeout)), " for ",
+        absl::StrJoin(missing(), ", ")));
   }
+  if (!done->ok()) return *done;
   if (start) start();
   return absl::OkStatus();
 }

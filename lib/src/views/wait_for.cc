@@ -1,6 +1,6 @@
 // WaitFor: a view per service, and a wait until each has enough hosts.
-#include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,24 +50,19 @@ absl::Status WaitFor(Client& client, const std::vector<std::string>& services,
     (*view)->OnChange([changes](const HostSnapshot&) { changes->Bump(); });
     views.push_back(*std::move(view));
   }
-  while (true) {
-    const uint64_t seen = changes->Read();
-    const std::vector<std::string> missing = Missing(views, options.min_hosts);
-    if (missing.empty()) return absl::OkStatus();
-    for (const auto& view : views) {
-      if (!view->status().ok()) return view->status();
-    }
-    const auto left = deadline - std::chrono::steady_clock::now();
-    if (left <= left.zero()) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "waited ", absl::FormatDuration(absl::FromChrono(timeout)),
-          " for services still missing: ", absl::StrJoin(missing, ", ")));
-    }
-    // Until a change, or a short while: a view that stops, or whose first
-    // read fails, calls back nothing.
-    changes->AwaitAfter(seen, std::min<std::chrono::steady_clock::duration>(
-                                  left, std::chrono::milliseconds(200)));
-  }
+  std::optional<absl::Status> done =
+      internal::PollUntil(*changes, deadline, [&]() -> std::optional<absl::Status> {
+        if (Missing(views, options.min_hosts).empty()) return absl::OkStatus();
+        for (const auto& view : views) {
+          if (!view->status().ok()) return view->status();
+        }
+        return std::nullopt;
+      });
+  if (done) return *done;
+  return absl::DeadlineExceededError(absl::StrCat(
+      "waited ", absl::FormatDuration(absl::FromChrono(timeout)),
+      " for services still missing: ",
+      absl::StrJoin(Missing(views, options.min_hosts), ", ")));
 }
 
 }  // namespace etcdisc
