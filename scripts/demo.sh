@@ -23,6 +23,7 @@ echo "demo: building the etcdisc CLI in $build_dir (a minute the first time)"
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build_dir" --target etcdisc_cli --parallel "$(nproc)" >/dev/null
 etcdisc="$PWD/$build_dir/tools/etcdisc"
+export PATH="$PWD/$build_dir/tools:$PATH"  # for the commands that `run` starts
 
 work=$(mktemp -d /tmp/etcdisc-demo-XXXXXX)
 pids=()
@@ -38,7 +39,12 @@ trap 'echo; echo "demo: interrupted, cleaning up"; exit 130' INT TERM
 bold=$'\e[1m'; dim=$'\e[2m'; reset=$'\e[0m'
 [[ -t 1 ]] || { bold=""; dim=""; reset=""; }
 step() { echo; echo "${bold}== $1${reset}"; shift; for line in "$@"; do echo "${dim}   $line${reset}"; done; }
-run() { echo "${bold}\$ etcdisc $*${reset}"; "$etcdisc" "$@"; }
+run() {  # shows the command line (arguments with spaces quoted), then runs it
+  local shown=() arg
+  for arg in "$@"; do [[ $arg == *' '* ]] && arg="'$arg'"; shown+=("$arg"); done
+  echo "${bold}\$ etcdisc ${shown[*]}${reset}"
+  "$etcdisc" "$@"
+}
 # Waits until a file holds a line matching a pattern.
 wait_for() { for _ in $(seq 1 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "demo: timed out waiting for '$2' in $1" >&2; return 1; }
 
@@ -141,7 +147,13 @@ wait_for "$work/host2.log" stopped
 sed -n "/stopped/s/^/   [host2] /p" "$work/host2.log"
 sleep 0.5
 
-step "What is left" 
+step "An api that needs web: etcdisc run" \
+  "run waits for web, starts the command, keeps api registered while it runs, and takes it down as soon as it exits."
+run run --wait=web --register=api --hostname=10.0.0.9 --ports=http=7070 -- \
+  sh -c 'sleep 0.5; etcdisc get api; echo "(the command exits)"'
+run get api || true
+
+step "What is left"
 run get web
 
 echo
