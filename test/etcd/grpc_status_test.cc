@@ -14,6 +14,19 @@ TEST(GrpcStatusTest, KeepsTheCodeAndNamesCallAndEndpoint) {
   EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK, "Range", "x").ok());
 }
 
+TEST(GrpcStatusTest, AMembersOwnTimeoutIsADeadlineExceeded) {
+  const absl::Status status = FromGrpcStatus(
+      grpc::Status(grpc::StatusCode::UNKNOWN, "context deadline exceeded"),
+      "Txn", "http://h:1");
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(status.message(), "etcd Txn at http://h:1: context deadline exceeded");
+  EXPECT_TRUE(IsMemberFailure(status));
+  EXPECT_EQ(FromGrpcStatus(grpc::Status(grpc::StatusCode::UNKNOWN, "other"),
+                           "Txn", "x")
+                .code(),
+            absl::StatusCode::kUnknown);
+}
+
 TEST(GrpcStatusTest, MemberFailuresAreTheOnesToMoveOnFrom) {
   EXPECT_TRUE(IsMemberFailure(absl::UnavailableError("x")));
   EXPECT_TRUE(IsMemberFailure(absl::DeadlineExceededError("x")));

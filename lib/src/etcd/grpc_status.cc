@@ -13,6 +13,12 @@ absl::Status FromGrpcStatus(const grpc::Status& status, absl::string_view what,
   auto code = static_cast<absl::StatusCode>(status.error_code());
   std::string message = absl::StrCat("etcd ", what, " at ", endpoint, ": ",
                                      status.error_message());
+  if (code == absl::StatusCode::kUnknown &&
+      absl::StrContains(status.error_message(), "context deadline exceeded")) {
+    // A member whose own handling of the call ran out of time says so as
+    // UNKNOWN with Go's text: it is the call's deadline that passed.
+    code = absl::StatusCode::kDeadlineExceeded;
+  }
   if (absl::StrContains(status.error_message(), "user name is empty")) {
     // etcd says INVALID_ARGUMENT, but nothing in the call was wrong.
     code = absl::StatusCode::kUnauthenticated;
