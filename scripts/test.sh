@@ -51,6 +51,7 @@ configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DETCDISC_SANITIZE=addre
 # The storm (100 registrar processes) ran in step 1; under ASan it would only
 # be slower.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  LSAN_OPTIONS="suppressions=$root/test/lsan_suppressions.txt" \
   ctest --test-dir build-asan --output-on-failure --parallel "$jobs" -LE 'chaos|package' -E Storm
 
 step "4. ThreadSanitizer (queues, scheduler, watch multiplexing, keep-alive, shutdown)"
