@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "discovery/host_rules.h"
 #include "discovery/keys.h"
 #include "gflags/gflags.h"
 #include "tools/child_process.h"
@@ -56,8 +56,8 @@ struct RunPlan {
 
 absl::StatusOr<int> PortFromFlag() {
   if (FLAGS_ready_tcp.empty()) return 0;
-  int port = 0;
-  if (!absl::SimpleAtoi(FLAGS_ready_tcp, &port) || port < 1 || port > 65535) {
+  const std::optional<int> port = internal::PortNumber(FLAGS_ready_tcp);
+  if (!port) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid --ready-tcp=", FLAGS_ready_tcp,
                      ": expected a port from 1 to 65535"));
@@ -66,7 +66,7 @@ absl::StatusOr<int> PortFromFlag() {
     return absl::InvalidArgumentError(
         "--ready-tcp says when to register: it needs --register=SERVICE");
   }
-  return port;
+  return *port;
 }
 
 // Everything the flags say, checked before anything starts.

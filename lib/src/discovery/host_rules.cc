@@ -19,9 +19,7 @@ absl::Status ValidatePorts(const Ports& ports, absl::string_view field) {
       return absl::InvalidArgumentError(absl::StrCat(
           "invalid ", field, ": port \"", port, "\" has an empty scheme"));
     }
-    int number = 0;
-    if (!absl::SimpleAtoi(port, &number) || number < 1 || number > 65535 ||
-        port.find_first_not_of("0123456789") != std::string::npos) {
+    if (!PortNumber(port)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "invalid ", field, ": port \"", port, "\" for \"", scheme,
           "\" must be a number from 1 to 65535"));
@@ -31,6 +29,15 @@ absl::Status ValidatePorts(const Ports& ports, absl::string_view field) {
 }
 
 }  // namespace
+
+std::optional<int> PortNumber(absl::string_view text) {
+  int number = 0;
+  if (text.find_first_not_of("0123456789") != absl::string_view::npos ||
+      !absl::SimpleAtoi(text, &number) || number < 1 || number > 65535) {
+    return std::nullopt;
+  }
+  return number;
+}
 
 absl::Status ValidateHostname(absl::string_view name, absl::string_view what) {
   for (char c : name) {

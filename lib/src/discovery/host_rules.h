@@ -3,6 +3,7 @@
 #ifndef ETCDISC_DISCOVERY_HOST_RULES_H_
 #define ETCDISC_DISCOVERY_HOST_RULES_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -16,6 +17,8 @@ namespace etcdisc::internal {
 // hostname ends the uuid, which is a key segment), or a port that is not a
 // number from 1 to 65535 under a non-empty scheme (in ports or private_ports).
 absl::Status ValidateHost(const HostSpec& host);
+// A port as Register takes it: decimal digits only, from 1 to 65535.
+std::optional<int> PortNumber(absl::string_view text);
 // The hostname rule alone, for `what` ("hostname", "private hostname", ...).
 absl::Status ValidateHostname(absl::string_view name, absl::string_view what);
 
