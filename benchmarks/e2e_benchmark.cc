@@ -68,18 +68,14 @@ int RoleSubscribe(const std::string& endpoints, const std::string& services) {
 }
 
 int RoleRawWatch(const std::string& endpoints, const std::string& prefix) {
-  internal::EtcdClientOptions options =
-      internal::EtcdOptionsFrom(ClientOptions());
-  options.endpoints = endpoints;
-  auto client = internal::EtcdClient::Create(options);
-  if (!client.ok()) return 1;
-  auto rev = (*client)->kv().Range(internal::RangeRequest::Prefix(prefix));
+  auto client = RawClient(endpoints);
+  auto rev = client->kv().Range(internal::RangeRequest::Prefix(prefix));
   if (!rev.ok()) return 1;
   internal::WatchOptions w;
   w.key = prefix;
   w.range_end = internal::PrefixRangeEnd(prefix);
   w.start_revision = rev->revision + 1;
-  (*client)->watch().Watch(w, [](internal::WatchUpdate u) {
+  client->watch().Watch(w, [](internal::WatchUpdate u) {
     const int64_t t = NowNs();
     for (const auto& e : u.events) {
       Emit(absl::StrCat(t, e.type == internal::WatchEvent::Type::kPut ? " P " : " D ",
@@ -132,10 +128,7 @@ class Run {
   void Latencies(std::string* report) {
     // The floor: a put under a lease and a lease revoke, seen by a raw watch.
     auto raw_watch = Helper({"raw-watch", endpoints_, "/bench/raw/"});
-    internal::EtcdClientOptions eo =
-        internal::EtcdOptionsFrom(ClientOptions());
-    eo.endpoints = endpoints_;
-    auto raw = *internal::EtcdClient::Create(eo);
+    auto raw = RawClient(endpoints_);
     std::vector<double> put_watch, revoke_delete;
     const std::string value(180, 'x');  // About a host record's size.
     for (int i = -50; i < o_.samples; ++i) {
@@ -282,10 +275,7 @@ class Run {
     std::vector<std::thread> threads;
     for (int i = 0; i < n; ++i) {
       threads.emplace_back([&, i] {
-        internal::EtcdClientOptions eo =
-            internal::EtcdOptionsFrom(ClientOptions());
-        eo.endpoints = endpoints_;
-        auto raw = *internal::EtcdClient::Create(eo);
+        auto raw = RawClient(endpoints_);
         auto lease = raw->lease().Grant(seconds(30));
         long k = 0;
         while (!stop && lease.ok()) {
@@ -333,10 +323,7 @@ class Run {
   }
 
   void Gets(std::string* report) {
-    internal::EtcdClientOptions eo =
-        internal::EtcdOptionsFrom(ClientOptions());
-    eo.endpoints = endpoints_;
-    auto raw = *internal::EtcdClient::Create(eo);
+    auto raw = RawClient(endpoints_);
     auto client = MakeClient(endpoints_);
     absl::StrAppend(report,
         "## 5. Get (one Range of hosts + record, in one Txn) (ms)\n\n"
@@ -358,13 +345,10 @@ class Run {
   }
 
   void Scale(std::string* report) {
-    internal::EtcdClientOptions eo =
-        internal::EtcdOptionsFrom(ClientOptions());
-    eo.endpoints = endpoints_;
     std::vector<std::thread> loaders;
     for (int t = 0; t < 8; ++t) {
       loaders.emplace_back([&, t] {
-        auto raw = *internal::EtcdClient::Create(eo);
+        auto raw = RawClient(endpoints_);
         for (int s = t; s < 1000; s += 8) PutHosts(*raw, absl::StrCat("svc-", s), 10);
       });
     }
@@ -378,19 +362,7 @@ class Run {
         std::chrono::steady_clock::now() - start).count();
     const long rss = RssKiB(many->pid());
     auto client = MakeClient(endpoints_);
-    Host host;
-    host.name = "10.3.0.1";
-    host.ports = {{"http", "80"}};
-    std::vector<double> loaded;
-    for (int i = -20; i < 300; ++i) {
-      const int64_t t0 = NowNs();
-      auto reg = client->Register("svc-500", host);
-      const int64_t t1 = AwaitEvent(*many, "N", (*reg)->UUID(), seconds(10));
-      if (t1 < 0 || !(*reg)->Stop().ok()) std::exit(1);
-      if (AwaitEvent(*many, "D", (*reg)->UUID(), seconds(10)) < 0) std::exit(1);
-      if (i >= 0) loaded.push_back((t1 - t0) / 1e6);
-    }
-    loaded_ = Summarize(loaded);
+    loaded_ = RegisterToNew(*client, *many, "svc-500");
     scale_rss_kib_ = rss;
     absl::StrAppend(report,
         "## 6. Scale: 1,000 services x 10 hosts, one process subscribed to all\n\n",

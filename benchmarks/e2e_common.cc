@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "discovery/options.h"
 
 namespace etcdisc::bench {
 
@@ -29,6 +30,32 @@ std::unique_ptr<Client> MakeClient(const std::string& endpoints) {
     std::exit(1);
   }
   return *std::move(client);
+}
+
+std::unique_ptr<internal::EtcdClient> RawClient(const std::string& endpoints) {
+  internal::EtcdClientOptions options = internal::EtcdOptionsFrom(ClientOptions());
+  options.endpoints = endpoints;
+  auto client = internal::EtcdClient::Create(options);
+  if (!client.ok()) std::exit(1);
+  return *std::move(client);
+}
+
+Summary RegisterToNew(Client& client, BackgroundProcess& watcher,
+                      const std::string& service) {
+  Host host;
+  host.name = "10.3.0.1";
+  host.ports = {{"http", "80"}};
+  std::vector<double> ms;
+  for (int i = -20; i < 300; ++i) {
+    const int64_t t0 = NowNs();
+    auto reg = client.Register(service, host);
+    if (!reg.ok()) std::exit(1);
+    const int64_t t1 = AwaitEvent(watcher, "N", (*reg)->UUID(), seconds(10));
+    if (t1 < 0 || !(*reg)->Stop().ok()) std::exit(1);
+    if (AwaitEvent(watcher, "D", (*reg)->UUID(), seconds(10)) < 0) std::exit(1);
+    if (i >= 0) ms.push_back((t1 - t0) / 1e6);
+  }
+  return Summarize(ms);
 }
 
 std::string ms3(double v) { return absl::StrFormat("%.3f", v); }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "benchmarks/bench_util.h"
+#include "etcd/etcd_client.h"
 #include "etcdisc/client.h"
 #include "support/process.h"
 
@@ -30,6 +31,15 @@ void Emit(const std::string& line);
 // (the secure phase sets ETCD_CACERT, ETCD_USER and ETCD_PASSWORD). Exits
 // the process when it cannot be made.
 std::unique_ptr<Client> MakeClient(const std::string& endpoints);
+
+// A client of the etcd layer alone (no discovery), plain, of `endpoints`.
+// Exits the process when it cannot be made.
+std::unique_ptr<internal::EtcdClient> RawClient(const std::string& endpoints);
+
+// Register -> the "N <uuid>" line of `watcher`, 300 times after 20 for
+// warm-up, each registration stopped and its "D" awaited before the next.
+Summary RegisterToNew(Client& client, BackgroundProcess& watcher,
+                      const std::string& service);
 
 // "| name | n | p50 | p90 | p99 | max |" in ms.
 std::string Row(const std::string& name, const Summary& s);

@@ -14,7 +14,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "benchmarks/e2e_common.h"
-#include "discovery/options.h"
 #include "etcd/etcd_client.h"
 #include "etcdisc/view.h"
 
@@ -40,14 +39,6 @@ ServiceView::ChangeCallback DiffPrinter() {
     }
     *known = std::move(now);
   };
-}
-
-std::unique_ptr<internal::EtcdClient> RawClient(const std::string& endpoints) {
-  internal::EtcdClientOptions options = internal::EtcdOptionsFrom(ClientOptions());
-  options.endpoints = endpoints;
-  auto client = internal::EtcdClient::Create(options);
-  if (!client.ok()) std::exit(1);
-  return *std::move(client);
 }
 
 std::string Ratio(const Summary& a, const Summary& b) {
@@ -165,29 +156,11 @@ void ReadsAgainstGet(const std::string& endpoints, std::string* report) {
   absl::StrAppend(report, "\n");
 }
 
-// Register -> OnChange of svc-500 seen by `helper`: p50 ... in ms.
-Summary RegisterToCallback(Client& client, BackgroundProcess& helper) {
-  Host host;
-  host.name = "10.5.0.1";
-  host.ports = {{"http", "80"}};
-  std::vector<double> ms;
-  for (int i = -20; i < 300; ++i) {
-    const int64_t t0 = NowNs();
-    auto reg = client.Register("svc-500", host);
-    if (!reg.ok()) std::exit(1);
-    const int64_t t1 = AwaitEvent(helper, "N", (*reg)->UUID(), seconds(10));
-    if (t1 < 0 || !(*reg)->Stop().ok()) std::exit(1);
-    if (AwaitEvent(helper, "D", (*reg)->UUID(), seconds(10)) < 0) std::exit(1);
-    if (i >= 0) ms.push_back((t1 - t0) / 1e6);
-  }
-  return Summarize(ms);
-}
-
 void ThousandViews(const std::string& endpoints, std::string* report) {
   auto client = MakeClient(endpoints);
   std::string one_ready, many_ready;
   auto one = Helper({"view", endpoints, "svc-500"}, &one_ready);
-  const Summary idle = RegisterToCallback(*client, *one);
+  const Summary idle = RegisterToNew(*client, *one, "svc-500");
   const long one_threads = ThreadCount(one->pid());
   one.reset();
 
@@ -197,7 +170,7 @@ void ThousandViews(const std::string& endpoints, std::string* report) {
   auto many = Helper({"view", endpoints, absl::StrJoin(names, ",")}, &many_ready);
   const double open_s = (NowNs() - t0) / 1e9;
   const long rss = RssKiB(many->pid());
-  const Summary loaded = RegisterToCallback(*client, *many);
+  const Summary loaded = RegisterToNew(*client, *many, "svc-500");
   absl::StrAppend(report,
       "### 1,000 views in one process (1,000 services x 10 hosts)\n\n",
       absl::StrFormat(
