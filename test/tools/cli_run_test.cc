@@ -84,13 +84,23 @@ class CliRunTest : public CliTest {
   std::vector<std::string> files_;
 };
 
-const std::vector<std::string> kWebHost = {
-    "--register=web", "--hostname=10.0.0.9", "--ports=http=8080", "--ttl=60s"};
+// `run` with `flags` (before `--` and the command in `tail`).
+std::vector<std::string> RunArgs(const std::vector<std::string>& flags,
+                                 const std::vector<std::string>& tail) {
+  std::vector<std::string> args = {"run"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  args.insert(args.end(), tail.begin(), tail.end());
+  return args;
+}
 
-std::vector<std::string> Concat(std::vector<std::string> a,
-                                const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
+// `run` registering a host of web (60 s TTL: a key left behind would show)
+// while the shell `script` runs.
+std::vector<std::string> WebRun(const std::string& script,
+                                const std::vector<std::string>& more = {}) {
+  std::vector<std::string> flags = {"--register=web", "--hostname=10.0.0.9",
+                                    "--ports=http=8080", "--ttl=60s"};
+  flags.insert(flags.end(), more.begin(), more.end());
+  return RunArgs(flags, {"--", "sh", "-c", script});
 }
 
 TEST_F(CliRunTest, StartsTheCommandOnceItsDependenciesHaveHostsAndReturnsItsStatus) {
@@ -130,7 +140,7 @@ TEST_F(CliRunTest, BadFlagsAreRefusedNamingTheValueBeforeTheCommandStarts) {
       {{"--register=web", "--hostname=h", "--ttl=soon"}, "soon"},
   };
   for (const auto& [flags, named] : cases) {
-    ProcessResult bad = Run(Concat(Concat({"run"}, flags), {"--", "touch", started}));
+    ProcessResult bad = Run(RunArgs(flags, {"--", "touch", started}));
     EXPECT_EQ(bad.exit_code, 2) << flags[0] << ": " << bad.err;
     EXPECT_TRUE(Contains(bad.err, named)) << bad.err;
   }
@@ -141,10 +151,7 @@ TEST_F(CliRunTest, BadFlagsAreRefusedNamingTheValueBeforeTheCommandStarts) {
 TEST_F(CliRunTest, RegistersWhileTheCommandRunsAndTakesTheHostDownWhenItEnds) {
   const std::string started = TempFile("started");
   const std::string stop = TempFile("stop");
-  auto run = Background(
-      Concat(Concat({"run"}, kWebHost),
-             {"--", "sh", "-c", UntilFile(started, stop, 3)}),
-      TempFile("err"));
+  auto run = Background(WebRun(UntilFile(started, stop, 3)), TempFile("err"));
   ASSERT_TRUE(WaitFor([&] { return HostKeys("web").size() == 1; }, seconds(20)));
   EXPECT_TRUE(Exists(started));
 
@@ -163,8 +170,7 @@ TEST_F(CliRunTest, PassesSigtermOnAndTakesTheHostDownWhileTheCommandDrains) {
       "trap 'touch ", termed, "; while [ ! -f ", finish,
       " ]; do sleep 0.05; done; exit 42' TERM; ",
       UntilFile(TempFile("started"), TempFile("never"), 0));
-  auto run = Background(Concat(Concat({"run"}, kWebHost), {"--", "sh", "-c", script}),
-                        TempFile("err"));
+  auto run = Background(WebRun(script), TempFile("err"));
   ASSERT_TRUE(WaitFor([&] { return HostKeys("web").size() == 1; }, seconds(20)));
 
   run->Signal(SIGTERM);
@@ -182,8 +188,7 @@ TEST_F(CliRunTest, PassesSighupOnAndKeepsTheHostRegistered) {
   const std::string script =
       absl::StrCat("trap 'touch ", hupped, "' HUP; ",
                    UntilFile(TempFile("started"), stop, 0));
-  auto run = Background(Concat(Concat({"run"}, kWebHost), {"--", "sh", "-c", script}),
-                        TempFile("err"));
+  auto run = Background(WebRun(script), TempFile("err"));
   ASSERT_TRUE(WaitFor([&] { return HostKeys("web").size() == 1; }, seconds(20)));
   const int64_t lease = HostKeys("web").front().lease;
   run->Signal(SIGHUP);
@@ -226,9 +231,8 @@ TEST_F(CliRunTest, RegistersOnceTheReadyPortAcceptsAndAgainAfterItsLeaseIsLost) 
   const std::string stop = TempFile("stop");
   const std::string err = TempFile("err");
   auto run = Background(
-      Concat(Concat({"run"}, kWebHost),
-             {absl::StrCat("--ready-tcp=", port.port()), "--", "sh", "-c",
-              UntilFile(started, stop, 0)}),
+      WebRun(UntilFile(started, stop, 0),
+             {absl::StrCat("--ready-tcp=", port.port())}),
       err);
   ASSERT_TRUE(WaitFor([&] { return Exists(started); }, seconds(20)));
   // A second run, started later with no --ready-tcp, registers "control"
