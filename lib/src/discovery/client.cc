@@ -20,7 +20,7 @@ namespace etcdisc {
 using internal::ClientCore;
 using internal::EventQueue;
 using internal::HostSink;
-using internal::HostWatch;
+using internal::NewHostWatch;
 using internal::KeyValue;
 using internal::RangeRequest;
 using internal::TxnOp;
@@ -165,7 +165,7 @@ absl::StatusOr<std::vector<ServiceSummary>> Client::ListServices() {
 
 namespace {
 
-// Starts a HostWatch feeding `queue` through `sink`, tracked by the core;
+// Starts a host watch feeding `queue` through `sink`, tracked by the core;
 // the subscription's close stops it.
 template <typename T>
 absl::StatusOr<std::unique_ptr<Subscription<T>>> StartSubscription(
@@ -174,8 +174,7 @@ absl::StatusOr<std::unique_ptr<Subscription<T>>> StartSubscription(
   ETCDISC_RETURN_IF_ERROR(internal::ValidateServiceName(service));
   sink.on_end = [queue](const absl::Status& why) { queue->Close(why); };
   sink.queue_depth = [queue] { return queue->size(); };
-  auto watch = std::make_shared<HostWatch>(core, std::string(service),
-                                           std::move(sink));
+  auto watch = NewHostWatch(core, std::string(service), std::move(sink));
   ETCDISC_RETURN_IF_ERROR(core->Track(watch));
   absl::Status status = watch->Start(existing);
   if (!status.ok()) {

@@ -1,4 +1,4 @@
-// EventWatch: a HostWatch whose events are posted, in order, to the client's
+// EventWatch: a host watch whose events are posted, in order, to the client's
 // callback thread.
 #include <memory>
 #include <utility>
@@ -14,7 +14,7 @@
 namespace etcdisc {
 namespace internal {
 
-// Safe for concurrent use. The HostWatch calls Deliver in etcd's order under
+// Safe for concurrent use. The host watch calls Deliver in etcd's order under
 // its lock; each event becomes one task on the serial callback thread, so
 // the callbacks keep that order.
 class EventWatchState : public std::enable_shared_from_this<EventWatchState> {
@@ -27,7 +27,7 @@ class EventWatchState : public std::enable_shared_from_this<EventWatchState> {
             std::make_shared<EventWatch::Callback>(std::move(on_event))) {}
 
   absl::Status Start(bool existing) {
-    watch_ = std::make_shared<HostWatch>(core_, service_, MakeSink());
+    watch_ = NewHostWatch(core_, service_, MakeSink());
     ETCDISC_RETURN_IF_ERROR(core_->Track(watch_));
     absl::Status started = watch_->Start(existing);
     if (!started.ok()) Stop();
@@ -122,7 +122,7 @@ class EventWatchState : public std::enable_shared_from_this<EventWatchState> {
 
   const std::shared_ptr<ClientCore> core_;
   const std::string service_;
-  std::shared_ptr<HostWatch> watch_;  // Set by Start(), then unchanged.
+  std::shared_ptr<PrefixWatch> watch_;  // Set by Start(), then unchanged.
   mutable Mutex mu_;
   std::shared_ptr<EventWatch::Callback> on_event_ ABSL_GUARDED_BY(mu_);
   absl::Status end_ ABSL_GUARDED_BY(mu_);  // Why it stopped.

@@ -27,7 +27,7 @@ ViewState::ViewState(std::shared_ptr<ClientCore> core, std::string service,
       backoff_(std::chrono::milliseconds(100), std::chrono::seconds(5)) {}
 
 absl::Status ViewState::Start() {
-  watch_ = std::make_shared<HostWatch>(core_, service_, MakeSink());
+  watch_ = NewHostWatch(core_, service_, MakeSink());
   absl::Status tracked = core_->Track(watch_);
   if (!tracked.ok()) return tracked;
   std::weak_ptr<ViewState> weak = weak_from_this();

@@ -1,4 +1,4 @@
-// What a ServiceView holds: the hosts of one service as a HostWatch reports
+// What a ServiceView holds: the hosts of one service as a host watch reports
 // them, the snapshot readers get, and the callbacks to call on a change.
 #ifndef ETCDISC_VIEWS_VIEW_STATE_H_
 #define ETCDISC_VIEWS_VIEW_STATE_H_
@@ -26,8 +26,8 @@ namespace etcdisc::internal {
 // one run pending per view (a burst of changes coalesces into it), and each
 // run reads the snapshot when it starts, so the last run sees the latest.
 //
-// Locks: the HostWatch calls the sink under its own lock, which so comes
-// before mu_; nothing here calls the HostWatch with mu_ held. Safe for
+// Locks: the host watch calls the sink under its own lock, which so comes
+// before mu_; nothing here calls the watch with mu_ held. Safe for
 // concurrent use.
 class ViewState final : public std::enable_shared_from_this<ViewState> {
  public:
@@ -69,7 +69,7 @@ class ViewState final : public std::enable_shared_from_this<ViewState> {
   // One attempt at the first read; on failure, the next after a backoff.
   void TryStart() ABSL_LOCKS_EXCLUDED(mu_);
   void RetryStartLater() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The HostWatch's deliveries.
+  // The host watch's deliveries.
   void Put(const Host& host) ABSL_LOCKS_EXCLUDED(mu_);
   void Remove(const std::string& uuid) ABSL_LOCKS_EXCLUDED(mu_);
   void Settled(int64_t revision) ABSL_LOCKS_EXCLUDED(mu_);
@@ -85,7 +85,7 @@ class ViewState final : public std::enable_shared_from_this<ViewState> {
   const std::shared_ptr<ClientCore> core_;
   const std::string service_;
   const ViewOptions options_;
-  std::shared_ptr<HostWatch> watch_;  // Set by Start(), then unchanged.
+  std::shared_ptr<PrefixWatch> watch_;  // Set by Start(), then unchanged.
 
   mutable Mutex mu_;
   Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kStarting;
