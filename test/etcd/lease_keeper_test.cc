@@ -101,6 +101,30 @@ TEST_F(LeaseKeeperTest, LeaseThatEtcdKeptThroughAnOutageIsNotReportedLost) {
   client().keeper().Forget(grant->id);  // Before `lost` goes out of scope.
 }
 
+TEST_F(LeaseKeeperTest, ValidUntilFollowsAnsweredRefreshesAndStopsWithoutThem) {
+  using Clock = std::chrono::steady_clock;
+  const auto asked = Clock::now();
+  auto grant = client().lease().Grant(seconds(2));
+  ASSERT_TRUE(grant.ok()) << grant.status();
+  EXPECT_EQ(client().keeper().ValidUntil(grant->id), Clock::time_point{});
+  client().keeper().Keep(grant->id, grant->ttl_seconds,
+                         [](const absl::Status&) {}, asked);
+  // From the grant's send time: never later than etcd's own expiry.
+  EXPECT_EQ(client().keeper().ValidUntil(grant->id), asked + seconds(2));
+  // Each answered refresh moves it on.
+  ASSERT_TRUE(WaitFor(
+      [&] { return client().keeper().ValidUntil(grant->id) > asked + seconds(3); },
+      seconds(10)));
+  // Without answers it stays where the last one left it, and passes.
+  client().keeper().SetAnswerFilterForTesting([](int64_t) { return false; });
+  const auto last = client().keeper().ValidUntil(grant->id);
+  ASSERT_TRUE(WaitFor([&] { return Clock::now() > last; }, seconds(5)));
+  EXPECT_EQ(client().keeper().ValidUntil(grant->id), last);
+  client().keeper().SetAnswerFilterForTesting(nullptr);
+  client().keeper().Forget(grant->id);
+  EXPECT_EQ(client().keeper().ValidUntil(grant->id), Clock::time_point{});
+}
+
 TEST_F(LeaseKeeperTest, ForgottenLeaseIsNoLongerRefreshed) {
   auto grant = client().lease().Grant(seconds(2));
   ASSERT_TRUE(grant.ok()) << grant.status();

@@ -18,9 +18,10 @@ absl::StatusOr<LeaseGrant> LeaseSource::Take(std::chrono::milliseconds ttl) {
     }
   }
   if (spare) return *spare;
+  const auto asked_at = std::chrono::steady_clock::now();
   ETCDISC_ASSIGN_OR_RETURN(auto grant, etcd_->lease().Grant(ttl));
   etcd_->keeper().Keep(grant.id, grant.ttl_seconds,
-                       [](const absl::Status&) {});
+                       [](const absl::Status&) {}, asked_at);
   return grant;
 }
 
@@ -40,6 +41,7 @@ void LeaseSource::Refill(std::chrono::milliseconds ttl) {
     }
     refilling_[ttl.count()] = true;
   }
+  const auto asked_at = std::chrono::steady_clock::now();
   auto grant = etcd_->lease().Grant(ttl);
   MutexLock lock(&mu_);
   refilling_[ttl.count()] = false;
@@ -52,8 +54,9 @@ void LeaseSource::Refill(std::chrono::milliseconds ttl) {
   }
   const int64_t id = grant->id;
   spares_[ttl.count()] = *grant;
-  etcd_->keeper().Keep(id, grant->ttl_seconds,
-                       [this, ttl, id](const absl::Status&) { Drop(ttl, id); });
+  etcd_->keeper().Keep(
+      id, grant->ttl_seconds,
+      [this, ttl, id](const absl::Status&) { Drop(ttl, id); }, asked_at);
 }
 
 void LeaseSource::Drop(std::chrono::milliseconds ttl, int64_t id) {

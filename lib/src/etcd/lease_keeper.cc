@@ -38,11 +38,14 @@ LeaseKeeper::LeaseKeeper(Connection* connection, Scheduler* scheduler)
 LeaseKeeper::~LeaseKeeper() { Shutdown(); }
 
 void LeaseKeeper::Keep(int64_t id, int64_t ttl_seconds,
-                       LeaseLostHandler on_lost) {
+                       LeaseLostHandler on_lost, Clock::time_point asked_at) {
   MutexLock lock(&mu_);
   const auto now = Clock::now();
   Kept& kept = leases_[id];
   kept.ttl = std::chrono::seconds(std::max<int64_t>(ttl_seconds, 1));
+  if (asked_at != Clock::time_point{}) {
+    kept.valid_until = std::max(kept.valid_until, asked_at + kept.ttl);
+  }
   kept.next_send = now + kept.ttl / 3;
   kept.awaiting = false;
   kept.on_lost = std::move(on_lost);
@@ -58,6 +61,12 @@ void LeaseKeeper::Forget(int64_t id) {
 bool LeaseKeeper::IsKept(int64_t id) const {
   MutexLock lock(&mu_);
   return leases_.count(id) > 0;
+}
+
+LeaseKeeper::Clock::time_point LeaseKeeper::ValidUntil(int64_t id) const {
+  MutexLock lock(&mu_);
+  auto it = leases_.find(id);
+  return it == leases_.end() ? Clock::time_point{} : it->second.valid_until;
 }
 
 void LeaseKeeper::SetAnswerFilterForTesting(
@@ -107,8 +116,10 @@ void LeaseKeeper::OnStreamResponse(Stream* stream, const Response& response) {
     } else {
       kept.awaiting = false;
       if (!kept.unanswered.empty()) {
-        connection_->metrics().RecordKeepAliveRoundTrip(
-            Clock::now() - kept.unanswered.front());
+        const Clock::time_point sent = kept.unanswered.front();
+        connection_->metrics().RecordKeepAliveRoundTrip(Clock::now() - sent);
+        kept.valid_until = std::max(
+            kept.valid_until, sent + std::chrono::seconds(response.ttl()));
         kept.unanswered.pop_front();
       }
     }

@@ -46,14 +46,20 @@ class LeaseKeeper final
   ~LeaseKeeper() override;
 
   // Starts keeping `id`, granted with `ttl_seconds` just now. Keeping a lease
-  // already kept replaces its handler.
-  void Keep(int64_t id, int64_t ttl_seconds, LeaseLostHandler on_lost)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // already kept replaces its handler. `asked_at`, when known, is when the
+  // grant was asked for (see ValidUntil).
+  void Keep(int64_t id, int64_t ttl_seconds, LeaseLostHandler on_lost,
+            Clock::time_point asked_at = {}) ABSL_LOCKS_EXCLUDED(mu_);
   // Stops keeping `id`; its handler will not be called after this returns...
   // unless it is running now on another thread.
   void Forget(int64_t id) ABSL_LOCKS_EXCLUDED(mu_);
   // Whether `id` is kept (not reported lost, not forgotten).
   bool IsKept(int64_t id) const ABSL_LOCKS_EXCLUDED(mu_);
+  // A time until which etcd surely holds `id`: the send time of the newest
+  // request etcd answered for it (the grant's, or a refresh's) plus the TTL
+  // in that answer, since etcd counts the TTL from when the request reached
+  // it. The epoch (already past) when not kept or not yet known.
+  Clock::time_point ValidUntil(int64_t id) const ABSL_LOCKS_EXCLUDED(mu_);
 
   // How many leases are kept now.
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -73,6 +79,7 @@ class LeaseKeeper final
     // When each refresh not yet answered on this stream was sent, oldest
     // first (etcd answers them in order): for the round-trip metric.
     std::deque<Clock::time_point> unanswered;
+    Clock::time_point valid_until;  // See ValidUntil.
     LeaseLostHandler on_lost;
   };
   using Lost = std::vector<std::pair<LeaseLostHandler, absl::Status>>;
