@@ -56,6 +56,8 @@ int ExitCodeFor(const absl::Status& status) {
     case absl::StatusCode::kUnauthenticated:
     case absl::StatusCode::kPermissionDenied:
       return kDenied;
+    case absl::StatusCode::kAlreadyExists:
+      return kTaken;
     default:
       return kUnreachable;
   }

@@ -21,6 +21,7 @@ enum ExitCode {
   kUsage = 2,        // Bad usage or an invalid argument.
   kUnreachable = 3,  // etcd unreachable, timed out, or failed otherwise.
   kDenied = 4,       // etcd refused the user, or its permission.
+  kTaken = 5,        // A live member holds the node id (cluster join).
 };
 
 // The exit code that fits a failed status.

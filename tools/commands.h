@@ -27,6 +27,7 @@ int RunWatchSnapshot(Client& client, const std::string& service);
 int RunServices(const std::vector<std::string>& args);
 int RunWait(const std::vector<std::string>& args);
 int RunRun(const std::vector<std::string>& args);
+int RunCluster(const std::vector<std::string>& args);
 
 const std::vector<Command>& Commands();
 

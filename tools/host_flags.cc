@@ -19,7 +19,9 @@ DEFINE_string(shard, "",
               "register, run: the host's shard; get, wait: keep this shard");
 DEFINE_string(user, "", "register, run: user of a public service");
 DEFINE_string(password_file, "", "register, run: file holding the password");
-DEFINE_string(ttl, "5s", "register, run: lease TTL (etcd raises it to its minimum)");
+DEFINE_string(ttl, "5s",
+              "register, run: lease TTL (etcd raises it to its minimum); "
+              "cluster join: the member's TTL, 2s unless given");
 
 namespace etcdisc::cli {
 

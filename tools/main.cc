@@ -28,7 +28,7 @@ constexpr char kExitCodes[] =
     "Exit codes: 0 success; 1 nothing found (no such service, no host);\n"
     "2 bad usage or invalid argument; 3 etcd unreachable or timed out (a\n"
     "failed TLS handshake included); 4 etcd refused the user or its\n"
-    "permission.\n";
+    "permission; 5 the node id is held by a live member (cluster join).\n";
 
 std::string FlagHelp(const std::string& name) {
   gflags::CommandLineFlagInfo info;
@@ -176,6 +176,28 @@ const std::vector<Command>& Commands() {
        "  signal N killed it, 127 if it is not found. Its own lines go to\n"
        "  stderr. --timeout bounds the wait, as for wait)\n",
        &RunRun},
+      {"cluster", "join a cluster under a unique node id, list its members, "
+                  "watch them come and go",
+       "join CLUSTER [--node=ID] [--ttl=2s] [--meta=K=V,...] "
+       "[--on-down=CMD] | members CLUSTER | watch CLUSTER",
+       {"node", "ttl", "meta", "on_down"},
+       "  etcdisc cluster join chat --node=node1 \\\n"
+       "      --on-down='echo \"$1 is down, $ETCDISC_MEMBERS are still up\"'\n"
+       "      hold the membership until SIGINT or SIGTERM (then leave: the\n"
+       "      others see down at once); print ups, downs and leader changes;\n"
+       "      for each member that dies, one member runs the command\n"
+       "  etcdisc cluster members chat      a table: node, since, leader, "
+       "hostname,\n"
+       "                                    meta (--json: a JSON array); exit "
+       "1 if\n"
+       "                                    the cluster has no member\n"
+       "  etcdisc cluster watch chat --json\n"
+       "      {\"event\":\"up\"|\"down\"|\"leader\",\"cluster\":...,\"node\":...}"
+       " lines\n"
+       "  (join exits 5 at once when a live member holds the node id; --ttl\n"
+       "  is 2s for join: a member that dies is seen down that long after its\n"
+       "  last refresh)\n",
+       &RunCluster},
       {"services", "list every service with its number of live hosts", "",
        {},
        "  etcdisc services                  a table: service, hosts, critical\n"

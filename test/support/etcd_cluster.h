@@ -35,10 +35,10 @@ struct EtcdClusterOptions {
   enum class Tls { kNone, kServer, kMutual };
   Tls tls = Tls::kNone;
   // etcd authentication on (set up with etcdctl once the members serve):
-  // users root, "registrar" (role registrar: readwrite on /services/ and
-  // /service_infos/), "watcher" (role reader: read on both) and "cn-registrar"
-  // (role registrar, for a client certificate with that common name). The
-  // fixture's own calls go as root.
+  // users root, "registrar" (role registrar: readwrite on /services/,
+  // /service_infos/ and /clusters/), "watcher" (role reader: read on all
+  // three) and "cn-registrar" (role registrar, for a client certificate with
+  // that common name). The fixture's own calls go as root.
   bool auth = false;
   // etcd's --auth-token-ttl in seconds (how long a simple token lives
   // unused); 0: etcd's default, 300.

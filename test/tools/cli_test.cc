@@ -641,7 +641,10 @@ std::string Complete(const std::string& line,
 
 TEST_F(CliTest, BashCompletionOffersCommandsFlagsValuesAndLiveServices) {
   EXPECT_EQ(Complete("etcdisc ", Env()),
-            "register get watch wait run services --help --version\n");
+            "register get watch wait run cluster services --help --version\n");
+  // cluster: a subcommand, then its own flags.
+  EXPECT_EQ(Complete("etcdisc cluster m", Env()), "members\n");
+  EXPECT_EQ(Complete("etcdisc cluster join chat --on", Env()), "--on-down=\n");
   EXPECT_EQ(Complete("etcdisc get web --fi", Env()), "--first\n");
   EXPECT_EQ(Complete("etcdisc get web --log-level=w", Env()), "warning\n");
   // register's own flags are offered for register, not for get.

@@ -52,14 +52,19 @@ _etcdisc() {
       if [[ ${COMPREPLY[0]:-} == *= ]]; then compopt -o nospace 2>/dev/null; fi
       return ;;
   esac
-  # The first word after the command is the service, for all but `services`
-  # and `run` (whose words after -- are a command); every word after `wait`
-  # is one.
+  # The first word after the command is the service, for all but `services`,
+  # `cluster` (a subcommand, then a cluster) and `run` (whose words after --
+  # are a command); every word after `wait` is one.
   local i positional=0
   for ((i = 2; i < COMP_CWORD; i++)); do
     [[ ${COMP_WORDS[i]} != -* ]] && positional=$((positional + 1))
   done
-  if [[ $command == run ]]; then
+  if [[ $command == cluster ]]; then
+    # cluster SUBCOMMAND CLUSTER: the subcommand only.
+    if [[ $positional -eq 0 ]]; then
+      COMPREPLY=($(compgen -W "join members watch" -- "$cur"))
+    fi
+  elif [[ $command == run ]]; then
     COMPREPLY=($(compgen -c -- "$cur"))
   elif [[ $command == wait ]] ||
      [[ $command != services && $positional -eq 0 ]]; then

@@ -10,8 +10,10 @@
 //   registration_failed_attempts_total  background steps that failed (writes,
 //                                    watch starts, put-backs)
 //   registration_lease_losses_total  leases lost (expired, revoked, wiped)
-//   Subscriptions (labels service, kind = new|down|events; subscriptions
-//   alike are one series)
+//   Subscriptions (labels service, kind = new|down|events for queues,
+//   view|callback for live views and event callbacks, members for cluster
+//   views, whose service label is the cluster; subscriptions alike are one
+//   series)
 //   subscriptions                    subscriptions open
 //   subscription_queue_depth         events waiting to be popped, summed
 //   subscription_hosts               hosts they know are live
@@ -72,7 +74,7 @@ struct RegistrationMetrics {
 
 struct SubscriptionMetrics {
   std::string service;
-  std::string kind;  // "new", "down" or "events".
+  std::string kind;  // "new", "down", "events", "view", "callback", "members".
   size_t queue_depth = 0;
   size_t hosts = 0;
 };

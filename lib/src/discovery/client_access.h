@@ -13,6 +13,7 @@ namespace etcdisc::internal {
 
 struct ClientAccess {
   static ClientCore& Core(Client& client) { return *client.core_; }
+  static const ClientCore& Core(const Client& client) { return *client.core_; }
   static std::shared_ptr<ClientCore> SharedCore(Client& client) {
     return client.core_;
   }

@@ -7,7 +7,7 @@
 namespace etcdisc::internal {
 namespace {
 
-constexpr size_t kMaxServiceName = 255;
+constexpr size_t kMaxSegment = 255;
 
 bool IsBadByte(unsigned char c) {
   return c <= 0x20 || c == 0x7f;  // Controls, space, DEL.
@@ -36,6 +36,26 @@ std::string KeyLayout::ServiceKey(absl::string_view service) const {
   return absl::StrCat(prefix_, "/service_infos/", service);
 }
 
+std::string KeyLayout::AllClustersPrefix() const {
+  return absl::StrCat(prefix_, "/clusters/");
+}
+
+std::string KeyLayout::NodesPrefix(absl::string_view cluster) const {
+  return absl::StrCat(prefix_, "/clusters/", cluster, "/nodes/");
+}
+
+std::string KeyLayout::NodeKey(absl::string_view cluster,
+                               absl::string_view node) const {
+  return absl::StrCat(NodesPrefix(cluster), node);
+}
+
+std::string KeyLayout::CleanupKey(absl::string_view cluster,
+                                  absl::string_view job, absl::string_view node,
+                                  int64_t revision) const {
+  return absl::StrCat(prefix_, "/clusters/", cluster, "/cleanup/", job, "/",
+                      node, "/", revision);
+}
+
 absl::StatusOr<KeyLayout::HostKeyParts> KeyLayout::ParseHostKey(
     absl::string_view key) const {
   absl::string_view rest = key;
@@ -55,20 +75,25 @@ absl::StatusOr<KeyLayout::HostKeyParts> KeyLayout::ParseHostKey(
                       std::string(rest.substr(slash + 1))};
 }
 
-absl::Status ValidateServiceName(absl::string_view service) {
+absl::Status ValidateKeySegment(absl::string_view what,
+                                absl::string_view name) {
   const auto bad = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
-        absl::StrCat("invalid service name \"", service, "\": ", why));
+        absl::StrCat("invalid ", what, " \"", name, "\": ", why));
   };
-  if (service.empty()) return bad("it is empty");
-  if (service.size() > kMaxServiceName) return bad("longer than 255 bytes");
-  for (char c : service) {
+  if (name.empty()) return bad("it is empty");
+  if (name.size() > kMaxSegment) return bad("longer than 255 bytes");
+  for (char c : name) {
     if (c == '/') return bad("it contains '/'");
     if (IsBadByte(static_cast<unsigned char>(c))) {
       return bad("it contains whitespace or a control character");
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status ValidateServiceName(absl::string_view service) {
+  return ValidateKeySegment("service name", service);
 }
 
 absl::Status ValidateKeyPrefix(absl::string_view prefix) {

@@ -3,6 +3,7 @@
 #ifndef ETCDISC_DISCOVERY_KEYS_H_
 #define ETCDISC_DISCOVERY_KEYS_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -26,6 +27,16 @@ class KeyLayout {
   std::string AllServicesPrefix() const;
   std::string ServiceKey(absl::string_view service) const;
 
+  // Cluster membership: <prefix>/clusters/<cluster>/nodes/<node> holds a
+  // live member's record under its lease; <prefix>/clusters/<cluster>/
+  // cleanup/<job>/<node>/<revision> the claim of the cleanup after the
+  // incarnation <revision> of <node>, under the claimant's lease.
+  std::string AllClustersPrefix() const;
+  std::string NodesPrefix(absl::string_view cluster) const;
+  std::string NodeKey(absl::string_view cluster, absl::string_view node) const;
+  std::string CleanupKey(absl::string_view cluster, absl::string_view job,
+                         absl::string_view node, int64_t revision) const;
+
   struct HostKeyParts {
     std::string service;
     std::string uuid;
@@ -38,8 +49,12 @@ class KeyLayout {
   std::string prefix_;
 };
 
-// A service name can be a single key segment: non-empty, at most 255 bytes,
-// no '/', no whitespace or control characters. InvalidArgument names it.
+// A name that is one key segment: non-empty, at most 255 bytes, no '/', no
+// whitespace or control characters. InvalidArgument names it as "invalid
+// <what> \"<name>\"".
+absl::Status ValidateKeySegment(absl::string_view what, absl::string_view name);
+
+// A service name is one key segment (ValidateKeySegment).
 absl::Status ValidateServiceName(absl::string_view service);
 
 // A key prefix is empty, or starts with '/' and does not end with one, with
