@@ -7,6 +7,9 @@
 //   NEW <ms> <service> <uuid>      a subscriber saw a host appear
 //   DOWN <ms> <service> <uuid>     a subscriber saw a host go
 //   RESYNCS <n>                    re-reads after compaction, at exit
+//   JOINED <ms> <node> <revision>  a registrar joined the cluster "chaos"
+//   CLEANUP <ms> <node> <revision> a registrar ran the cleanup after a member
+//   MEMBER <ms> up|down <node> <revision>  a subscriber's view of "chaos"
 // <ms> is wall-clock milliseconds since the epoch: all processes share it.
 #ifndef ETCDISC_TEST_CHAOS_CHAOS_LOG_H_
 #define ETCDISC_TEST_CHAOS_CHAOS_LOG_H_
@@ -26,7 +29,8 @@ inline int64_t NowMs() {
 
 class LogWriter {
  public:
-  explicit LogWriter(const std::string& path) : file_(std::fopen(path.c_str(), "w")) {}
+  // Appends: a process started again after a kill goes on with its log.
+  explicit LogWriter(const std::string& path) : file_(std::fopen(path.c_str(), "a")) {}
   ~LogWriter() {
     if (file_) std::fclose(file_);
   }

@@ -1,5 +1,8 @@
 // A chaos registrar: registers and stops hosts of several services at random,
 // logging each step, until SIGUSR1 (go quiet: log what is live) and SIGTERM.
+// It is also a member of the cluster "chaos" as "registrar<SEED>" (killed
+// and started again under the same id by the test), and logs each cleanup
+// it runs for a member that went down.
 // Usage: chaos_registrar ENDPOINTS SERVICES(comma) SEED LOG
 #include <signal.h>
 
@@ -12,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "etcdisc/client.h"
+#include "etcdisc/membership.h"
 #include "test/chaos/chaos_log.h"
 
 using etcdisc::chaos::LogWriter;
@@ -36,6 +40,26 @@ int main(int argc, char** argv) {
   options.call_timeout = std::chrono::seconds(2);
   auto client = etcdisc::Client::Create(options);
   if (!client.ok() || !log.ok()) return 1;
+
+  // The cluster may be in the middle of a fault: try until it answers.
+  const std::string node = absl::StrCat("registrar", argv[3]);
+  etcdisc::JoinOptions join;
+  join.ttl = std::chrono::seconds(2);
+  std::unique_ptr<etcdisc::Membership> member;
+  while (member == nullptr) {
+    auto joined = etcdisc::Join(**client, "chaos", node, join);
+    if (joined.ok()) {
+      member = *std::move(joined);
+    } else {
+      log.Line(absl::StrCat("JOINFAILED ", NowMs(), " ", joined.status().ToString()));
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  log.Line(absl::StrCat("JOINED ", NowMs(), " ", node, " ", member->revision()));
+  auto cleanup = member->OnNodeDown([&log](const etcdisc::Member& down) {
+    log.Line(absl::StrCat("CLEANUP ", NowMs(), " ", down.node, " ", down.revision));
+  });
+  if (!cleanup.ok()) return 1;
 
   struct Live {
     std::string service;

@@ -1,7 +1,9 @@
 // A chaos subscriber: follows several services and logs every event until
 // SIGTERM. With "existing", it starts with the hosts present (a Get-then-watch
 // view). It also holds a ServiceView of each service on the same client and
-// logs each of its OnChange calls: "VIEW ms service revision uuid,uuid...".
+// logs each of its OnChange calls: "VIEW ms service revision uuid,uuid...",
+// and a ClusterView of the cluster "chaos", logging each up and down:
+// "MEMBER ms up|down node revision".
 // Usage: chaos_subscriber ENDPOINTS SERVICES(comma) LOG [existing]
 #include <signal.h>
 
@@ -14,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "etcdisc/client.h"
+#include "etcdisc/membership.h"
 #include "etcdisc/view.h"
 #include "test/chaos/chaos_log.h"
 
@@ -74,6 +77,22 @@ int main(int argc, char** argv) {
     });
     views.push_back(*std::move(view));
   }
+  std::unique_ptr<etcdisc::ClusterView> members;
+  while (members == nullptr) {
+    auto opened = etcdisc::ClusterView::Open(**client, "chaos");
+    if (opened.ok()) {
+      members = *std::move(opened);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  members->OnEvent([&log](const etcdisc::MembershipEvent& e) {
+    if (e.kind == etcdisc::MembershipEvent::Kind::kLeader) return;
+    log.Line(absl::StrCat("MEMBER ", NowMs(), " ",
+                          e.kind == etcdisc::MembershipEvent::Kind::kUp ? "up"
+                                                                        : "down",
+                          " ", e.member.node, " ", e.member.revision));
+  });
   log.Line("READY");
   std::vector<std::thread> readers;
   for (size_t i = 0; i < subs.size(); ++i) {
@@ -102,6 +121,10 @@ int main(int argc, char** argv) {
     }
   }
   views.clear();
+  if (!members->status().ok()) {
+    log.Line(absl::StrCat("CLOSED members ", members->status().ToString()));
+  }
+  members.reset();
   log.Line("END");
   return 0;
 }

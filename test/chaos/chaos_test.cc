@@ -4,7 +4,10 @@
 // subscriber's view must match etcd, with no event repeated or out of order,
 // every ServiceView in them (the last OnChange call) must equal etcd too, with
 // revisions never going back, and every registration still held must be in
-// etcd.
+// etcd. The registrars are also members of a cluster, killed -9 and started
+// again under the same node id: every subscriber's view of the members must
+// see each incarnation up once and down once, never two of one node at once,
+// and end equal to etcd.
 //
 // ETCDISC_CHAOS_SECONDS sets how long faults are injected (default 120).
 #include <signal.h>
@@ -22,6 +25,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "etcdisc/client.h"
+#include "etcdisc/membership.h"
 #include "gtest/gtest.h"
 #include "support/etcd_cluster.h"
 #include "support/process.h"
@@ -61,6 +65,10 @@ struct SubscriberView {
   std::map<std::string, int64_t> first_seen_ms;       // uuid -> NEW time
   std::map<std::string, int64_t> down_ms;             // uuid -> last DOWN
   std::set<std::string> ever_new;
+  // The members of "chaos" its ClusterView shows: node -> revision.
+  std::map<std::string, int64_t> members;
+  std::map<std::string, int64_t> last_incarnation;  // node -> highest revision
+  int member_events = 0;
   std::vector<std::string> errors;
   int events = 0;
   int64_t resyncs = -1;
@@ -84,6 +92,34 @@ void ReplayViewLine(const std::vector<std::string>& f, SubscriberView* view) {
   for (absl::string_view uuid : absl::StrSplit(f[4], ',')) live.emplace(uuid);
 }
 
+// "MEMBER ms up|down node revision": one incarnation of a node at a time,
+// each up once and down once, in revision order.
+void ReplayMemberLine(const std::vector<std::string>& f, SubscriberView* view) {
+  ++view->member_events;
+  const std::string& node = f[3];
+  const int64_t revision = std::atoll(f[4].c_str());
+  auto live = view->members.find(node);
+  if (f[2] == "up") {
+    if (live != view->members.end()) {
+      view->errors.push_back(absl::StrCat("up of ", node, "@", revision,
+                                          " while ", node, "@", live->second,
+                                          " is live"));
+    }
+    int64_t& last = view->last_incarnation[node];
+    if (revision <= last) {
+      view->errors.push_back(absl::StrCat("up of ", node, "@", revision,
+                                          " after ", node, "@", last));
+    }
+    last = std::max(last, revision);
+    view->members[node] = revision;
+  } else if (live == view->members.end() || live->second != revision) {
+    view->errors.push_back(
+        absl::StrCat("down of ", node, "@", revision, ", not live"));
+  } else {
+    view->members.erase(live);
+  }
+}
+
 SubscriberView Replay(const std::string& name, const std::string& path) {
   SubscriberView view;
   view.name = name;
@@ -93,6 +129,7 @@ SubscriberView Replay(const std::string& name, const std::string& path) {
     if (f[0] == "RESYNCS" && f.size() == 2) view.resyncs = std::atoll(f[1].c_str());
     if (f[0] == "CLOSED") view.errors.push_back(absl::StrJoin(f, " "));
     if (f[0] == "VIEW" && f.size() == 5) ReplayViewLine(f, &view);
+    if (f[0] == "MEMBER" && f.size() == 5) ReplayMemberLine(f, &view);
     if ((f[0] != "NEW" && f[0] != "DOWN") || f.size() != 4) continue;
     ++view.events;
     const int64_t ms = std::atoll(f[1].c_str());
@@ -160,13 +197,18 @@ class ChaosTest : public ::testing::Test {
   std::string Path(const std::string& name) const { return dir_ + "/" + name + ".log"; }
 
   // etcd's host keys now: service -> uuids.
-  std::map<std::string, std::set<std::string>> EtcdState() {
-    std::map<std::string, std::set<std::string>> state;
+  // A client of the whole cluster, as the child processes log in.
+  absl::StatusOr<std::unique_ptr<Client>> CheckingClient() const {
     ClientOptions options;
     options.endpoints = cluster_->endpoints();
     options.tls = cluster_->ClientTls();
     if (Secure()) options.auth = cluster_->ClientAuth("registrar");
-    auto client = Client::Create(options);
+    return Client::Create(options);
+  }
+
+  std::map<std::string, std::set<std::string>> EtcdState() {
+    std::map<std::string, std::set<std::string>> state;
+    auto client = CheckingClient();
     EXPECT_TRUE(client.ok());
     for (absl::string_view service : absl::StrSplit(kServices, ',')) {
       auto hosts = (*client)->Get(service);
@@ -177,6 +219,27 @@ class ChaosTest : public ::testing::Test {
       }
     }
     return state;
+  }
+
+  // etcd's members of "chaos" now: node -> revision.
+  std::map<std::string, int64_t> EtcdMembers() {
+    std::map<std::string, int64_t> members;
+    auto client = CheckingClient();
+    EXPECT_TRUE(client.ok());
+    auto read = Members(**client, "chaos");
+    EXPECT_TRUE(read.ok()) << read.status();
+    for (const Member& m : read.value_or(std::vector<Member>{})) {
+      members[m.node] = m.revision;
+    }
+    return members;
+  }
+
+  std::unique_ptr<BackgroundProcess> StartRegistrar(int r) {
+    return std::make_unique<BackgroundProcess>(
+        std::vector<std::string>{ETCDISC_CHAOS_REGISTRAR, cluster_->endpoints(),
+                                 kServices, std::to_string(r + 1),
+                                 Path("registrar" + std::to_string(r))},
+        ChildEnv());
   }
 
   std::unique_ptr<EtcdCluster> cluster_;
@@ -195,12 +258,7 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
   subscribers["steady"] = StartSubscriber("steady", cluster_->endpoints(), false);
   subscribers["cutoff"] = StartSubscriber("cutoff", cluster_->endpoint(2), false);
   std::vector<std::unique_ptr<BackgroundProcess>> registrars;
-  for (int r = 0; r < 3; ++r) {
-    registrars.push_back(std::make_unique<BackgroundProcess>(std::vector<std::string>{
-        ETCDISC_CHAOS_REGISTRAR, cluster_->endpoints(), kServices,
-        std::to_string(r + 1), Path("registrar" + std::to_string(r))},
-        ChildEnv()));
-  }
+  for (int r = 0; r < 3; ++r) registrars.push_back(StartRegistrar(r));
 
   std::map<std::string, int> faults;
   const auto compact = [&] {
@@ -216,7 +274,7 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
       subscribers["late"] = StartSubscriber("late", cluster_->endpoints(), true);
       late_started = true;
     }
-    switch (pick(0, 4)) {
+    switch (pick(0, 5)) {
       case 0: {  // kill -9 a member, the leader half of the time
         auto leader = cluster_->Leader(seconds(5));
         const int victim = leader.ok() && pick(0, 1) ? *leader : pick(0, 2);
@@ -250,6 +308,14 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
         subscribers["steady"]->Signal(SIGCONT);
         break;
       }
+      case 4: {  // kill -9 a registrar, and start it again at once
+        const int victim = pick(0, 2);
+        registrars[victim]->Signal(SIGKILL);
+        registrars[victim]->Wait(seconds(10));
+        registrars[victim] = StartRegistrar(victim);
+        ++faults["kill registrar"];
+        break;
+      }
       default:
         compact();
     }
@@ -278,13 +344,17 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
   // Hosts stopped while etcd failed to hear it expire with their 2 s TTL;
   // then etcd and every subscriber must agree.
   std::map<std::string, std::set<std::string>> final_state;
+  std::map<std::string, int64_t> final_members;
   ASSERT_TRUE(WaitFor(
       [&] {
         final_state = EtcdState();
         if (final_state != held) return false;
+        final_members = EtcdMembers();
+        if (final_members.size() != 3) return false;
         for (const auto& [name, p] : subscribers) {
           const SubscriberView view = Replay(name, Path(name));
-          if (view.live != final_state || view.view_live != final_state) {
+          if (view.live != final_state || view.view_live != final_state ||
+              view.members != final_members) {
             return false;
           }
         }
@@ -292,7 +362,7 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
       },
       seconds(60)))
       << "subscribers, their views or etcd did not settle on the registrars' "
-         "hosts";
+         "hosts and members";
 
   for (auto& [name, p] : subscribers) p->Signal(SIGTERM);
   for (auto& [name, p] : subscribers) EXPECT_EQ(p->Wait(seconds(30)), 0) << name;
@@ -313,6 +383,7 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
         << name << ": " << absl::StrJoin(view.errors, "; ");
     EXPECT_EQ(view.live, final_state) << name;
     EXPECT_EQ(view.view_live, final_state) << name << "'s ServiceViews";
+    EXPECT_EQ(view.members, final_members) << name << "'s ClusterView";
     if (name == "steady" && view.resyncs == 0) {
       // Never re-read: it must have seen every registration.
       for (const std::string& uuid : registered) {
@@ -328,9 +399,10 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
         longest_behind_ms = std::max(longest_behind_ms, seen - reg->second);
       }
     }
-    std::printf("chaos: subscriber %-6s events %5d resyncs %lld view calls %d\n",
+    std::printf("chaos: subscriber %-6s events %5d resyncs %lld view calls %d "
+                "member events %d\n",
                 name.c_str(), view.events, static_cast<long long>(view.resyncs),
-                view.view_calls);
+                view.view_calls, view.member_events);
   }
   std::string fault_text;
   int fault_count = 0;
