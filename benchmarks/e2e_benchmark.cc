@@ -3,11 +3,14 @@
 // process (this same binary in another role) observes and timestamps.
 //
 //   e2e_benchmark run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH]
+//                 [--only=membership]
 // writes OUT_DIR/report.md and CDF data files for the plots. Helper roles:
 //   subscribe ENDPOINTS SERVICE[,SERVICE...]   etcdisc Subscribe, one line per event
 //   raw-watch ENDPOINTS PREFIX                 the etcd layer's watch, one line per event
 //   register-one ENDPOINTS SERVICE TTL_MS      registers, prints its uuid, waits to be killed
 //   idle ENDPOINTS                             one registration + one subscription
+//   member ENDPOINTS CLUSTER NODE TTL_MS       joins; as "observer", prints ups,
+//                                              downs and cleanups
 //   view ENDPOINTS SERVICE[,SERVICE...]        ServiceViews, one line per host each
 //                                              OnChange adds or removes
 #include <signal.h>
@@ -30,6 +33,7 @@
 #include "absl/strings/str_split.h"
 #include "benchmarks/bench_util.h"
 #include "benchmarks/e2e_common.h"
+#include "benchmarks/membership_benchmark.h"
 #include "benchmarks/view_benchmark.h"
 #include "discovery/options.h"
 #include "etcd/etcd_client.h"
@@ -119,6 +123,8 @@ struct Options {
   int samples = 1000;
   int kills = 20;
   std::string cli;
+  // --only=membership: that section alone, in OUT_DIR/report.md.
+  std::string only;
 };
 
 class Run {
@@ -464,6 +470,7 @@ int RoleRun(int argc, char** argv) {
     if (a.rfind("--samples=", 0) == 0) o.samples = std::atoi(a.c_str() + 10);
     if (a.rfind("--kills=", 0) == 0) o.kills = std::atoi(a.c_str() + 8);
     if (a.rfind("--cli=", 0) == 0) o.cli = a.substr(6);
+    if (a.rfind("--only=", 0) == 0) o.only = a.substr(7);
   }
   testing::EtcdClusterOptions eo;
   eo.members = 1;
@@ -477,6 +484,12 @@ int RoleRun(int argc, char** argv) {
   const auto phase = [](const char* name) {
     std::fprintf(stderr, "bench: %s\n", name);
   };
+  if (o.only == "membership") {
+    MembershipBenchmarks((*cluster)->endpoints(), o.kills, o.samples, o.out,
+                         &body);
+    std::ofstream(o.out + "/report.md") << body;
+    return 0;
+  }
   phase("latencies");
   run.Latencies(&body);
   phase("TLS + auth");
@@ -494,6 +507,9 @@ int RoleRun(int argc, char** argv) {
   phase("views");
   const double view_ratio =
       ViewBenchmarks((*cluster)->endpoints(), o.samples, o.out, &body);
+  phase("membership");
+  MembershipBenchmarks((*cluster)->endpoints(), o.kills, o.samples, o.out,
+                       &body);
   std::ofstream(o.out + "/report.md") << run.Targets(view_ratio) << body;
   return 0;
 }
@@ -513,7 +529,12 @@ int main(int argc, char** argv) {
   }
   if (role == "idle" && argc == 3) return RoleIdle(argv[2]);
   if (role == "view" && argc == 4) return RoleView(argv[2], argv[3]);
-  std::fprintf(stderr, "usage: %s run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH]\n",
+  if (role == "member" && argc == 6) {
+    return RoleMember(argv[2], argv[3], argv[4], std::atoi(argv[5]));
+  }
+  std::fprintf(stderr,
+               "usage: %s run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH] "
+               "[--only=membership]\n",
                argv[0]);
   return 2;
 }
