@@ -71,6 +71,7 @@ enable_auth() {
   "${ctl[@]}" role add registrar >/dev/null
   "${ctl[@]}" role grant-permission registrar --prefix=true readwrite /services/ >/dev/null
   "${ctl[@]}" role grant-permission registrar --prefix=true readwrite /service_infos/ >/dev/null
+  "${ctl[@]}" role grant-permission registrar --prefix=true readwrite /clusters/ >/dev/null
   "${ctl[@]}" user add "root:$(cat "$work/root.pw")" >/dev/null
   "${ctl[@]}" user grant-role root root >/dev/null
   "${ctl[@]}" user add "app:$(cat "$work/app.pw")" >/dev/null
@@ -152,6 +153,29 @@ step "An api that needs web: etcdisc run" \
 run run --wait=web --register=api --hostname=10.0.0.9 --ports=http=7070 -- \
   sh -c 'sleep 0.5; etcdisc get api; echo "(the command exits)"'
 run get api || true
+
+step "Three workers join cluster 'jobs'" \
+  "Each holds a node id unique among the live members; a second process asking for a taken id is refused at once (exit 5)."
+for i in 1 2 3; do
+  "$etcdisc" cluster join jobs --node="worker$i" \
+    --on-down='echo "$1 is down, $ETCDISC_MEMBERS are still up"' >"$work/worker$i.log" 2>&1 &
+  pids+=($!)
+  eval "worker$i=$!"
+  wait_for "$work/worker$i.log" "worker$i"
+done
+run cluster members jobs
+code=0; run cluster join jobs --node=worker2 || code=$?
+echo "   exit $code"
+
+step "worker3 is killed -9" \
+  "Its lease runs out; every survivor sees it down, and one of them (a claim in etcd) runs the cleanup command, once for the cluster."
+{ kill -9 "$worker3"; wait "$worker3"; } 2>/dev/null || true
+for _ in $(seq 1 100); do
+  grep -q "is down" "$work/worker1.log" "$work/worker2.log" && break
+  sleep 0.1
+done
+grep -h "is down" "$work/worker1.log" "$work/worker2.log" | sed "s/^/   /"
+run cluster members jobs
 
 step "What is left"
 run get web
