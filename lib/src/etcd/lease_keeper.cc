@@ -86,6 +86,7 @@ void LeaseKeeper::OnStreamOpenedLocked() {
   for (auto& [id, kept] : leases_) {
     kept.awaiting = false;
     kept.unanswered.clear();
+    kept.unrecorded = 0;
     kept.next_send = now;
   }
   SendDueLocked(now);
@@ -95,6 +96,7 @@ void LeaseKeeper::OnStreamLostLocked() {
   for (auto& [id, kept] : leases_) {
     kept.awaiting = false;
     kept.unanswered.clear();
+    kept.unrecorded = 0;
   }
 }
 
@@ -115,7 +117,9 @@ void LeaseKeeper::OnStreamResponse(Stream* stream, const Response& response) {
       leases_.erase(it);
     } else {
       kept.awaiting = false;
-      if (!kept.unanswered.empty()) {
+      if (kept.unanswered.empty()) {
+        if (kept.unrecorded > 0) --kept.unrecorded;  // Its send time is unknown.
+      } else {
         const Clock::time_point sent = kept.unanswered.front();
         connection_->metrics().RecordKeepAliveRoundTrip(Clock::now() - sent);
         kept.valid_until = std::max(
@@ -155,7 +159,14 @@ void LeaseKeeper::SendDueLocked(Clock::time_point now) {
     stream_->Send(std::move(request));
     if (!kept.awaiting) kept.sent_at = now;  // The oldest unanswered one.
     kept.awaiting = true;
-    if (kept.unanswered.size() < kMaxUnanswered) kept.unanswered.push_back(now);
+    // The times kept are those of the oldest unanswered refreshes; past the
+    // cap, later ones are only counted, so that each answer (in order)
+    // still meets its own send time.
+    if (kept.unrecorded == 0 && kept.unanswered.size() < kMaxUnanswered) {
+      kept.unanswered.push_back(now);
+    } else {
+      ++kept.unrecorded;
+    }
     kept.next_send = now + kept.ttl / 3;
   }
 }

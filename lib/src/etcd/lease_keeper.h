@@ -79,6 +79,9 @@ class LeaseKeeper final
     // When each refresh not yet answered on this stream was sent, oldest
     // first (etcd answers them in order): for the round-trip metric.
     std::deque<Clock::time_point> unanswered;
+    // Unanswered refreshes sent after those whose times are kept: counted,
+    // not timed.
+    int unrecorded = 0;
     Clock::time_point valid_until;  // See ValidUntil.
     LeaseLostHandler on_lost;
   };
