@@ -18,7 +18,10 @@
 #include "etcdisc/log.h"
 #include "etcdisc/membership.h"
 #include "gtest/gtest.h"
+#include "discovery/client_access.h"
+#include "membership/member_record.h"
 #include "membership/membership_access.h"
+#include "membership/node_key.h"
 #include "support/discovery_test.h"
 #include "support/process.h"
 #include "support/wait.h"
@@ -449,18 +452,19 @@ TEST_F(MembershipTest, ACleanupRunsOnceInTheClusterWhenAMemberIsKilled) {
   victim->Wait(seconds(10));
   // Both survivors have seen their claim through: one ran it, the other
   // found it claimed.
+  const std::string claim_key =
+      absl::StrCat("/clusters/chat/cleanup/cleanup/node1/", revision);
   ASSERT_TRUE(WaitFor(
       [&] {
-        return MembershipAccess::ClaimsSettled(*survivors[0]) == 1 &&
-               MembershipAccess::ClaimsSettled(*survivors[1]) == 1;
+        return MembershipAccess::ClaimsSettled(*survivors[0], claim_key) == 1 &&
+               MembershipAccess::ClaimsSettled(*survivors[1], claim_key) == 1;
       },
       seconds(30)));
   std::lock_guard<std::mutex> lock(mu);
   ASSERT_EQ(runs.size(), 1u);
   const std::string runner = runs.begin()->first;
   EXPECT_EQ(runs.begin()->second, 1);
-  auto claim = internal::ParseJson(RawValue(
-      absl::StrCat("/clusters/chat/cleanup/cleanup/node1/", revision)));
+  auto claim = internal::ParseJson(RawValue(claim_key));
   ASSERT_TRUE(claim.ok()) << claim.status();
   EXPECT_EQ(claim->Find("by")->text, runner);
   EXPECT_EQ(claim->Find("state")->text, "done");
@@ -542,11 +546,90 @@ TEST_F(MembershipTest, ACleanupWhoseClaimantDiesBeforeFinishingRunsOnAnother) {
       seconds(10)));
   releaser.Now();
   // The first claimant finishing late does not take the claim back.
-  ASSERT_TRUE(WaitFor([&] { return MembershipAccess::ClaimsSettled(held) == 1; },
-                      seconds(10)));
+  ASSERT_TRUE(WaitFor(
+      [&] { return MembershipAccess::ClaimsSettled(held, claim_key) == 1; },
+      seconds(10)));
   auto claim = internal::ParseJson(RawValue(claim_key));
   ASSERT_TRUE(claim.ok()) << claim.status();
   EXPECT_EQ(claim->Find("by")->text, other);
+}
+
+TEST_F(MembershipTest, AClaimWhoseAnswerWasLostIsRunNotWaitedForForever) {
+  auto victim = MustJoin("node1");
+  ASSERT_NE(victim, nullptr);
+  const std::string claim_key = absl::StrCat(
+      "/clusters/chat/cleanup/cleanup/node1/", victim->revision());
+  Client& survivor_client = NewMemberClient();
+  auto survivor = Join(survivor_client, "chat", "node2");
+  ASSERT_TRUE(survivor.ok()) << survivor.status();
+  std::atomic<int> runs{0};
+  ASSERT_TRUE((*survivor)
+                  ->OnNodeDown([&](const Member& down) {
+                    if (down.node == "node1") ++runs;
+                  })
+                  .ok());
+  // The survivor's claim is written, but its answer says Unavailable. (The
+  // hook may run after the test body: its state is shared.)
+  auto lose_next = std::make_shared<std::atomic<bool>>(true);
+  internal::ClientAccess::Core(survivor_client)
+      .etcd()
+      .SetAnswerHookForTesting(
+          [lose_next](absl::string_view what, absl::Status* status) {
+            if (what == "Txn" && status->ok() && lose_next->exchange(false)) {
+              *status = absl::UnavailableError("answer lost by the test");
+            }
+          });
+  ASSERT_TRUE(victim->Leave().ok());
+  ASSERT_TRUE(WaitFor([&] { return runs == 1; }, seconds(20)));
+  EXPECT_FALSE(*lose_next);  // The claim's answer was the one lost.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return MembershipAccess::ClaimsSettled(**survivor, claim_key) == 1;
+      },
+      seconds(10)));
+  EXPECT_EQ(runs, 1);
+  auto claim = internal::ParseJson(RawValue(claim_key));
+  ASSERT_TRUE(claim.ok()) << claim.status();
+  EXPECT_EQ(claim->Find("state")->text, "done");
+  internal::ClientAccess::Core(survivor_client)
+      .etcd()
+      .SetAnswerHookForTesting(nullptr);
+}
+
+// TakeNodeKey against this membership's own earlier writes, by their token.
+TEST_F(MembershipTest, ANodeKeyHoldingOurTokenIsOursAndAnotherTokenIsNot) {
+  internal::ClientCore& core = internal::ClientAccess::Core(discovery());
+  auto node = [&](const std::string& token) {
+    internal::MemberRecord record;
+    record.member.hostname = "test-machine";
+    record.process = "another-boot:1:2:3";  // Elsewhere: never judged gone.
+    record.token = token;
+    return internal::NodeKey{"chat", "node1", "/clusters/chat/nodes/node1",
+                             internal::EncodeMember(record), token};
+  };
+  const int64_t mine = MustGrant(seconds(30));
+  // Written, answer lost: taken again as it is, under the same lease.
+  auto first = internal::TakeNodeKey(core, node("t-1"), mine);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto again = internal::TakeNodeKey(core, node("t-1"), mine);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *first);
+  // Under a lease of ours that could not be revoked: revoked, then taken.
+  // (The new lease is kept alive, as a live member's is.)
+  const int64_t next = MustGrant(seconds(2));
+  client().keeper().Keep(next, 2, [](const absl::Status&) {});
+  auto moved = internal::TakeNodeKey(core, node("t-1"), next);
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_GT(*moved, *first);
+  EXPECT_EQ(RawLease("/clusters/chat/nodes/node1"), next);
+  auto old = client().lease().TimeToLive(mine, false);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->ttl_seconds, -1);
+  // Another membership (another token) is refused: the key's lease is
+  // refreshed while it waits.
+  auto other = internal::TakeNodeKey(core, node("t-2"), MustGrant(seconds(30)));
+  client().keeper().Forget(next);
+  EXPECT_TRUE(absl::IsAlreadyExists(other.status())) << other.status();
 }
 
 TEST_F(MembershipTest, LeaveTakesAMemberDownAtOnceAndDestructionLeaves) {

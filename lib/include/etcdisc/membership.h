@@ -170,7 +170,9 @@ class Membership {
   // lease runs out stops being leader here before any other member can see
   // its key go, and so before any becomes leader. The limit: a leader that
   // is paused after checking (a long GC, SIGSTOP) may act on a stale answer;
-  // fence such actions with the leader's revision (Member::revision), which
+  // and when a leader's key is deleted by hand while its lease lives, the
+  // next member may become leader before this one's view sees the delete.
+  // Fence such actions with the leader's revision (Member::revision), which
   // only grows from one leader to the next.
   bool IsLeader() const;
 
@@ -181,7 +183,8 @@ class Membership {
   // runs the callback, then marks the claim done. If the claimant dies or
   // leaves before it is done, its claim goes with its lease and another
   // member claims and runs it: at least once, and exactly once when no
-  // claimant dies meanwhile and every member learns of the down within the
+  // claimant dies or leaves meanwhile (a done claim goes with its
+  // claimant's lease) and every member learns of the down within the
   // retention of a done claim (the larger of 60 s and ten TTLs). Returns an
   // id for RemoveCallback. InvalidArgument for an invalid job name.
   absl::StatusOr<uint64_t> OnNodeDown(NodeDownCallback callback,

@@ -84,7 +84,7 @@ void CleanupRunner::OnDown(const etcdisc::Member& down) {
 
 void CleanupRunner::TryClaim(const std::shared_ptr<Claim>& claim) {
   if (stopped() || claim->job->removed) {
-    ++settled_;
+    Settled(claim->key);
     return;
   }
   // Claims are made by a member only, under its lease, so that they go if
@@ -107,12 +107,7 @@ void CleanupRunner::TryClaim(const std::shared_ptr<Claim>& claim) {
     return;
   }
   if (answer->succeeded) {
-    const int64_t claimed_at = answer->revision;
-    std::weak_ptr<CleanupRunner> weak = weak_from_this();
-    core_->callbacks().Post([weak, claim, claimed_at, lease] {
-      if (auto runner = weak.lock())
-        runner->RunClaimed(claim, claimed_at, lease);
-    });
+    PostRunClaimed(claim, answer->revision, lease);
     return;
   }
   const auto& held = answer->responses;
@@ -120,23 +115,39 @@ void CleanupRunner::TryClaim(const std::shared_ptr<Claim>& claim) {
     TryClaimLater(claim);
     return;
   }
-  if (IsDone(held[0].range.kvs[0].value)) {
-    ++settled_;
+  const KeyValue& holder = held[0].range.kvs[0];
+  if (IsDone(holder.value)) {
+    Settled(claim->key);
+    return;
+  }
+  if (holder.lease == lease) {
+    // Our own claim, made by a try whose answer was lost.
+    PostRunClaimed(claim, holder.mod_revision, lease);
     return;
   }
   AwaitHolder(claim, answer->revision);
 }
 
+void CleanupRunner::PostRunClaimed(const std::shared_ptr<Claim>& claim,
+                                   int64_t claimed_at, int64_t lease) {
+  std::weak_ptr<CleanupRunner> weak = weak_from_this();
+  core_->callbacks().Post([weak, claim, claimed_at, lease] {
+    if (auto runner = weak.lock()) runner->RunClaimed(claim, claimed_at, lease);
+  });
+}
+
 void CleanupRunner::RunClaimed(const std::shared_ptr<Claim>& claim,
                                int64_t claimed_at, int64_t lease) {
-  // A claim whose lease went meanwhile went with it: another member claims
-  // and runs it.
-  const bool ran =
-      membership_->lease() == lease && Run(claim->job, claim->down);
+  if (membership_->lease() != lease) {
+    // The lease went meanwhile, and the claim with it: claim again (under
+    // the next lease, if no other member has claimed it by then).
+    TryClaimLater(claim);
+    return;
+  }
+  const bool ran = Run(claim->job, claim->down);
   std::weak_ptr<CleanupRunner> weak = weak_from_this();
   core_->registration_pool().Post([weak, claim, claimed_at, lease, ran] {
-    if (auto runner = weak.lock())
-      runner->Finish(claim, claimed_at, lease, ran);
+    if (auto runner = weak.lock()) runner->Finish(claim, claimed_at, lease, ran);
   });
 }
 
@@ -195,7 +206,7 @@ void CleanupRunner::OnHolderUpdate(const std::shared_ptr<Claim>& claim,
   }
   core_->etcd().watch().Cancel(mine);
   if (done) {
-    ++settled_;
+    Settled(claim->key);
   } else {
     PostTryClaim(claim);
   }
@@ -229,7 +240,7 @@ void CleanupRunner::Finish(const std::shared_ptr<Claim>& claim,
     txn.success.push_back(TxnOp::Delete({claim->key, "", false}));
   }
   auto answer = core_->etcd().kv().Txn(txn);
-  ++settled_;
+  Settled(claim->key);
   if (!answer.ok()) {
     ETCDISC_LOG(kWarning,
                 absl::StrCat("could not mark ", claim->key, " done (",
@@ -259,6 +270,27 @@ void CleanupRunner::Forget(const std::string& key, int64_t done_at) {
   txn.success.push_back(TxnOp::Delete({key, "", false}));
   // If this fails, the claim goes with this member's lease.
   core_->etcd().kv().Txn(txn).IgnoreError();
+}
+
+void CleanupRunner::Settled(const std::string& key) {
+  {
+    MutexLock lock(&mu_);
+    ++settled_[key];
+  }
+  // Kept as long as a done claim, so that the map stays bounded.
+  std::weak_ptr<CleanupRunner> weak = weak_from_this();
+  core_->RunAfter(retention_, [weak, key] {
+    if (auto runner = weak.lock()) {
+      MutexLock lock(&runner->mu_);
+      runner->settled_.erase(key);
+    }
+  });
+}
+
+int64_t CleanupRunner::claims_settled(const std::string& key) const {
+  MutexLock lock(&mu_);
+  auto it = settled_.find(key);
+  return it == settled_.end() ? 0 : it->second;
 }
 
 bool CleanupRunner::stopped() const {

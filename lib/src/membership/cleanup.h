@@ -30,10 +30,13 @@ namespace etcdisc::internal {
 //                               retention. (Removed before it ran: the
 //                               claim is deleted, for another member.)
 //     held, "done"        -> nothing more
-//     held, "running"     -> AwaitHolder: watch the key; deleted (its
+//     held under this member's lease (a try whose answer was lost) -> Run
+//     held by another     -> AwaitHolder: watch the key; deleted (its
 //                            claimant died or left first) -> TryClaim;
 //                            "done" -> nothing more; watch ended -> TryClaim
 //     not a member now, or etcd failed -> TryClaim again after a second
+//   Run finds this member's lease changed since the claim (which went with
+//   it) -> TryClaim again after a second
 //
 // Jobs of every member run their callback at once, on the callback thread.
 // Safe for concurrent use.
@@ -54,9 +57,11 @@ class CleanupRunner final : public std::enable_shared_from_this<CleanupRunner> {
   void AwaitCallbacksDone() ABSL_LOCKS_EXCLUDED(mu_);
   void ReleaseCallbacks() ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Claims this member has seen to their end: run and marked done, found
-  // done, freed, or dropped. For tests, which wait for it before counting.
-  int64_t claims_settled() const { return settled_.load(); }
+  // How often this member saw the claim at `key` to an end: run and marked
+  // done, found done, freed, or dropped. For tests, which wait for it
+  // before counting.
+  int64_t claims_settled(const std::string& key) const
+      ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Job {
@@ -74,8 +79,12 @@ class CleanupRunner final : public std::enable_shared_from_this<CleanupRunner> {
   void PostTryClaim(const std::shared_ptr<Claim>& claim);
   void TryClaimLater(const std::shared_ptr<Claim>& claim)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Posts RunClaimed to the callback thread.
+  void PostRunClaimed(const std::shared_ptr<Claim>& claim, int64_t claimed_at,
+                      int64_t lease);
   // On the callback thread, for a claim made under `lease`: the callback,
-  // then Finish on the pool.
+  // then Finish on the pool; or, if that lease is no longer this member's,
+  // a new try.
   void RunClaimed(const std::shared_ptr<Claim>& claim, int64_t claimed_at,
                   int64_t lease) ABSL_LOCKS_EXCLUDED(mu_);
   // Watches a claim held by another member from `revision` + 1.
@@ -95,6 +104,7 @@ class CleanupRunner final : public std::enable_shared_from_this<CleanupRunner> {
   void ForgetLater(const std::string& key, int64_t done_at)
       ABSL_LOCKS_EXCLUDED(mu_);
   void Forget(const std::string& key, int64_t done_at);
+  void Settled(const std::string& key) ABSL_LOCKS_EXCLUDED(mu_);
   bool stopped() const ABSL_LOCKS_EXCLUDED(mu_);
 
   const std::shared_ptr<ClientCore> core_;
@@ -108,7 +118,7 @@ class CleanupRunner final : public std::enable_shared_from_this<CleanupRunner> {
   std::set<WatchId> watches_ ABSL_GUARDED_BY(mu_);
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   int running_ ABSL_GUARDED_BY(mu_) = 0;  // Callbacks running now.
-  std::atomic<int64_t> settled_{0};
+  std::map<std::string, int64_t> settled_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace etcdisc::internal

@@ -37,7 +37,8 @@ absl::Status ReadFields(const JsonValue& object, const KeyValue& kv,
                         MemberRecord* out) {
   for (const auto& [name, target] :
        {std::pair<const char*, std::string*>{"hostname", &out->member.hostname},
-        {"process", &out->process}}) {
+        {"process", &out->process},
+        {"token", &out->token}}) {
     const JsonValue* v = object.Find(name);
     if (v == nullptr || v->type == JsonValue::Type::kNull) continue;
     if (v->type != JsonValue::Type::kString) {
@@ -94,6 +95,8 @@ std::string EncodeMember(const MemberRecord& record) {
   out.push_back('}');
   AppendField(&out, "process");
   AppendJsonString(&out, record.process);
+  AppendField(&out, "token");
+  AppendJsonString(&out, record.token);
   out.push_back('}');
   return out;
 }

@@ -13,15 +13,18 @@
 
 namespace etcdisc::internal {
 
-// What a member writes: the public fields and the process that holds the
-// key (see ProcessId), by which a joiner under the same id judges it.
+// What a member writes: the public fields, the process that holds the key
+// (see ProcessId), by which a joiner under the same id judges it, and a
+// token drawn at random for each Membership, by which it knows its own
+// writes (one whose answer was lost, say) from another's.
 struct MemberRecord {
   etcdisc::Member member;
   std::string process;
+  std::string token;
 };
 
-// {"node","hostname","since","meta","process"}; `since` as RFC 3339 UTC
-// with milliseconds; `member.revision` is not written (it is the key's).
+// {"node","hostname","since","meta","process","token"}; `since` as RFC 3339
+// UTC with milliseconds; `member.revision` is not written (it is the key's).
 std::string EncodeMember(const MemberRecord& record);
 
 // The record stored at `kv` under `nodes_prefix`: the node id from the key,

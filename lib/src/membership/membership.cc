@@ -54,6 +54,16 @@ absl::StatusOr<std::unique_ptr<Membership>> Join(Client& client,
     impl->OnDown(event.member);
     cleanup->OnDown(event.member);
   });
+  // A key gone before the callback was added is reported to it by no event:
+  // it shows as missing from the view, which has every change until then.
+  Member self;
+  self.node = id;
+  self.revision = impl->revision();
+  bool present = false;
+  for (const Member& m : (*view)->members()) {
+    present |= m.node == self.node && m.revision == self.revision;
+  }
+  if (!present) impl->OnDown(self);
   return std::unique_ptr<Membership>(
       new Membership(std::move(impl), std::move(cleanup), std::move(*view)));
 }

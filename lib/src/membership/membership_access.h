@@ -3,6 +3,7 @@
 #define ETCDISC_MEMBERSHIP_MEMBERSHIP_ACCESS_H_
 
 #include <cstdint>
+#include <string>
 
 #include "etcdisc/membership.h"
 #include "membership/cleanup.h"
@@ -11,9 +12,9 @@
 namespace etcdisc::internal {
 
 struct MembershipAccess {
-  // CleanupRunner::claims_settled().
-  static int64_t ClaimsSettled(const Membership& m) {
-    return m.cleanup_->claims_settled();
+  // CleanupRunner::claims_settled(key).
+  static int64_t ClaimsSettled(const Membership& m, const std::string& key) {
+    return m.cleanup_->claims_settled(key);
   }
   // The lease of its incarnation now (0 when not a member).
   static int64_t Lease(const Membership& m) { return m.impl_->lease(); }

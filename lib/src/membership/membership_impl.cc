@@ -1,6 +1,7 @@
 #include "membership/membership_impl.h"
 
 #include <algorithm>
+#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,7 +12,16 @@
 
 namespace etcdisc::internal {
 namespace {
+
 using Clock = std::chrono::steady_clock;
+
+std::string RandomToken() {
+  std::random_device random;
+  std::uniform_int_distribution<uint64_t> draw;
+  return absl::StrCat(absl::Hex(draw(random), absl::kZeroPad16),
+                      absl::Hex(draw(random), absl::kZeroPad16));
+}
+
 }  // namespace
 
 MembershipImpl::MembershipImpl(std::shared_ptr<ClientCore> core,
@@ -22,6 +32,7 @@ MembershipImpl::MembershipImpl(std::shared_ptr<ClientCore> core,
       node_(std::move(node)),
       options_(std::move(options)),
       process_(ThisProcessId()),
+      token_(RandomToken()),
       backoff_(std::chrono::milliseconds(100), std::chrono::seconds(5)) {}
 
 NodeKey MembershipImpl::KeyNow() const {
@@ -31,8 +42,9 @@ NodeKey MembershipImpl::KeyNow() const {
   record.member.since = std::chrono::system_clock::now();
   record.member.meta = options_.meta;
   record.process = process_;
+  record.token = token_;
   return NodeKey{cluster_, node_, core_->keys().NodeKey(cluster_, node_),
-                 EncodeMember(record)};
+                 EncodeMember(record), token_};
 }
 
 absl::Status MembershipImpl::Join() { return Attempt(/*retry=*/false); }

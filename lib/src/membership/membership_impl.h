@@ -91,6 +91,7 @@ class MembershipImpl final
   const std::string node_;
   const JoinOptions options_;
   const std::string process_;  // ThisProcessId().
+  const std::string token_;    // MemberRecord::token: drawn at random.
 
   mutable Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kJoining;

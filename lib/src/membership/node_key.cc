@@ -58,6 +58,19 @@ absl::Status AwaitExpiry(ClientCore& core, const NodeKey& node,
       absl::FormatDuration(absl::FromChrono(wait)), " for it to expire"));
 }
 
+absl::Status RevokeIfThere(ClientCore& core, int64_t lease) {
+  absl::Status s = core.etcd().lease().Revoke(lease);
+  return s.ok() || absl::IsNotFound(s) ? absl::OkStatus() : s;
+}
+
+// Whether `holder` is a write of this very membership (its token).
+bool IsOwnWrite(ClientCore& core, const NodeKey& node,
+                const KeyValue& holder) {
+  auto record =
+      MemberFromKeyValue(core.keys().NodesPrefix(node.cluster), holder);
+  return record.ok() && !node.token.empty() && record->token == node.token;
+}
+
 // Frees the key from `holder` if it is provably dead (OK), or says who
 // holds it (AlreadyExists).
 absl::Status FreeFromHolder(ClientCore& core, const NodeKey& node,
@@ -78,11 +91,7 @@ absl::Status FreeFromHolder(ClientCore& core, const NodeKey& node,
                   absl::StrCat(Taken(node), " by PID ", ProcessIdPid(process),
                                ", which has ended: revoking its lease"));
       if (holder.lease == 0) break;
-      if (absl::Status s = core.etcd().lease().Revoke(holder.lease);
-          !s.ok() && !absl::IsNotFound(s)) {
-        return s;
-      }
-      return absl::OkStatus();
+      return RevokeIfThere(core, holder.lease);
     case ProcessState::kElsewhere:
       if (holder.lease == 0) break;
       return AwaitExpiry(core, node, holder, revision, hostname);
@@ -108,8 +117,14 @@ absl::StatusOr<int64_t> TakeNodeKey(ClientCore& core, const NodeKey& node,
     if (answer.responses.empty() || answer.responses[0].range.kvs.empty()) {
       continue;  // Not seen: a Txn's compare and read are one step.
     }
-    ETCDISC_RETURN_IF_ERROR(FreeFromHolder(
-        core, node, answer.responses[0].range.kvs[0], answer.revision));
+    const KeyValue& holder = answer.responses[0].range.kvs[0];
+    if (IsOwnWrite(core, node, holder)) {
+      if (holder.lease == lease) return holder.create_revision;
+      ETCDISC_RETURN_IF_ERROR(RevokeIfThere(core, holder.lease));
+      continue;
+    }
+    ETCDISC_RETURN_IF_ERROR(
+        FreeFromHolder(core, node, holder, answer.revision));
   }
   return absl::AlreadyExistsError(absl::StrCat(
       Taken(node), ": each time it was freed another process took it"));

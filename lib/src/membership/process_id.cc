@@ -1,6 +1,9 @@
 #include "membership/process_id.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <fstream>
 #include <sstream>
@@ -37,18 +40,27 @@ std::string PidNamespace() {
   return std::string(link);
 }
 
-// Field 22 of /proc/<pid>/stat (start time after boot, in clock ticks);
-// empty when the process does not exist or has ended (a zombie not yet
-// reaped by its parent).
+// The whole of a small file; empty when it cannot be read.
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Field 22 of /proc/<pid>/stat (start time after boot, in clock ticks), or
+// "ended" for a zombie not yet reaped by its parent; empty when the file
+// cannot be read (no such process, or /proc hides it from this user).
 std::string StartTime(const std::string& pid) {
-  const std::string stat = FirstLine(absl::StrCat("/proc/", pid, "/stat"));
+  const std::string stat = ReadAll(absl::StrCat("/proc/", pid, "/stat"));
   // The command name (field 2) is in parentheses and may hold anything.
   const size_t close = stat.rfind(')');
   if (close == std::string::npos) return "";
   std::vector<absl::string_view> fields = absl::StrSplit(
       absl::string_view(stat).substr(close + 1), ' ', absl::SkipEmpty());
   // fields[0] is field 3 (state), so field 22 is fields[19].
-  if (fields.size() <= 19 || fields[0] == "Z" || fields[0] == "X") return "";
+  if (fields.size() <= 19) return "";
+  if (fields[0] == "Z" || fields[0] == "X") return "ended";
   return std::string(fields[19]);
 }
 
@@ -82,8 +94,13 @@ ProcessState JudgeProcess(absl::string_view id) {
   if (theirs.boot != BootId() || theirs.pid_namespace != PidNamespace()) {
     return ProcessState::kElsewhere;
   }
-  return StartTime(theirs.pid) == theirs.start ? ProcessState::kRunning
-                                               : ProcessState::kGone;
+  // Gone only when the kernel says so: no such PID, or the PID now names a
+  // process started at another time, or a zombie. A process this user may
+  // not see (EPERM, a /proc mounted with hidepid) is not judged.
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return ProcessState::kGone;
+  const std::string start = StartTime(theirs.pid);
+  if (start.empty()) return ProcessState::kElsewhere;
+  return start == theirs.start ? ProcessState::kRunning : ProcessState::kGone;
 }
 
 int ProcessIdPid(absl::string_view id) {

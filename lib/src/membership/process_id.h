@@ -17,8 +17,10 @@ std::string ThisProcessId();
 enum class ProcessState {
   kRunning,    // On this machine, in this PID namespace, still running.
   kGone,       // On this machine, in this PID namespace, and no longer
-               // running (its PID is free or taken by a later process).
-  kElsewhere,  // Another machine, boot or namespace, or not judged.
+               // running (its PID is free, taken by a later process, or a
+               // zombie's).
+  kElsewhere,  // Another machine, boot or namespace, or not judged (a
+               // process this user may not see).
 };
 
 // Judges the process `id` (from ThisProcessId) from here.
