@@ -7,7 +7,8 @@
 // etcd. The registrars are also members of a cluster, killed -9 and started
 // again under the same node id: every subscriber's view of the members must
 // see each incarnation up once and down once, never two of one node at once,
-// and end equal to etcd.
+// and end equal to etcd; and every incarnation that went down must have been
+// cleaned up after (OnNodeDown, once per cluster) at least once.
 //
 // ETCDISC_CHAOS_SECONDS sets how long faults are injected (default 120).
 #include <signal.h>
@@ -68,6 +69,7 @@ struct SubscriberView {
   // The members of "chaos" its ClusterView shows: node -> revision.
   std::map<std::string, int64_t> members;
   std::map<std::string, int64_t> last_incarnation;  // node -> highest revision
+  std::set<std::string> downs;  // "node@revision" of every down seen
   int member_events = 0;
   std::vector<std::string> errors;
   int events = 0;
@@ -117,6 +119,7 @@ void ReplayMemberLine(const std::vector<std::string>& f, SubscriberView* view) {
         absl::StrCat("down of ", node, "@", revision, ", not live"));
   } else {
     view->members.erase(live);
+    view->downs.insert(absl::StrCat(node, "@", revision));
   }
 }
 
@@ -232,6 +235,17 @@ class ChaosTest : public ::testing::Test {
       members[m.node] = m.revision;
     }
     return members;
+  }
+
+  // The cleanups the registrars ran: "node@revision" -> how many times.
+  std::map<std::string, int> Cleanups() {
+    std::map<std::string, int> runs;
+    for (int r = 0; r < 3; ++r) {
+      for (const auto& f : ReadLog(Path("registrar" + std::to_string(r)))) {
+        if (f.size() == 4 && f[0] == "CLEANUP") ++runs[f[2] + "@" + f[3]];
+      }
+    }
+    return runs;
   }
 
   std::unique_ptr<BackgroundProcess> StartRegistrar(int r) {
@@ -358,11 +372,17 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
             return false;
           }
         }
+        // Every member that went down was cleaned up after, at least once.
+        const std::map<std::string, int> cleanups = Cleanups();
+        for (const std::string& down : Replay("steady", Path("steady")).downs) {
+          if (!cleanups.count(down)) return false;
+        }
         return true;
       },
       seconds(60)))
       << "subscribers, their views or etcd did not settle on the registrars' "
-         "hosts and members";
+         "hosts and members, or a member that went down was not cleaned up "
+         "after";
 
   for (auto& [name, p] : subscribers) p->Signal(SIGTERM);
   for (auto& [name, p] : subscribers) EXPECT_EQ(p->Wait(seconds(30)), 0) << name;
@@ -404,6 +424,11 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
                 name.c_str(), view.events, static_cast<long long>(view.resyncs),
                 view.view_calls, view.member_events);
   }
+  int cleaned_twice = 0;
+  for (const auto& [incarnation, n] : Cleanups()) cleaned_twice += n > 1;
+  std::printf("chaos: members down %zu, of which cleaned up more than once "
+              "%d (when a claimant was killed before it finished)\n",
+              Replay("steady", Path("steady")).downs.size(), cleaned_twice);
   std::string fault_text;
   int fault_count = 0;
   for (const auto& [kind, n] : faults) {
