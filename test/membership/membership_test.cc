@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "discovery/json.h"
 #include "etcdisc/log.h"
@@ -35,10 +36,6 @@ using ::etcdisc::testing::DiscoveryTest;
 using ::etcdisc::testing::WaitFor;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-bool Contains(absl::string_view text, absl::string_view part) {
-  return text.find(part) != absl::string_view::npos;
-}
 
 // Every event a view passed to its callback.
 class EventLog {
@@ -198,7 +195,7 @@ TEST_F(MembershipTest, JoinWritesALeasedRecordThatMembersReadsBack) {
   auto json = internal::ParseJson(RawValue("/clusters/chat/nodes/node1"));
   ASSERT_TRUE(json.ok()) << json.status();
   ASSERT_NE(json->Find("process"), nullptr);
-  EXPECT_TRUE(Contains(json->Find("process")->text,
+  EXPECT_TRUE(absl::StrContains(json->Find("process")->text,
                        absl::StrCat(":", getpid(), ":")));
   // The view of the member itself agrees.
   EXPECT_TRUE(WaitFor([&] { return member->view().members().size() == 1; },
@@ -215,9 +212,9 @@ TEST_F(MembershipTest, AJoinUnderTheIdOfARunningProcessFailsAtOnceNamingIt) {
   ASSERT_FALSE(second.ok());
   EXPECT_TRUE(absl::IsAlreadyExists(second.status())) << second.status();
   const std::string message(second.status().message());
-  EXPECT_TRUE(Contains(message, "\"node1\"")) << message;
-  EXPECT_TRUE(Contains(message, "\"chat\"")) << message;
-  EXPECT_TRUE(Contains(message, absl::StrCat("PID ", getpid()))) << message;
+  EXPECT_TRUE(absl::StrContains(message, "\"node1\"")) << message;
+  EXPECT_TRUE(absl::StrContains(message, "\"chat\"")) << message;
+  EXPECT_TRUE(absl::StrContains(message, absl::StrCat("PID ", getpid()))) << message;
   // The holder is untouched.
   EXPECT_TRUE(first->status().ok());
   EXPECT_EQ(WaitForNode("node1"), revision);
@@ -279,7 +276,7 @@ TEST_F(MembershipTest, AnIdHeldByAProcessOfThisMachineThatEndedIsTakenAtOnce) {
     std::lock_guard<std::mutex> lock(lines_mu);
     bool revoked = false;
     for (const std::string& l : lines) {
-      revoked |= Contains(l, absl::StrCat("PID ", dead, ", which has ended"));
+      revoked |= absl::StrContains(l, absl::StrCat("PID ", dead, ", which has ended"));
     }
     EXPECT_TRUE(revoked) << "no log line says PID " << dead << " ended";
   }
@@ -317,8 +314,8 @@ TEST_F(MembershipTest, AnIdHeldElsewhereByALiveProcessIsRefusedNamingItsHost) {
   ASSERT_FALSE(member.ok());
   EXPECT_TRUE(absl::IsAlreadyExists(member.status())) << member.status();
   const std::string message(member.status().message());
-  EXPECT_TRUE(Contains(message, "far-away")) << message;
-  EXPECT_TRUE(Contains(message, "\"node1\"")) << message;
+  EXPECT_TRUE(absl::StrContains(message, "far-away")) << message;
+  EXPECT_TRUE(absl::StrContains(message, "\"node1\"")) << message;
   EXPECT_EQ(WaitForNode("node1"), revision);  // Still the holder's key.
 }
 
@@ -327,7 +324,7 @@ TEST_F(MembershipTest, AnIdHeldByAKeyWithoutALeaseIsRefused) {
   auto member = Join(NewMemberClient(), "chat", "node1");
   ASSERT_FALSE(member.ok());
   EXPECT_TRUE(absl::IsAlreadyExists(member.status())) << member.status();
-  EXPECT_TRUE(Contains(member.status().message(), "without a lease"))
+  EXPECT_TRUE(absl::StrContains(member.status().message(), "without a lease"))
       << member.status();
 }
 
@@ -691,7 +688,7 @@ TEST_F(MembershipTest, BadInputIsRefusedNamingTheValueAndWritesNothing) {
                             const std::string& named) {
     ASSERT_FALSE(m.ok()) << named;
     EXPECT_TRUE(absl::IsInvalidArgument(m.status())) << m.status();
-    EXPECT_TRUE(Contains(m.status().message(), named)) << m.status();
+    EXPECT_TRUE(absl::StrContains(m.status().message(), named)) << m.status();
   };
   Client& c = NewMemberClient();
   expect_invalid(Join(c, "a/b", "node1"), "\"a/b\"");
