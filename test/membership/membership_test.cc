@@ -388,6 +388,62 @@ TEST_F(MembershipTest, AKilledLeaderIsFollowedByTheNextOldestMember) {
   EXPECT_EQ(n3->view().leader()->revision, n2->revision());
 }
 
+// Members on a 3-member etcd, each client on every endpoint.
+class FailoverMembershipTest : public MembershipTest {
+ protected:
+  int Members() const override { return 3; }
+};
+
+TEST_F(FailoverMembershipTest, KillingTheEtcdLeaderTakesNoMemberDown) {
+  EventLog log;
+  auto view = MustWatch(&log);
+  ASSERT_NE(view, nullptr);
+  std::vector<std::unique_ptr<Membership>> nodes;
+  std::map<std::string, int64_t> joined;  // node -> revision
+  for (const char* node : {"node1", "node2", "node3"}) {
+    nodes.push_back(MustJoin(node));
+    ASSERT_NE(nodes.back(), nullptr);
+    joined[node] = nodes.back()->revision();
+  }
+  ASSERT_TRUE(WaitFor([&] { return nodes[0]->IsLeader(); }, seconds(10)));
+
+  auto etcd_leader = cluster().Leader(seconds(10));
+  ASSERT_TRUE(etcd_leader.ok()) << etcd_leader.status();
+  ASSERT_TRUE(cluster().Kill(*etcd_leader).ok());
+  ASSERT_TRUE(cluster().Leader(seconds(20)).ok()) << "no new etcd leader";
+  ASSERT_TRUE(cluster().Restart(*etcd_leader).ok())
+      << cluster().LogTail(*etcd_leader);
+
+  // Settled: every member holds its membership with a lease etcd answered
+  // for after the election, and the view agrees with etcd.
+  std::map<std::string, int64_t> in_etcd;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const auto& n : nodes) {
+          if (!n->status().ok()) return false;
+        }
+        if (!nodes[0]->IsLeader()) return false;
+        auto members = etcdisc::Members(discovery(), "chat");
+        if (!members.ok()) return false;
+        in_etcd.clear();
+        for (const Member& m : *members) in_etcd[m.node] = m.revision;
+        std::map<std::string, int64_t> seen;
+        for (const Member& m : view->members()) seen[m.node] = m.revision;
+        return seen == in_etcd;
+      },
+      seconds(30)));
+  // The same incarnations as before the kill, and none seen going down.
+  EXPECT_EQ(in_etcd, joined);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    EXPECT_EQ(nodes[i]->revision(), joined[nodes[i]->node()]);
+  }
+  for (const std::string& line : log.Lines()) {
+    EXPECT_FALSE(absl::StartsWith(line, "down")) << line;
+  }
+  EXPECT_FALSE(nodes[1]->IsLeader());
+  EXPECT_EQ(view->leader()->node, "node1");
+}
+
 class ProxiedMembershipTest : public MembershipTest {};
 
 TEST_F(ProxiedMembershipTest,
