@@ -41,7 +41,10 @@ trap 'rm -rf "$work"' EXIT
 step "2. chaos suite (${ETCDISC_CHAOS_SECONDS:=90} s of faults)"
 export ETCDISC_CHAOS_SECONDS
 if ! ctest --test-dir build -L chaos --verbose >"$work/chaos.log" 2>&1; then
-  grep -v '^[0-9]*: {"level"' "$work/chaos.log" | tail -60
+  # The assertions that failed, then how the run ended.
+  grep -v '^[0-9]*: {"level"' "$work/chaos.log" |
+    awk '/Failure$/ { show = 1 } /\[  FAILED  \]|\[       OK \]/ { show = 0 } show' | head -120
+  grep -v '^[0-9]*: {"level"' "$work/chaos.log" | tail -25
   echo "chaos suite failed"; exit 1
 fi
 grep -E 'chaos:|tests passed' "$work/chaos.log"

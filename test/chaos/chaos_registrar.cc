@@ -66,12 +66,18 @@ int main(int argc, char** argv) {
     std::unique_ptr<etcdisc::Registration> registration;
   };
   std::vector<Live> live;
+  std::string member_status = "OK";
   bool quiet = false;
   int next_host = 0;
   while (true) {
     timespec wait{0, std::uniform_int_distribution<long>(50, 400)(rng) * 1000000L};
     const int signal = sigtimedwait(&set, nullptr, &wait);
     if (signal == SIGTERM) break;
+    const std::string status_now = member->status().ToString();
+    if (status_now != member_status) {
+      member_status = status_now;
+      log.Line(absl::StrCat("MSTATUS ", NowMs(), " ", status_now));
+    }
     if (signal == SIGUSR1 && !quiet) {
       quiet = true;
       for (const Live& l : live) {

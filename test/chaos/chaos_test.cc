@@ -248,6 +248,60 @@ class ChaosTest : public ::testing::Test {
     return runs;
   }
 
+  // What still differs between the registrars, etcd and the subscribers'
+  // logs at the end; empty when everything agrees.
+  std::string Unsettled(
+      const std::map<std::string, std::set<std::string>>& held,
+      const std::map<std::string, std::set<std::string>>& state,
+      const std::map<std::string, int64_t>& members,
+      const std::map<std::string, std::unique_ptr<BackgroundProcess>>& subscribers) {
+    std::string why;
+    if (state != held) absl::StrAppend(&why, "\n etcd's hosts differ from the registrars'");
+    if (members.size() != 3) {
+      absl::StrAppend(&why, "\n etcd has ", members.size(), " members:",
+                      Describe(members));
+    }
+    for (const auto& [name, p] : subscribers) {
+      const SubscriberView view = Replay(name, Path(name));
+      if (view.live != state) absl::StrAppend(&why, "\n ", name, "'s hosts differ");
+      if (view.view_live != state) {
+        absl::StrAppend(&why, "\n ", name, "'s ServiceViews differ");
+      }
+      if (view.members != members) {
+        absl::StrAppend(&why, "\n ", name, "'s members:", Describe(view.members),
+                        " etcd's:", Describe(members));
+      }
+    }
+    const std::map<std::string, int> cleanups = Cleanups();
+    for (const std::string& down : Replay("steady", Path("steady")).downs) {
+      if (!cleanups.count(down)) absl::StrAppend(&why, "\n not cleaned up: ", down);
+    }
+    return why;
+  }
+  static std::string Describe(const std::map<std::string, int64_t>& members) {
+    std::string text;
+    for (const auto& [node, revision] : members) {
+      absl::StrAppend(&text, " ", node, "@", revision);
+    }
+    return text;
+  }
+  // The registrars' last lines about their membership.
+  std::string RegistrarMembershipLines() {
+    std::string text;
+    for (int r = 0; r < 3; ++r) {
+      std::vector<std::string> lines;
+      for (const auto& f : ReadLog(Path("registrar" + std::to_string(r)))) {
+        if (!f.empty() && (f[0] == "MSTATUS" || f[0] == "JOINED" ||
+                           f[0] == "JOINFAILED" || f[0] == "CLEANUP")) {
+          lines.push_back(absl::StrJoin(f, " "));
+        }
+      }
+      if (lines.size() > 8) lines.erase(lines.begin(), lines.end() - 8);
+      absl::StrAppend(&text, "\n registrar", r, ":\n  ", absl::StrJoin(lines, "\n  "));
+    }
+    return text;
+  }
+
   std::unique_ptr<BackgroundProcess> StartRegistrar(int r) {
     return std::make_unique<BackgroundProcess>(
         std::vector<std::string>{ETCDISC_CHAOS_REGISTRAR, cluster_->endpoints(),
@@ -359,30 +413,17 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
   // then etcd and every subscriber must agree.
   std::map<std::string, std::set<std::string>> final_state;
   std::map<std::string, int64_t> final_members;
-  ASSERT_TRUE(WaitFor(
+  std::string unsettled;
+  const bool settled = WaitFor(
       [&] {
         final_state = EtcdState();
-        if (final_state != held) return false;
         final_members = EtcdMembers();
-        if (final_members.size() != 3) return false;
-        for (const auto& [name, p] : subscribers) {
-          const SubscriberView view = Replay(name, Path(name));
-          if (view.live != final_state || view.view_live != final_state ||
-              view.members != final_members) {
-            return false;
-          }
-        }
-        // Every member that went down was cleaned up after, at least once.
-        const std::map<std::string, int> cleanups = Cleanups();
-        for (const std::string& down : Replay("steady", Path("steady")).downs) {
-          if (!cleanups.count(down)) return false;
-        }
-        return true;
+        unsettled = Unsettled(held, final_state, final_members, subscribers);
+        return unsettled.empty();
       },
-      seconds(60)))
-      << "subscribers, their views or etcd did not settle on the registrars' "
-         "hosts and members, or a member that went down was not cleaned up "
-         "after";
+      seconds(60));
+  ASSERT_TRUE(settled) << "not settled after 60 s:" << unsettled
+                       << RegistrarMembershipLines();
 
   for (auto& [name, p] : subscribers) p->Signal(SIGTERM);
   for (auto& [name, p] : subscribers) EXPECT_EQ(p->Wait(seconds(30)), 0) << name;
