@@ -10,6 +10,7 @@
 //   JOINED <ms> <node> <revision>  a registrar joined the cluster "chaos"
 //   CLEANUP <ms> <node> <revision> a registrar ran the cleanup after a member
 //   MSTATUS <ms> <status...>       a registrar's Membership::status() changed
+//   VSTATUS <ms> <view> <status...>  a subscriber's view's status() changed
 //   MEMBER <ms> up|down <node> <revision>  a subscriber's view of "chaos"
 // <ms> is wall-clock milliseconds since the epoch: all processes share it.
 #ifndef ETCDISC_TEST_CHAOS_CHAOS_LOG_H_

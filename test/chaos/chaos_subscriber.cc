@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -109,8 +110,21 @@ int main(int argc, char** argv) {
       }
     });
   }
-  int signal = 0;
-  while (signal != SIGTERM) signal = sigwaitinfo(&set, nullptr);
+  // Each second, a view whose status changed is logged (a view that ended
+  // would otherwise only show as a difference at the end).
+  std::map<std::string, std::string> statuses;
+  const auto note_status = [&](const std::string& what, const absl::Status& s) {
+    std::string& last = statuses[what];
+    if (last.empty()) last = "OK";
+    if (s.ToString() == last) return;
+    last = s.ToString();
+    log.Line(absl::StrCat("VSTATUS ", NowMs(), " ", what, " ", last));
+  };
+  const timespec second{1, 0};
+  while (sigtimedwait(&set, nullptr, &second) != SIGTERM) {
+    for (const auto& view : views) note_status(view->service(), view->status());
+    note_status("members", members->status());
+  }
   log.Line(absl::StrCat("RESYNCS ", (*client)->Stats().resyncs));
   for (auto& s : subs) s->Close();
   for (auto& t : readers) t.join();

@@ -302,6 +302,19 @@ class ChaosTest : public ::testing::Test {
     return text;
   }
 
+  // The subscribers' lines about views whose status changed.
+  std::string SubscriberStatusLines() {
+    std::string text;
+    for (const char* name : {"steady", "cutoff", "late"}) {
+      for (const auto& f : ReadLog(Path(name))) {
+        if (!f.empty() && (f[0] == "VSTATUS" || f[0] == "CLOSED")) {
+          absl::StrAppend(&text, "\n ", name, ": ", absl::StrJoin(f, " "));
+        }
+      }
+    }
+    return text;
+  }
+
   std::unique_ptr<BackgroundProcess> StartRegistrar(int r) {
     return std::make_unique<BackgroundProcess>(
         std::vector<std::string>{ETCDISC_CHAOS_REGISTRAR, cluster_->endpoints(),
@@ -423,7 +436,7 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
       },
       seconds(60));
   ASSERT_TRUE(settled) << "not settled after 60 s:" << unsettled
-                       << RegistrarMembershipLines();
+                       << RegistrarMembershipLines() << SubscriberStatusLines();
 
   for (auto& [name, p] : subscribers) p->Signal(SIGTERM);
   for (auto& [name, p] : subscribers) EXPECT_EQ(p->Wait(seconds(30)), 0) << name;
