@@ -118,6 +118,31 @@ TEST_F(WatchHubTest, WatchFromACompactedRevisionReportsTheCompactRevision) {
   EXPECT_EQ(client().watch().size(), 0u);
 }
 
+// etcd releases older than the fix of etcd issue 18089 (Debian 12 has
+// 3.4.23), compacting at a delete's revision, drop that delete's tombstone: a watch from exactly that
+// revision then skips the delete without a word. The hub must deliver it or
+// end the watch as compacted, so that the caller reads again.
+TEST_F(WatchHubTest, ADeleteAtTheCompactRevisionIsNeverSkippedSilently) {
+  MustPut("/w/k", "2");
+  MustPut("/w/k", "3");
+  const int64_t deleted = MustDelete("/w/k");
+  const int64_t put = MustPut("/w/k", "6");
+  ASSERT_TRUE(cluster().Compact(deleted).ok());
+
+  EventLog log;
+  client().watch().Watch(PrefixFrom("/w/", deleted), log.Handler());
+  WatchUpdate end;
+  if (log.WaitForEnd(seconds(5), &end)) {
+    EXPECT_EQ(end.status.code(), absl::StatusCode::kOutOfRange) << end.status;
+    EXPECT_EQ(end.compact_revision, deleted);
+    EXPECT_TRUE(log.events().empty());
+    return;
+  }
+  ASSERT_TRUE(log.WaitForEvents(2, seconds(5)))
+      << "the delete at " << deleted << " was skipped";
+  EXPECT_EQ(Revisions(log.events()), (std::vector<int64_t>{deleted, put}));
+}
+
 TEST_F(WatchHubTest, ResumesAfterMemberRestartLosingAndRepeatingNothing) {
   auto start = cluster().Revision();
   ASSERT_TRUE(start.ok());
