@@ -40,8 +40,8 @@ absl::Status EndStatus(const Response& response, const WatchOptions& options,
                        int64_t from) {
   if (response.compact_revision() > 0) {
     return absl::OutOfRangeError(absl::StrCat(
-        "watch of \"", options.key, "\" from revision ", from,
-        ": etcd has compacted its history up to revision ",
+        "watch of \"", options.key, "\" from revision ", from, " (asked from ",
+        AskedStart(from), "): etcd has compacted its history up to revision ",
         response.compact_revision()));
   }
   if (IsStaleToken(absl::UnknownError(response.cancel_reason()))) {
