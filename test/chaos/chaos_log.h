@@ -1,5 +1,6 @@
 // The line format chaos processes log in, and a writer that flushes each line
 // (a process may be killed at any time).
+//   START <ms> <pid>               a registrar started; signals now wait for it
 //   REG <ms> <service> <uuid>      registered (WaitRegistration returned OK)
 //   STOP <ms> <service> <uuid> <ok|error>
 //   LIVE <service> <uuid>          still registered when told to go quiet
@@ -9,7 +10,7 @@
 //   RESYNCS <n>                    re-reads after compaction, at exit
 //   JOINED <ms> <node> <revision>  a registrar joined the cluster "chaos"
 //   CLEANUP <ms> <node> <revision> a registrar ran the cleanup after a member
-//   MSTATUS <ms> <status...>       a registrar's Membership::status() changed
+//   MSTATUS <ms> <revision> <status...>  a registrar's Membership changed
 //   VSTATUS <ms> <view> <status...>  a subscriber's view's status() changed
 //   MEMBER <ms> up|down <node> <revision>  a subscriber's view of "chaos"
 // <ms> is wall-clock milliseconds since the epoch: all processes share it.

@@ -5,6 +5,7 @@
 // it runs for a member that went down.
 // Usage: chaos_registrar ENDPOINTS SERVICES(comma) SEED LOG
 #include <signal.h>
+#include <unistd.h>
 
 #include <map>
 #include <memory>
@@ -12,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "etcdisc/client.h"
@@ -22,6 +25,9 @@ using etcdisc::chaos::LogWriter;
 using etcdisc::chaos::NowMs;
 
 int main(int argc, char** argv) {
+  // A crash prints its stack on stderr, which is the test's.
+  absl::InitializeSymbolizer(argv[0]);
+  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
   if (argc != 5) return 2;
   sigset_t set;
   sigemptyset(&set);
@@ -32,6 +38,8 @@ int main(int argc, char** argv) {
   const std::vector<std::string> services = absl::StrSplit(argv[2], ',');
   std::mt19937 rng(static_cast<unsigned>(std::atoi(argv[3])));
   LogWriter log(argv[4]);
+  // From here SIGUSR1 and SIGTERM wait for us: the test may send them.
+  log.Line(absl::StrCat("START ", NowMs(), " ", ::getpid()));
   // TLS and the etcd user, if any, from the environment (ChaosTest sets them).
   auto from_environment = etcdisc::ClientOptionsFromEnvironment();
   if (!from_environment.ok()) return 1;
@@ -66,14 +74,15 @@ int main(int argc, char** argv) {
     std::unique_ptr<etcdisc::Registration> registration;
   };
   std::vector<Live> live;
-  std::string member_status = "OK";
+  std::string member_status;
   bool quiet = false;
   int next_host = 0;
   while (true) {
     timespec wait{0, std::uniform_int_distribution<long>(50, 400)(rng) * 1000000L};
     const int signal = sigtimedwait(&set, nullptr, &wait);
     if (signal == SIGTERM) break;
-    const std::string status_now = member->status().ToString();
+    const std::string status_now =
+        absl::StrCat(member->revision(), " ", member->status().ToString());
     if (status_now != member_status) {
       member_status = status_now;
       log.Line(absl::StrCat("MSTATUS ", NowMs(), " ", status_now));

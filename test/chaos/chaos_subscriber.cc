@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -38,6 +40,9 @@ std::string ViewLine(const std::string& service,
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A crash prints its stack on stderr, which is the test's.
+  absl::InitializeSymbolizer(argv[0]);
+  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
   if (argc < 4) return 2;
   sigset_t set;
   sigemptyset(&set);

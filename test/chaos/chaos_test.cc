@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -209,13 +210,15 @@ class ChaosTest : public ::testing::Test {
     return Client::Create(options);
   }
 
-  std::map<std::string, std::set<std::string>> EtcdState() {
+  // etcd's host keys now: service -> uuids; nothing if etcd could not be
+  // read (the caller waits and asks again).
+  std::optional<std::map<std::string, std::set<std::string>>> EtcdState() {
     std::map<std::string, std::set<std::string>> state;
     auto client = CheckingClient();
-    EXPECT_TRUE(client.ok());
+    if (!client.ok()) return std::nullopt;
     for (absl::string_view service : absl::StrSplit(kServices, ',')) {
       auto hosts = (*client)->Get(service);
-      EXPECT_TRUE(hosts.ok()) << hosts.status();
+      if (!hosts.ok()) return std::nullopt;
       auto& set = state[std::string(service)];
       for (const Host& h : hosts->All().value_or(std::vector<Host>{})) {
         set.insert(h.uuid);
@@ -224,16 +227,15 @@ class ChaosTest : public ::testing::Test {
     return state;
   }
 
-  // etcd's members of "chaos" now: node -> revision.
-  std::map<std::string, int64_t> EtcdMembers() {
+  // etcd's members of "chaos" now: node -> revision; nothing if etcd could
+  // not be read.
+  std::optional<std::map<std::string, int64_t>> EtcdMembers() {
     std::map<std::string, int64_t> members;
     auto client = CheckingClient();
-    EXPECT_TRUE(client.ok());
+    if (!client.ok()) return std::nullopt;
     auto read = Members(**client, "chaos");
-    EXPECT_TRUE(read.ok()) << read.status();
-    for (const Member& m : read.value_or(std::vector<Member>{})) {
-      members[m.node] = m.revision;
-    }
+    if (!read.ok()) return std::nullopt;
+    for (const Member& m : *read) members[m.node] = m.revision;
     return members;
   }
 
@@ -302,6 +304,30 @@ class ChaosTest : public ::testing::Test {
     return text;
   }
 
+  // Whether a process still runs, with its threads' stacks if so, or how it
+  // ended (its stderr, in the test's, has the stack of a crash).
+  static std::string HowItIs(BackgroundProcess* process) {
+    const std::string state = process->HowItEnded();
+    if (state != "running") return state;
+    return "running; its threads:\n" + Stacks(process->pid());
+  }
+  // The stacks of a process's threads, if gdb is installed.
+  static std::string Stacks(pid_t pid) {
+    const std::string command = absl::StrCat(
+        "command -v gdb >/dev/null && gdb -p ", pid,
+        " -batch -ex 'thread apply all bt' 2>/dev/null | grep -E '^(#|Thread)'");
+    FILE* out = ::popen(command.c_str(), "r");
+    if (out == nullptr) return "(no gdb)";
+    std::string text;
+    char buffer[4096];
+    size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof(buffer), out)) > 0) {
+      text.append(buffer, n);
+    }
+    ::pclose(out);
+    return text.empty() ? "(gdb is not installed)" : text;
+  }
+
   // The subscribers' lines about views whose status changed.
   std::string SubscriberStatusLines() {
     std::string text;
@@ -315,12 +341,25 @@ class ChaosTest : public ::testing::Test {
     return text;
   }
 
+  // Starts registrar r and waits until it has blocked the signals the test
+  // sends (SIGUSR1 would end it before then).
   std::unique_ptr<BackgroundProcess> StartRegistrar(int r) {
-    return std::make_unique<BackgroundProcess>(
+    const std::string path = Path("registrar" + std::to_string(r));
+    auto process = std::make_unique<BackgroundProcess>(
         std::vector<std::string>{ETCDISC_CHAOS_REGISTRAR, cluster_->endpoints(),
-                                 kServices, std::to_string(r + 1),
-                                 Path("registrar" + std::to_string(r))},
+                                 kServices, std::to_string(r + 1), path},
         ChildEnv());
+    const std::string pid = std::to_string(process->pid());
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          for (const auto& f : ReadLog(path)) {
+            if (f.size() == 3 && f[0] == "START" && f[2] == pid) return true;
+          }
+          return false;
+        },
+        seconds(30)))
+        << "registrar " << r << " did not start: " << process->HowItEnded();
+    return process;
   }
 
   std::unique_ptr<EtcdCluster> cluster_;
@@ -416,7 +455,8 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
           return false;
         },
         seconds(60)))
-        << "registrar " << r << " did not go quiet";
+        << "registrar " << r << " did not go quiet: "
+        << HowItIs(registrars[r].get());
     for (const auto& f : ReadLog(path)) {
       if (f.size() == 3 && f[0] == "LIVE") held[f[1]].insert(f[2]);
       if (f.size() == 4 && f[0] == "REG") registered.insert(f[3]);
@@ -429,8 +469,14 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
   std::string unsettled;
   const bool settled = WaitFor(
       [&] {
-        final_state = EtcdState();
-        final_members = EtcdMembers();
+        auto state = EtcdState();
+        auto members = EtcdMembers();
+        if (!state || !members) {
+          unsettled = "\n etcd could not be read";
+          return false;
+        }
+        final_state = *std::move(state);
+        final_members = *std::move(members);
         unsettled = Unsettled(held, final_state, final_members, subscribers);
         return unsettled.empty();
       },

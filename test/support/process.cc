@@ -154,4 +154,16 @@ int BackgroundProcess::Wait(std::chrono::milliseconds timeout) {
   return -1;
 }
 
+std::string BackgroundProcess::HowItEnded() {
+  if (exited_) return "ended (already waited for)";
+  int wstatus = 0;
+  if (::waitpid(pid_, &wstatus, WNOHANG) != pid_) return "running";
+  exited_ = true;
+  if (WIFSIGNALED(wstatus)) {
+    return "killed by signal " + std::to_string(WTERMSIG(wstatus)) +
+           (WCOREDUMP(wstatus) ? " (core dumped)" : "");
+  }
+  return "exited with " + std::to_string(WEXITSTATUS(wstatus));
+}
+
 }  // namespace etcdisc::testing

@@ -45,6 +45,8 @@ class BackgroundProcess {
   // Waits for the process to end; its exit code, or -1 when killed by a
   // signal or not ended within `timeout`.
   int Wait(std::chrono::milliseconds timeout);
+  // Without waiting: "running", "exited with N" or "killed by signal N".
+  std::string HowItEnded();
   pid_t pid() const { return pid_; }
 
  private:
