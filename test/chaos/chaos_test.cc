@@ -23,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -40,6 +41,8 @@ namespace {
 using ::etcdisc::testing::BackgroundProcess;
 using ::etcdisc::testing::EtcdCluster;
 using ::etcdisc::testing::EtcdClusterOptions;
+using ::etcdisc::testing::ProcessResult;
+using ::etcdisc::testing::RunProcess;
 using ::etcdisc::testing::WaitFor;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -212,12 +215,11 @@ class ChaosTest : public ::testing::Test {
 
   // etcd's host keys now: service -> uuids; nothing if etcd could not be
   // read (the caller waits and asks again).
-  std::optional<std::map<std::string, std::set<std::string>>> EtcdState() {
+  static std::optional<std::map<std::string, std::set<std::string>>> EtcdState(
+      Client& client) {
     std::map<std::string, std::set<std::string>> state;
-    auto client = CheckingClient();
-    if (!client.ok()) return std::nullopt;
     for (absl::string_view service : absl::StrSplit(kServices, ',')) {
-      auto hosts = (*client)->Get(service);
+      auto hosts = client.Get(service);
       if (!hosts.ok()) return std::nullopt;
       auto& set = state[std::string(service)];
       for (const Host& h : hosts->All().value_or(std::vector<Host>{})) {
@@ -229,11 +231,10 @@ class ChaosTest : public ::testing::Test {
 
   // etcd's members of "chaos" now: node -> revision; nothing if etcd could
   // not be read.
-  std::optional<std::map<std::string, int64_t>> EtcdMembers() {
+  static std::optional<std::map<std::string, int64_t>> EtcdMembers(
+      Client& client) {
     std::map<std::string, int64_t> members;
-    auto client = CheckingClient();
-    if (!client.ok()) return std::nullopt;
-    auto read = Members(**client, "chaos");
+    auto read = Members(client, "chaos");
     if (!read.ok()) return std::nullopt;
     for (const Member& m : *read) members[m.node] = m.revision;
     return members;
@@ -287,17 +288,22 @@ class ChaosTest : public ::testing::Test {
     }
     return text;
   }
+  // The lines of a log whose first word is one of `kinds`, as logged.
+  static std::vector<std::string> LinesOf(const std::string& path,
+                                          const std::set<std::string>& kinds) {
+    std::vector<std::string> lines;
+    for (const auto& f : ReadLog(path)) {
+      if (!f.empty() && kinds.count(f[0])) lines.push_back(absl::StrJoin(f, " "));
+    }
+    return lines;
+  }
   // The registrars' last lines about their membership.
   std::string RegistrarMembershipLines() {
     std::string text;
     for (int r = 0; r < 3; ++r) {
-      std::vector<std::string> lines;
-      for (const auto& f : ReadLog(Path("registrar" + std::to_string(r)))) {
-        if (!f.empty() && (f[0] == "MSTATUS" || f[0] == "JOINED" ||
-                           f[0] == "JOINFAILED" || f[0] == "CLEANUP")) {
-          lines.push_back(absl::StrJoin(f, " "));
-        }
-      }
+      std::vector<std::string> lines =
+          LinesOf(Path("registrar" + std::to_string(r)),
+                  {"MSTATUS", "JOINED", "JOINFAILED", "CLEANUP"});
       if (lines.size() > 8) lines.erase(lines.begin(), lines.end() - 8);
       absl::StrAppend(&text, "\n registrar", r, ":\n  ", absl::StrJoin(lines, "\n  "));
     }
@@ -313,29 +319,19 @@ class ChaosTest : public ::testing::Test {
   }
   // The stacks of a process's threads, if gdb is installed.
   static std::string Stacks(pid_t pid) {
-    const std::string command = absl::StrCat(
-        "command -v gdb >/dev/null && gdb -p ", pid,
-        " -batch -ex 'thread apply all bt' 2>/dev/null | grep -E '^(#|Thread)'");
-    FILE* out = ::popen(command.c_str(), "r");
-    if (out == nullptr) return "(no gdb)";
-    std::string text;
-    char buffer[4096];
-    size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof(buffer), out)) > 0) {
-      text.append(buffer, n);
-    }
-    ::pclose(out);
-    return text.empty() ? "(gdb is not installed)" : text;
+    if (!std::filesystem::exists("/usr/bin/gdb")) return "(gdb is not installed)";
+    const ProcessResult gdb =
+        RunProcess({"/usr/bin/gdb", "-p", std::to_string(pid), "-batch", "-ex",
+                    "thread apply all bt"});
+    return gdb.out;
   }
 
   // The subscribers' lines about views whose status changed.
   std::string SubscriberStatusLines() {
     std::string text;
     for (const char* name : {"steady", "cutoff", "late"}) {
-      for (const auto& f : ReadLog(Path(name))) {
-        if (!f.empty() && (f[0] == "VSTATUS" || f[0] == "CLOSED")) {
-          absl::StrAppend(&text, "\n ", name, ": ", absl::StrJoin(f, " "));
-        }
+      for (const std::string& line : LinesOf(Path(name), {"VSTATUS", "CLOSED"})) {
+        absl::StrAppend(&text, "\n ", name, ": ", line);
       }
     }
     return text;
@@ -352,8 +348,8 @@ class ChaosTest : public ::testing::Test {
     const std::string pid = std::to_string(process->pid());
     EXPECT_TRUE(WaitFor(
         [&] {
-          for (const auto& f : ReadLog(path)) {
-            if (f.size() == 3 && f[0] == "START" && f[2] == pid) return true;
+          for (const std::string& line : LinesOf(path, {"START"})) {
+            if (absl::EndsWith(line, " " + pid)) return true;
           }
           return false;
         },
@@ -448,12 +444,7 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
   for (int r = 0; r < 3; ++r) {
     const std::string path = Path("registrar" + std::to_string(r));
     ASSERT_TRUE(WaitFor(
-        [&] {
-          for (const auto& f : ReadLog(path)) {
-            if (!f.empty() && f[0] == "QUIET") return true;
-          }
-          return false;
-        },
+        [&] { return !LinesOf(path, {"QUIET"}).empty(); },
         seconds(60)))
         << "registrar " << r << " did not go quiet: "
         << HowItIs(registrars[r].get());
@@ -469,8 +460,13 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
   std::string unsettled;
   const bool settled = WaitFor(
       [&] {
-        auto state = EtcdState();
-        auto members = EtcdMembers();
+        auto client = CheckingClient();
+        std::optional<std::map<std::string, std::set<std::string>>> state;
+        std::optional<std::map<std::string, int64_t>> members;
+        if (client.ok()) {
+          state = EtcdState(**client);
+          members = EtcdMembers(**client);
+        }
         if (!state || !members) {
           unsettled = "\n etcd could not be read";
           return false;
