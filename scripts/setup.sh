@@ -12,6 +12,7 @@ packages=(
   etcd-server etcd-client
   clang libclang-rt-14-dev llvm
   help2man dpkg-dev openssl
+  gdb  # a failed test shows the stacks of a child process that hangs
 )
 
 missing=()

@@ -1,10 +1,13 @@
 // etcdisc: register, find and watch services in etcd from the command line.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -102,6 +105,14 @@ int NormalizeFlags(const Command& command, std::vector<std::string>* args) {
     if (info.type != "bool" && eq == std::string::npos) ++i;  // --flag VALUE
   }
   return 0;
+}
+
+// A crash prints the stack of the thread that crashed on stderr.
+void PrintStackOnCrash(const char* argv0) {
+  absl::InitializeSymbolizer(argv0);
+  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
+  // SIGTERM is how a user stops a command, not a crash: its default stays.
+  std::signal(SIGTERM, SIG_DFL);
 }
 
 }  // namespace
@@ -221,6 +232,7 @@ void LogGrpcLine(gpr_log_func_args* args) {
 int main(int argc, char** argv) {
   using etcdisc::cli::Commands;
   gpr_set_log_function(&LogGrpcLine);
+  etcdisc::cli::PrintStackOnCrash(argv[0]);
   if (argc < 2) {
     etcdisc::cli::PrintUsage();
     return etcdisc::cli::kUsage;

@@ -39,6 +39,7 @@ namespace etcdisc::chaos {
 namespace {
 
 using ::etcdisc::testing::BackgroundProcess;
+using ::etcdisc::testing::DescribeProcess;
 using ::etcdisc::testing::EtcdCluster;
 using ::etcdisc::testing::EtcdClusterOptions;
 using ::etcdisc::testing::ProcessResult;
@@ -310,22 +311,6 @@ class ChaosTest : public ::testing::Test {
     return text;
   }
 
-  // Whether a process still runs, with its threads' stacks if so, or how it
-  // ended (its stderr, in the test's, has the stack of a crash).
-  static std::string HowItIs(BackgroundProcess* process) {
-    const std::string state = process->HowItEnded();
-    if (state != "running") return state;
-    return "running; its threads:\n" + Stacks(process->pid());
-  }
-  // The stacks of a process's threads, if gdb is installed.
-  static std::string Stacks(pid_t pid) {
-    if (!std::filesystem::exists("/usr/bin/gdb")) return "(gdb is not installed)";
-    const ProcessResult gdb =
-        RunProcess({"/usr/bin/gdb", "-p", std::to_string(pid), "-batch", "-ex",
-                    "thread apply all bt"});
-    return gdb.out;
-  }
-
   // The subscribers' lines about views whose status changed.
   std::string SubscriberStatusLines() {
     std::string text;
@@ -447,7 +432,7 @@ TEST_F(ChaosTest, SubscribersMatchEtcdAfterMinutesOfFaults) {
         [&] { return !LinesOf(path, {"QUIET"}).empty(); },
         seconds(60)))
         << "registrar " << r << " did not go quiet: "
-        << HowItIs(registrars[r].get());
+        << DescribeProcess(*registrars[r]);
     for (const auto& f : ReadLog(path)) {
       if (f.size() == 3 && f[0] == "LIVE") held[f[1]].insert(f[2]);
       if (f.size() == 4 && f[0] == "REG") registered.insert(f[3]);

@@ -13,12 +13,14 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "discovery/options.h"
@@ -571,6 +573,20 @@ std::string EtcdCluster::LogTail(int i) const {
   const std::string text = all.str();
   const size_t keep = 2000;
   return text.size() <= keep ? text : text.substr(text.size() - keep);
+}
+
+std::string EtcdCluster::LogWarnings(int i, size_t max_lines) const {
+  std::ifstream in(members_.at(i).log_path);
+  std::deque<std::string> kept;
+  for (std::string line; std::getline(in, line);) {
+    if (!absl::StrContains(line, R"("level":"warn")") &&
+        !absl::StrContains(line, R"("level":"error")")) {
+      continue;
+    }
+    kept.push_back(std::move(line));
+    if (kept.size() > max_lines) kept.pop_front();
+  }
+  return absl::StrJoin(kept, "\n");
 }
 
 }  // namespace etcdisc::testing

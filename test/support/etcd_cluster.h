@@ -114,6 +114,9 @@ class EtcdCluster {
 
   // The tail of member i's log, for failure messages.
   std::string LogTail(int i) const;
+  // The last `max_lines` warnings and errors of member i's log (slow disk,
+  // slow applies, elections), for failure messages.
+  std::string LogWarnings(int i, size_t max_lines) const;
 
   // With TLS: the certificates made for this cluster, and what a client of
   // it sets (the CA, and the root user's certificate with kMutual).

@@ -3,6 +3,7 @@
 #ifndef ETCDISC_TEST_SUPPORT_ETCD_TEST_H_
 #define ETCDISC_TEST_SUPPORT_ETCD_TEST_H_
 
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -78,11 +79,23 @@ class EtcdTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    if (HasFailure() && cluster_ != nullptr) PrintEtcdWarnings();
     client_.reset();  // Before the cluster, so that its streams end cleanly.
     cluster_.reset();
   }
 
  private:
+  // etcd's own account of a failed test's time: a slow disk or apply, an
+  // election.
+  void PrintEtcdWarnings() const {
+    for (int i = 0; i < cluster_->size(); ++i) {
+      const std::string warnings = cluster_->LogWarnings(i, 15);
+      if (warnings.empty()) continue;
+      std::fprintf(stderr, "etcd member %d's last warnings:\n%s\n", i,
+                   warnings.c_str());
+    }
+  }
+
   std::unique_ptr<EtcdCluster> cluster_;
   std::unique_ptr<internal::EtcdClient> client_;
 };

@@ -166,4 +166,16 @@ std::string BackgroundProcess::HowItEnded() {
   return "exited with " + std::to_string(WEXITSTATUS(wstatus));
 }
 
+std::string DescribeProcess(BackgroundProcess& process) {
+  const std::string state = process.HowItEnded();
+  if (state != "running") return state;
+  if (::access("/usr/bin/gdb", X_OK) != 0) {
+    return "running (install gdb to see its threads)";
+  }
+  const ProcessResult gdb =
+      RunProcess({"/usr/bin/gdb", "-p", std::to_string(process.pid()),
+                  "-batch", "-ex", "thread apply all bt"});
+  return "running; its threads:\n" + gdb.out;
+}
+
 }  // namespace etcdisc::testing

@@ -56,6 +56,10 @@ class BackgroundProcess {
   bool exited_ = false;
 };
 
+// How `process` is, for a failure message: how it ended, or "running" with
+// its threads' stacks (when gdb is installed).
+std::string DescribeProcess(BackgroundProcess& process);
+
 }  // namespace etcdisc::testing
 
 #endif  // ETCDISC_TEST_SUPPORT_PROCESS_H_

@@ -21,6 +21,7 @@ namespace {
 using ::etcdisc::testing::BackgroundProcess;
 using ::etcdisc::testing::CliTest;
 using ::etcdisc::testing::Contains;
+using ::etcdisc::testing::DescribeProcess;
 using ::etcdisc::testing::Field;
 using ::etcdisc::testing::ProcessResult;
 using ::etcdisc::testing::WaitFor;
@@ -41,14 +42,20 @@ class CliClusterTest : public CliTest {
   std::unique_ptr<BackgroundProcess> Start(std::vector<std::string> args) {
     return std::make_unique<BackgroundProcess>(Cli(std::move(args)), Env());
   }
-  // Reads lines of `process` until one holds `part`; false after 20 s.
-  static bool ReadUntil(BackgroundProcess& process, const std::string& part) {
+  // Reads lines of `process` until one holds `part`; a failure after 20 s
+  // naming the lines read and how the process is.
+  static ::testing::AssertionResult ReadUntil(BackgroundProcess& process,
+                                              const std::string& part) {
     const auto until = std::chrono::steady_clock::now() + seconds(20);
+    std::string read;
     while (std::chrono::steady_clock::now() < until) {
       auto line = process.ReadLine(seconds(1));
-      if (line && Contains(*line, part)) return true;
+      if (line && Contains(*line, part)) return ::testing::AssertionSuccess();
+      if (line) absl::StrAppend(&read, "\n  ", *line);
     }
-    return false;
+    return ::testing::AssertionFailure()
+           << "no line with " << part << " in 20 s; it printed:" << read
+           << "\nthe process is " << DescribeProcess(process);
   }
   // The node ids etcd holds in `cluster`.
   std::vector<std::string> EtcdNodes(const std::string& cluster) {
