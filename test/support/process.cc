@@ -14,23 +14,47 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The environment of this process with `env` added (or replacing), as
+// "KEY=VALUE" strings.
+std::vector<std::string> EnvironmentWith(
+    const std::map<std::string, std::string>& env) {
+  std::vector<std::string> out;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const std::string key = entry.substr(0, entry.find('='));
+    if (env.count(key) == 0) out.push_back(entry);
+  }
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
+}
+
+std::vector<char*> Pointers(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (const auto& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
 // Forks and execs `argv` with stdout and stderr to the given descriptors.
+// Everything is allocated before the fork: the child of a process with
+// threads only calls what is safe there.
 pid_t Spawn(const std::vector<std::string>& argv,
             const std::map<std::string, std::string>& env, int out_fd,
             int err_fd) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
+  std::vector<char*> args = Pointers(argv);
+  const std::vector<std::string> environment = EnvironmentWith(env);
+  std::vector<char*> envp = Pointers(environment);
+  const std::string failed = "cannot run " + argv.at(0) + "\n";
   const pid_t pid = ::fork();
   if (pid != 0) return pid;
-  for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
   ::dup2(out_fd, STDOUT_FILENO);
   if (err_fd != STDERR_FILENO) ::dup2(err_fd, STDERR_FILENO);
   // Signals blocked by the test runner must not stay blocked in the child.
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::execv(args[0], args.data());
+  ::execve(args[0], args.data(), envp.data());
+  [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, failed.data(), failed.size());
   ::_exit(127);
 }
 
