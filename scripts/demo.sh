@@ -61,7 +61,7 @@ make_certs() {
     -CAcreateserial -days 1 -extfile "$dir/ext" -out "$dir/server.pem" 2>/dev/null
 }
 
-# Users and roles: root, role registrar (readwrite on the two prefixes), user
+# Users and roles: root, role registrar (readwrite on its prefixes), user
 # app with it; then authentication on.
 enable_auth() {
   local ctl=(env ETCDCTL_API=3 etcdctl --endpoints="$ETCD_HOSTS" --cacert="$work/tls/ca.pem")
@@ -72,6 +72,7 @@ enable_auth() {
   "${ctl[@]}" role grant-permission registrar --prefix=true readwrite /services/ >/dev/null
   "${ctl[@]}" role grant-permission registrar --prefix=true readwrite /service_infos/ >/dev/null
   "${ctl[@]}" role grant-permission registrar --prefix=true readwrite /clusters/ >/dev/null
+  "${ctl[@]}" role grant-permission registrar --prefix=true readwrite /service_health/ >/dev/null
   "${ctl[@]}" user add "root:$(cat "$work/root.pw")" >/dev/null
   "${ctl[@]}" user grant-role root root >/dev/null
   "${ctl[@]}" user add "app:$(cat "$work/app.pw")" >/dev/null
@@ -112,7 +113,8 @@ fi
 echo "demo: etcd at $ETCD_HOSTS"
 
 register() {  # register NAME HOSTNAME PORTS: a host process in the background
-  "$etcdisc" register web --hostname="$2" --ports="$3" --ttl=2s >"$work/$1.log" 2>&1 &
+  "$etcdisc" register web --hostname="$2" --ports="$3" --ttl=2s \
+    --health-interval=1s >"$work/$1.log" 2>&1 &
   pids+=($!)
   eval "$1=$!"
   wait_for "$work/$1.log" registered
@@ -179,6 +181,11 @@ run cluster members jobs
 
 step "What is left"
 run get web
+
+step "The fleet" \
+  "Every registration publishes its health (load, memory, its process's RSS and CPU)." \
+  "Hosts that went (killed or stopped) stay listed as offline for the retention, 24 h by default."
+run fleet
 
 echo
 echo "demo: done; stopping the remaining processes and etcd"

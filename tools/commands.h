@@ -28,6 +28,7 @@ int RunServices(const std::vector<std::string>& args);
 int RunWait(const std::vector<std::string>& args);
 int RunRun(const std::vector<std::string>& args);
 int RunCluster(const std::vector<std::string>& args);
+int RunFleet(const std::vector<std::string>& args);
 
 const std::vector<Command>& Commands();
 

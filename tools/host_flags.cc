@@ -22,6 +22,12 @@ DEFINE_string(password_file, "", "register, run: file holding the password");
 DEFINE_string(ttl, "5s",
               "register, run: lease TTL (etcd raises it to its minimum); "
               "cluster join: the member's TTL, 2s unless given");
+DEFINE_string(health_interval, "10s",
+              "register, run: how often the host's health is published for "
+              "`etcdisc fleet`; 0 turns it off");
+DEFINE_string(health_retention, "24h",
+              "register, run: how long `etcdisc fleet` shows the host "
+              "offline after it went");
 
 namespace etcdisc::cli {
 
@@ -73,6 +79,17 @@ absl::StatusOr<RegisterOptions> RegisterOptionsFromFlags() {
   if (!ttl.ok()) return ttl.status();
   RegisterOptions options;
   options.ttl = *ttl;
+  if (FLAGS_health_interval == "0") {
+    options.health_interval = std::chrono::milliseconds(0);
+  } else {
+    auto interval = ParseDuration("health-interval", FLAGS_health_interval);
+    if (!interval.ok()) return interval.status();
+    options.health_interval = *interval;
+  }
+  auto retention = ParseDuration("health-retention", FLAGS_health_retention);
+  if (!retention.ok()) return retention.status();
+  options.health_retention =
+      std::chrono::duration_cast<std::chrono::seconds>(*retention);
   return options;
 }
 

@@ -12,7 +12,7 @@ namespace etcdisc::cli {
 // --public, --critical, --shard, --user and --password-file describe.
 // InvalidArgument naming a bad value (checked as Register checks it).
 absl::StatusOr<Host> HostFromFlags();
-// --ttl as RegisterOptions.
+// --ttl, --health-interval and --health-retention as RegisterOptions.
 absl::StatusOr<RegisterOptions> RegisterOptionsFromFlags();
 
 // "registered", "lost", ...

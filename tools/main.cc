@@ -123,7 +123,8 @@ const std::vector<Command>& Commands() {
                    "SIGINT or SIGTERM (which revoke it)",
        "SERVICE --hostname=H --ports=http=80,https=443 [flags]",
        {"hostname", "ports", "private_hostname", "private_ports", "public",
-        "critical", "shard", "user", "password_file", "ttl", "metrics_file",
+        "critical", "shard", "user", "password_file", "ttl", "health_interval",
+        "health_retention", "metrics_file",
         "endpoint_sync"},
        "  etcdisc register web --hostname=10.0.0.7 --ports=http=8080\n"
        "      register this machine as a host of web until Ctrl-C\n"
@@ -174,7 +175,8 @@ const std::vector<Command>& Commands() {
        "[--ready-tcp=PORT] -- COMMAND [ARGS...]",
        {"wait", "register", "ready_tcp", "hostname", "ports",
         "private_hostname", "private_ports", "public", "critical", "shard",
-        "user", "password_file", "ttl", "endpoint_sync"},
+        "user", "password_file", "ttl", "health_interval", "health_retention",
+        "endpoint_sync"},
        "  etcdisc run --wait=db,cache -- ./server --port=8080\n"
        "      start the server once db and cache each have a host\n"
        "  etcdisc run --register=web --hostname=10.0.0.7 --ports=http=8080 \\\n"
@@ -215,6 +217,16 @@ const std::vector<Command>& Commands() {
        "  etcdisc services --endpoints=http://etcd-1:2379 --json\n"
        "      the same as JSON, from another cluster\n",
        &RunServices},
+      {"fleet", "show every host with its health: online, and offline for "
+                "the retention after it went",
+       "[SERVICE] [--online] [--json]",
+       {"online"},
+       "  etcdisc fleet                     every host of every service, as a\n"
+       "      table: service, host, uuid, status, since, load1, mem%, rss, cpu\n"
+       "  etcdisc fleet web --online --json\n"
+       "      the online hosts of web with their whole health, as JSON\n"
+       "  (exit 1 when no host matches)\n",
+       &RunFleet},
   };
   return commands;
 }

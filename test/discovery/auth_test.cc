@@ -56,6 +56,13 @@ class AuthTest : public DiscoveryTest {
     EXPECT_TRUE(client.ok()) << client.status();
     return client.ok() ? *std::move(client) : nullptr;
   }
+  // The lease of the health record of `uuid` (a host of web); 0 if none.
+  int64_t HealthLease(const std::string& uuid) {
+    internal::RangeRequest read;
+    read.key = "/service_health/web/" + uuid;
+    auto range = client().kv().Range(read);
+    return range.ok() && !range->kvs.empty() ? range->kvs[0].lease : 0;
+  }
 };
 
 TEST_F(AuthTest, APasswordUserRegistersFindsAndWatchesWithOneToken) {
@@ -174,11 +181,14 @@ TEST_F(AuthTest, AReaderWatchesButCannotRegisterAndIsToldWhichPrefix) {
   }
   EXPECT_TRUE(found);
   // The lease taken for the refused write is revoked at once, not kept alive
-  // until Stop(): etcd ends with only the registered host's lease.
+  // until Stop(): etcd ends with only the registered host's leases (its
+  // keys', and its health record's once written).
+  ASSERT_TRUE(WaitFor([&] { return HealthLease(reg->UUID()) != 0; },
+                      seconds(10)));
   EXPECT_TRUE(WaitFor(
       [&] {
         auto leases = cluster().LeaseCount();
-        return leases.ok() && *leases == 1;
+        return leases.ok() && *leases == 2;
       },
       seconds(10)))
       << cluster().LeaseCount().status();
@@ -220,13 +230,16 @@ TEST_F(AuthTest, ARegistrarThatLosesItsRoleLetsItsLeaseAndWatchesGo) {
       << state();
   EXPECT_TRUE(absl::IsPermissionDenied((*reg)->LastError()))
       << (*reg)->LastError();
+  // Only its health record's lease stays, no longer refreshed: the record
+  // says when it went, for the retention (etcdisc/fleet.h).
   EXPECT_TRUE(WaitFor(
       [&] {
         auto leases = cluster().LeaseCount();
-        return leases.ok() && *leases == 0;
+        return leases.ok() && *leases == 1;
       },
       seconds(10)))
       << cluster().LeaseCount().status();
+  EXPECT_NE(HealthLease((*reg)->UUID()), 0);
   EXPECT_TRUE(WaitFor([&] { return writer->Metrics().watchers == 0; },
                       seconds(10)))
       << writer->Metrics().watchers;

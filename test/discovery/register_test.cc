@@ -124,7 +124,9 @@ TEST_F(RegisterTest, PublicHostWithoutPrivateHostnameUsesTheMachineName) {
 }
 
 TEST_F(RegisterTest, BadInputIsRefusedNamingItAndWritesNothing) {
-  auto existing = MustRegister("web", WebHost("10.0.0.1"));
+  RegisterOptions no_health;  // So that etcd holds exactly its two keys.
+  no_health.health_interval = milliseconds(0);
+  auto existing = MustRegister("web", WebHost("10.0.0.1"), no_health);
   ASSERT_NE(existing, nullptr);
   struct Case {
     std::string service;

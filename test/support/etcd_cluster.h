@@ -36,8 +36,8 @@ struct EtcdClusterOptions {
   Tls tls = Tls::kNone;
   // etcd authentication on (set up with etcdctl once the members serve):
   // users root, "registrar" (role registrar: readwrite on /services/,
-  // /service_infos/ and /clusters/), "watcher" (role reader: read on all
-  // three) and "cn-registrar" (role registrar, for a client certificate with
+  // /service_infos/, /clusters/ and /service_health/), "watcher" (role
+  // reader: read on all four) and "cn-registrar" (role registrar, for a client certificate with
   // that common name). The fixture's own calls go as root.
   bool auth = false;
   // etcd's --auth-token-ttl in seconds (how long a simple token lives

@@ -641,7 +641,9 @@ std::string Complete(const std::string& line,
 
 TEST_F(CliTest, BashCompletionOffersCommandsFlagsValuesAndLiveServices) {
   EXPECT_EQ(Complete("etcdisc ", Env()),
-            "register get watch wait run cluster services --help --version\n");
+            "register get watch wait run cluster services fleet --help "
+            "--version\n");
+  EXPECT_EQ(Complete("etcdisc fleet --on", Env()), "--online\n");
   // cluster: a subcommand, then its own flags.
   EXPECT_EQ(Complete("etcdisc cluster m", Env()), "members\n");
   EXPECT_EQ(Complete("etcdisc cluster join chat --on", Env()), "--on-down=\n");
@@ -658,6 +660,7 @@ TEST_F(CliTest, BashCompletionOffersCommandsFlagsValuesAndLiveServices) {
   auto cache = MustRegister("webcache", WebHost("10.0.0.2"));
   EXPECT_EQ(Complete("etcdisc get web", Env()), "webcache webshop\n");
   EXPECT_EQ(Complete("etcdisc watch webs", Env()), "webshop\n");
+  EXPECT_EQ(Complete("etcdisc fleet webs", Env()), "webshop\n");
   EXPECT_EQ(Complete("etcdisc get webshop ", Env()), "\n");
   // Every word after `wait` is a service.
   EXPECT_EQ(Complete("etcdisc wait webshop webc", Env()), "webcache\n");

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "etcdisc/fleet.h"
 #include "etcdisc/host.h"
 #include "etcdisc/metrics.h"
 #include "etcdisc/subscription.h"
@@ -27,6 +28,7 @@ namespace etcdisc {
 namespace internal {
 class ClientCore;
 class RegistrationImpl;
+class HealthPublisher;
 struct ClientAccess;  // Reaches the internals, for etcdisc's own tests.
 }  // namespace internal
 
@@ -162,6 +164,14 @@ struct RegisterOptions {
   // Rounded up to whole seconds; etcd raises a TTL below its minimum (1.5x
   // its election timeout: 2 s with etcd's defaults) to that minimum.
   std::chrono::milliseconds ttl{5000};
+  // How often the host's health is sampled and published next to its record
+  // (etcdisc/fleet.h): written when it changed beyond a small threshold
+  // (load 0.05, 1% of memory, 1 MiB of RSS, 1% of CPU, any gauge), and at
+  // least every sixth interval. 0 turns publishing off.
+  std::chrono::milliseconds health_interval{10000};
+  // How long the last health of a host that went stays in etcd (shown as
+  // offline by Client::Fleet). Whole seconds, at least 1 s.
+  std::chrono::seconds health_retention{24 * 3600};
 };
 
 // What happens to a registration over its life.
@@ -224,11 +234,19 @@ class Registration {
   // it returns no callback of this registration runs, unless it was called
   // from one (the kStopped event then follows that callback).
   absl::Status Stop();
+  // Sets a gauge published with the host's health (etcdisc/fleet.h), e.g.
+  // SetGauge("queue_depth", 12); it goes out with the next health write.
+  // InvalidArgument, naming it, for a name that is not 1 to 64 of
+  // [A-Za-z0-9_] starting with a letter or '_', a value that is not finite,
+  // or a 65th gauge; FailedPrecondition when health publishing is off.
+  absl::Status SetGauge(absl::string_view name, double value);
 
  private:
   friend class Client;
-  explicit Registration(std::shared_ptr<internal::RegistrationImpl> impl);
+  Registration(std::shared_ptr<internal::RegistrationImpl> impl,
+               std::shared_ptr<internal::HealthPublisher> health);
   const std::shared_ptr<internal::RegistrationImpl> impl_;
+  const std::shared_ptr<internal::HealthPublisher> health_;  // May be null.
 };
 
 // Handler of registration events. Runs on the client's callback thread (one
@@ -378,6 +396,11 @@ class Client {
   // Every service with a host or a record, sorted by name, read in one
   // round trip.
   absl::StatusOr<std::vector<ServiceSummary>> ListServices();
+  // The hosts of `service` (empty: of every service) with their health, in
+  // one round trip: online hosts, and offline those that went within their
+  // retention (etcdisc/fleet.h). Sorted by service, then online first, then
+  // hostname and uuid. A malformed health record is shown as no health.
+  absl::StatusOr<std::vector<FleetHost>> Fleet(absl::string_view service = "");
 
   // Hosts of `service` whose keys are created after this call returns (or,
   // with `existing`, present now too). Unavailable when etcd cannot be read

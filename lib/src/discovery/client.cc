@@ -12,6 +12,8 @@
 #include "discovery/registration_env.h"
 #include "discovery/registration_impl.h"
 #include "discovery/subscription_access.h"
+#include "fleet/fleet_read.h"
+#include "fleet/health_publisher.h"
 #include "util/log.h"
 #include "util/status_macros.h"
 
@@ -58,12 +60,17 @@ absl::StatusOr<std::unique_ptr<Registration>> Client::Register(
   ETCDISC_RETURN_IF_ERROR(
       internal::ValidateHostname(host.private_hostname, "private hostname"));
   ETCDISC_RETURN_IF_ERROR(internal::ValidateRecordSize(service, host));
+  ETCDISC_ASSIGN_OR_RETURN(auto health,
+                           internal::NewHealthPublisher(core_, service, host,
+                                                        options, &on_event));
   auto impl = std::make_shared<internal::RegistrationImpl>(
       internal::ClientRegistrationEnv(core_), std::string(service),
       std::move(host), options, std::move(on_event));
   ETCDISC_RETURN_IF_ERROR(core_->Track(impl));
+  if (health != nullptr) ETCDISC_RETURN_IF_ERROR(core_->Track(health));
   impl->Start();
-  return std::unique_ptr<Registration>(new Registration(std::move(impl)));
+  return std::unique_ptr<Registration>(
+      new Registration(std::move(impl), std::move(health)));
 }
 
 absl::StatusOr<ServiceHosts> Client::Get(absl::string_view service) {
@@ -129,6 +136,11 @@ absl::StatusOr<ServiceHosts> Client::GetForShard(absl::string_view service,
   }
   return ServiceHosts(all.name(), std::move(on_shard), all.record(),
                       std::string(shard));
+}
+
+absl::StatusOr<std::vector<FleetHost>> Client::Fleet(
+    absl::string_view service) {
+  return internal::ReadFleet(*core_, service);
 }
 
 absl::StatusOr<std::vector<ServiceSummary>> Client::ListServices() {

@@ -56,23 +56,50 @@ std::string KeyLayout::CleanupKey(absl::string_view cluster,
                       node, "/", revision);
 }
 
-absl::StatusOr<KeyLayout::HostKeyParts> KeyLayout::ParseHostKey(
-    absl::string_view key) const {
+std::string KeyLayout::AllHealthPrefix() const {
+  return absl::StrCat(prefix_, "/service_health/");
+}
+
+std::string KeyLayout::HealthPrefix(absl::string_view service) const {
+  return absl::StrCat(prefix_, "/service_health/", service, "/");
+}
+
+std::string KeyLayout::HealthKey(absl::string_view service,
+                                 absl::string_view uuid) const {
+  return absl::StrCat(prefix_, "/service_health/", service, "/", uuid);
+}
+
+namespace {
+
+// Splits `key`, under `under`, into <service>/<uuid>.
+absl::StatusOr<KeyLayout::HostKeyParts> SplitServiceKey(
+    absl::string_view key, const std::string& under) {
   absl::string_view rest = key;
-  if (!absl::ConsumePrefix(&rest, AllHostsPrefix())) {
+  if (!absl::ConsumePrefix(&rest, under)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("key \"", key, "\" is not under ", AllHostsPrefix()));
+        absl::StrCat("key \"", key, "\" is not under ", under));
   }
   const size_t slash = rest.find('/');
   if (slash == absl::string_view::npos || slash == 0 ||
       slash + 1 == rest.size() ||
       rest.find('/', slash + 1) != absl::string_view::npos) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "key \"", key, "\" is not of the form ", AllHostsPrefix(),
-        "<service>/<uuid>"));
+        "key \"", key, "\" is not of the form ", under, "<service>/<uuid>"));
   }
-  return HostKeyParts{std::string(rest.substr(0, slash)),
-                      std::string(rest.substr(slash + 1))};
+  return KeyLayout::HostKeyParts{std::string(rest.substr(0, slash)),
+                                 std::string(rest.substr(slash + 1))};
+}
+
+}  // namespace
+
+absl::StatusOr<KeyLayout::HostKeyParts> KeyLayout::ParseHostKey(
+    absl::string_view key) const {
+  return SplitServiceKey(key, AllHostsPrefix());
+}
+
+absl::StatusOr<KeyLayout::HostKeyParts> KeyLayout::ParseHealthKey(
+    absl::string_view key) const {
+  return SplitServiceKey(key, AllHealthPrefix());
 }
 
 absl::Status ValidateKeySegment(absl::string_view what,

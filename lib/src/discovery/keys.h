@@ -37,6 +37,14 @@ class KeyLayout {
   std::string CleanupKey(absl::string_view cluster, absl::string_view job,
                          absl::string_view node, int64_t revision) const;
 
+  // Fleet health: <prefix>/service_health/<service>/<uuid> holds the last
+  // health of a host, under a lease of its own that outlives the host's by
+  // the retention (see etcdisc/fleet.h).
+  std::string AllHealthPrefix() const;
+  std::string HealthPrefix(absl::string_view service) const;
+  std::string HealthKey(absl::string_view service,
+                        absl::string_view uuid) const;
+
   struct HostKeyParts {
     std::string service;
     std::string uuid;
@@ -44,6 +52,8 @@ class KeyLayout {
   // Splits a host key; InvalidArgument for a key of another shape (outside
   // the layout, an empty part, or more segments).
   absl::StatusOr<HostKeyParts> ParseHostKey(absl::string_view key) const;
+  // The same for a health key.
+  absl::StatusOr<HostKeyParts> ParseHealthKey(absl::string_view key) const;
 
  private:
   std::string prefix_;

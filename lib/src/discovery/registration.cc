@@ -1,16 +1,19 @@
-// The public Registration: a handle on the shared RegistrationImpl, which
-// the client also holds so that it can stop every registration at shutdown.
+// The public Registration: a handle on the shared RegistrationImpl and its
+// HealthPublisher, which the client also holds so that it can stop them at
+// shutdown.
 #include <utility>
 
 #include "discovery/registration_impl.h"
+#include "fleet/health_publisher.h"
 #include "etcdisc/client.h"
 
 namespace etcdisc {
 
-Registration::Registration(std::shared_ptr<internal::RegistrationImpl> impl)
-    : impl_(std::move(impl)) {}
+Registration::Registration(std::shared_ptr<internal::RegistrationImpl> impl,
+                           std::shared_ptr<internal::HealthPublisher> health)
+    : impl_(std::move(impl)), health_(std::move(health)) {}
 
-Registration::~Registration() { impl_->Stop().IgnoreError(); }
+Registration::~Registration() { Stop().IgnoreError(); }
 
 bool Registration::Ready() const { return impl_->Ready(); }
 
@@ -29,6 +32,20 @@ Host Registration::host() const { return impl_->host(); }
 
 absl::Status Registration::LastError() const { return impl_->LastError(); }
 
-absl::Status Registration::Stop() { return impl_->Stop(); }
+absl::Status Registration::Stop() {
+  // The host goes down first; its health record then says when it went.
+  absl::Status stopped = impl_->Stop();
+  if (health_ != nullptr) health_->Stop();
+  return stopped;
+}
+
+absl::Status Registration::SetGauge(absl::string_view name, double value) {
+  if (health_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "health publishing is off for this registration "
+        "(RegisterOptions::health_interval is 0)");
+  }
+  return health_->SetGauge(name, value);
+}
 
 }  // namespace etcdisc

@@ -38,7 +38,8 @@ LeaseKeeper::LeaseKeeper(Connection* connection, Scheduler* scheduler)
 LeaseKeeper::~LeaseKeeper() { Shutdown(); }
 
 void LeaseKeeper::Keep(int64_t id, int64_t ttl_seconds,
-                       LeaseLostHandler on_lost, Clock::time_point asked_at) {
+                       LeaseLostHandler on_lost, Clock::time_point asked_at,
+                       Clock::duration every) {
   MutexLock lock(&mu_);
   const auto now = Clock::now();
   Kept& kept = leases_[id];
@@ -46,7 +47,10 @@ void LeaseKeeper::Keep(int64_t id, int64_t ttl_seconds,
   if (asked_at != Clock::time_point{}) {
     kept.valid_until = std::max(kept.valid_until, asked_at + kept.ttl);
   }
-  kept.next_send = now + kept.ttl / 3;
+  kept.every = every > Clock::duration::zero() && every < kept.ttl / 3
+                   ? every
+                   : kept.ttl / 3;
+  kept.next_send = now + kept.every;
   kept.awaiting = false;
   kept.on_lost = std::move(on_lost);
   EnsureStreamLocked();
@@ -167,7 +171,7 @@ void LeaseKeeper::SendDueLocked(Clock::time_point now) {
     } else {
       ++kept.unrecorded;
     }
-    kept.next_send = now + kept.ttl / 3;
+    kept.next_send = now + kept.every;
   }
 }
 

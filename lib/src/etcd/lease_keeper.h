@@ -47,9 +47,12 @@ class LeaseKeeper final
 
   // Starts keeping `id`, granted with `ttl_seconds` just now. Keeping a lease
   // already kept replaces its handler. `asked_at`, when known, is when the
-  // grant was asked for (see ValidUntil).
+  // grant was asked for (see ValidUntil). `every`, when shorter than a third
+  // of the TTL, is how often it is refreshed (a long lease that should end
+  // soon after its keeper stops).
   void Keep(int64_t id, int64_t ttl_seconds, LeaseLostHandler on_lost,
-            Clock::time_point asked_at = {}) ABSL_LOCKS_EXCLUDED(mu_);
+            Clock::time_point asked_at = {}, Clock::duration every = {})
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Stops keeping `id`; its handler will not be called after this returns...
   // unless it is running now on another thread.
   void Forget(int64_t id) ABSL_LOCKS_EXCLUDED(mu_);
@@ -73,6 +76,7 @@ class LeaseKeeper final
  private:
   struct Kept {
     Clock::duration ttl;
+    Clock::duration every;  // Between refreshes.
     Clock::time_point next_send;
     Clock::time_point sent_at;  // Of the oldest unanswered request, if any.
     bool awaiting = false;

@@ -3,9 +3,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "absl/time/time.h"
 #include "discovery/json.h"
 #include "discovery/keys.h"
+#include "util/time_text.h"
 
 namespace etcdisc::internal {
 namespace {
@@ -18,11 +18,6 @@ void AppendField(std::string* out, absl::string_view key) {
   if (out->size() > 1) out->push_back(',');
   AppendJsonString(out, key);
   out->push_back(':');
-}
-
-std::string FormatSince(std::chrono::system_clock::time_point since) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromChrono(since),
-                          absl::UTCTimeZone());
 }
 
 absl::Status Malformed(const KeyValue& kv, absl::string_view why) {
@@ -48,12 +43,9 @@ absl::Status ReadFields(const JsonValue& object, const KeyValue& kv,
   }
   if (const JsonValue* since = object.Find("since");
       since != nullptr && since->type == JsonValue::Type::kString) {
-    absl::Time t;
-    std::string error;
-    if (!absl::ParseTime(absl::RFC3339_full, since->text, &t, &error)) {
-      return Malformed(kv, absl::StrCat("\"since\": ", error));
-    }
-    out->member.since = absl::ToChronoTime(t);
+    auto t = ParseUtcTime(since->text);
+    if (!t.ok()) return Malformed(kv, absl::StrCat("\"since\": ", t.status().message()));
+    out->member.since = *t;
   }
   if (const JsonValue* meta = object.Find("meta");
       meta != nullptr && meta->type != JsonValue::Type::kNull) {
@@ -81,7 +73,7 @@ std::string EncodeMember(const MemberRecord& record) {
   AppendField(&out, "hostname");
   AppendJsonString(&out, m.hostname);
   AppendField(&out, "since");
-  AppendJsonString(&out, FormatSince(m.since));
+  AppendJsonString(&out, FormatUtcTime(m.since));
   AppendField(&out, "meta");
   out.push_back('{');
   bool first = true;

@@ -1,0 +1,267 @@
+#include "fleet/health_publisher.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "etcdisc/version.h"
+#include "etcd/grpc_status.h"
+#include "fleet/proc_health.h"
+#include "util/log.h"
+
+namespace etcdisc::internal {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using WallClock = std::chrono::system_clock;
+
+// A record's lease is refreshed this often (not every third of its TTL, so
+// that it ends about one retention after its publisher stops).
+constexpr auto kLeaseRefresh = std::chrono::seconds(60);
+// Ticks skipped (nothing changed) before one writes anyway, so that
+// last_seen stays recent.
+constexpr int kMaxSkipped = 5;
+
+std::chrono::milliseconds Left(Clock::time_point deadline) {
+  return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                      deadline - Clock::now()),
+                  std::chrono::milliseconds(1));
+}
+
+}  // namespace
+
+HealthPublisher::HealthPublisher(std::shared_ptr<ClientCore> core,
+                                 HealthTarget target)
+    : core_(std::move(core)), target_(std::move(target)) {}
+
+void HealthPublisher::OnRegistrationRefused() {
+  std::weak_ptr<HealthPublisher> weak = weak_from_this();
+  core_->registration_pool().Post([weak] {
+    if (auto self = weak.lock()) self->Stop();
+  });
+}
+
+void HealthPublisher::OnRegistered() {
+  MutexLock lock(&mu_);
+  if (state_ != State::kWaiting) return;
+  state_ = State::kPublishing;
+  registered_at_ = WallClock::now();
+  ScheduleLocked(Clock::duration::zero());
+}
+
+absl::Status HealthPublisher::SetGauge(absl::string_view name, double value) {
+  if (absl::Status s = ValidateGauge(name, value); !s.ok()) return s;
+  MutexLock lock(&mu_);
+  const std::string key(name);
+  if (gauges_.count(key) == 0 && gauges_.size() >= kMaxGauges) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot add gauge \"", name, "\": a host has at most ", kMaxGauges));
+  }
+  gauges_[key] = value;
+  return absl::OkStatus();
+}
+
+void HealthPublisher::ScheduleLocked(Clock::duration delay) {
+  if (scheduled_) return;
+  scheduled_ = true;
+  std::weak_ptr<HealthPublisher> weak = weak_from_this();
+  core_->RunAfter(delay, [weak] {
+    auto self = weak.lock();
+    if (self == nullptr) return;
+    self->core_->registration_pool().Post([weak] {
+      if (auto publisher = weak.lock()) publisher->Tick();
+    });
+  });
+}
+
+void HealthPublisher::Tick() {
+  int64_t lease = 0;
+  bool force = false;
+  HealthRecord record;
+  HostHealth last;
+  Clock::time_point last_at;
+  {
+    MutexLock lock(&mu_);
+    scheduled_ = false;
+    if (state_ != State::kPublishing || ticking_) return;
+    ticking_ = true;
+    lease = lease_;
+    force = lease == 0 || !written_ || skipped_ >= kMaxSkipped;
+    if (written_) last = written_->health;
+    last_at = written_at_;
+    record.registered_at = registered_at_;
+    record.health.gauges = gauges_;
+  }
+  record.hostname = target_.hostname;
+  record.last_seen = WallClock::now();
+  std::map<std::string, double> gauges = std::move(record.health.gauges);
+  record.health = SampleHealth();
+  record.health.gauges = std::move(gauges);
+  record.health.version = Version();
+  const bool write =
+      force || WorthPublishing(last, record.health, Clock::now() - last_at);
+  absl::Status result;
+  if (write) {
+    if (lease == 0) lease = GrantLease();
+    const std::string key = core_->keys().HealthKey(target_.service, target_.uuid);
+    result = lease == 0 ? GrantError()
+                        : core_->etcd()
+                              .kv()
+                              .Put({key, EncodeHealthRecord(record), lease, false})
+                              .status();
+  }
+  std::optional<Final> final;
+  int64_t refused = 0;
+  {
+    MutexLock lock(&mu_);
+    ticking_ = false;
+    if (IsRefusal(result) && state_ == State::kPublishing) {
+      refused = RefusedLocked(result);
+    } else if (!write) {
+      ++skipped_;
+    } else if (result.ok() && lease_ == lease) {
+      written_ = std::move(record);
+      written_at_ = Clock::now();
+      skipped_ = 0;
+    } else if (absl::IsNotFound(result) && lease_ == lease) {
+      lease_ = 0;  // Gone from etcd, with the record: the next tick grants.
+    }
+    if (state_ == State::kPublishing) {
+      ScheduleLocked(target_.interval);
+    } else if (final_pending_) {
+      final_pending_ = false;
+      final = TakeFinalLocked();
+    }
+  }
+  if (final) WriteFinal(*final);
+  if (refused != 0) {
+    core_->etcd().keeper().Forget(refused);
+    core_->etcd().lease().Revoke(refused).IgnoreError();
+  }
+}
+
+int64_t HealthPublisher::RefusedLocked(const absl::Status& why) {
+  ETCDISC_LOG(kWarning,
+              absl::StrCat("the health of ", target_.uuid, " (", target_.service,
+                           ") is not published: ", why.message(),
+                           "; a registrar's role needs readwrite on the key "
+                           "prefix ", core_->keys().AllHealthPrefix()));
+  state_ = State::kStopped;
+  final_pending_ = false;
+  written_.reset();
+  return std::exchange(lease_, 0);
+}
+
+int64_t HealthPublisher::GrantLease() {
+  const auto asked_at = Clock::now();
+  auto grant = core_->etcd().lease().Grant(target_.retention);
+  if (!grant.ok()) {
+    MutexLock lock(&mu_);
+    grant_error_ = grant.status();
+    return 0;
+  }
+  const int64_t id = grant->id;
+  std::weak_ptr<HealthPublisher> weak = weak_from_this();
+  core_->etcd().keeper().Keep(
+      id, grant->ttl_seconds,
+      [weak, id](const absl::Status&) {
+        if (auto self = weak.lock()) self->OnLeaseLost(id);
+      },
+      asked_at, kLeaseRefresh);
+  MutexLock lock(&mu_);
+  lease_ = id;  // One tick at a time, and none after Stop: lease_ was 0.
+  return id;
+}
+
+absl::Status HealthPublisher::GrantError() const {
+  MutexLock lock(&mu_);
+  return grant_error_;
+}
+
+void HealthPublisher::OnLeaseLost(int64_t lease) {
+  MutexLock lock(&mu_);
+  if (lease_ == lease) lease_ = 0;
+}
+
+void HealthPublisher::Stop(Clock::time_point deadline) {
+  Final final;
+  {
+    MutexLock lock(&mu_);
+    if (state_ == State::kStopped) return;
+    state_ = State::kStopped;
+    went_at_ = WallClock::now();
+    deadline_ = deadline;
+    if (ticking_) {
+      final_pending_ = true;  // The tick writes it when its call returns.
+      return;
+    }
+    final = TakeFinalLocked();
+  }
+  WriteFinal(final);
+}
+
+HealthPublisher::Final HealthPublisher::TakeFinalLocked() {
+  Final final{lease_, std::move(written_), went_at_, deadline_};
+  lease_ = 0;
+  written_.reset();
+  return final;
+}
+
+void HealthPublisher::WriteFinal(const Final& final) {
+  int64_t lease = final.lease;
+  if (lease != 0) core_->etcd().keeper().Forget(lease);
+  if (!final.record) {
+    // Nothing was written: the lease (if any) holds nothing worth keeping.
+    if (lease != 0) {
+      core_->etcd().lease().Revoke(lease, Left(final.deadline)).IgnoreError();
+    }
+    return;
+  }
+  if (lease == 0) {  // Lost with the record: the last health goes back.
+    auto grant = core_->etcd().lease().Grant(target_.retention);
+    if (!grant.ok()) return;
+    lease = grant->id;
+  }
+  HealthRecord record = *final.record;
+  record.went_at = final.went_at;
+  TxnRequest put;
+  put.success.push_back(TxnOp::Put(
+      {core_->keys().HealthKey(target_.service, target_.uuid),
+       EncodeHealthRecord(record), lease, false}));
+  core_->etcd().kv().Txn(put, Left(final.deadline)).IgnoreError();
+}
+
+absl::StatusOr<std::shared_ptr<HealthPublisher>> NewHealthPublisher(
+    std::shared_ptr<ClientCore> core, absl::string_view service,
+    const Host& host, const RegisterOptions& options,
+    RegistrationCallback* on_event) {
+  if (options.health_interval.count() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid health interval ", options.health_interval.count(),
+        "ms: 0 (off) or more"));
+  }
+  if (options.health_retention < std::chrono::seconds(1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid health retention ",
+                     options.health_retention.count(), "s: at least 1s"));
+  }
+  if (options.health_interval.count() == 0) return nullptr;
+  auto publisher = std::make_shared<HealthPublisher>(
+      std::move(core),
+      HealthTarget{std::string(service), host.uuid, host.name,
+                   options.health_interval, options.health_retention});
+  std::weak_ptr<HealthPublisher> weak = publisher;
+  *on_event = [weak, user = std::move(*on_event)](const RegistrationEvent& e) {
+    if (auto p = weak.lock()) {
+      if (e.kind == RegistrationEvent::Kind::kRegistered) p->OnRegistered();
+      if (e.kind == RegistrationEvent::Kind::kAttemptFailed &&
+          IsRefusal(e.detail)) {
+        p->OnRegistrationRefused();
+      }
+    }
+    if (user) user(e);
+  };
+  return publisher;
+}
+
+}  // namespace etcdisc::internal

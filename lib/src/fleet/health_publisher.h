@@ -1,0 +1,131 @@
+// Publishes one registration's health record (fleet/health_record.h) under a
+// lease of its own, every interval while the registration lives, and once
+// more with when it went when it stops.
+#ifndef ETCDISC_FLEET_HEALTH_PUBLISHER_H_
+#define ETCDISC_FLEET_HEALTH_PUBLISHER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "discovery/client_core.h"
+#include "discovery/stoppable.h"
+#include "fleet/health_record.h"
+#include "util/mutex.h"
+
+namespace etcdisc::internal {
+
+struct HealthTarget {
+  std::string service;
+  std::string uuid;
+  std::string hostname;
+  std::chrono::milliseconds interval;
+  std::chrono::seconds retention;
+};
+
+// States (state_):
+//
+//   kWaiting --OnRegistered--> kPublishing --Stop--> kStopped
+//   kWaiting --Stop--> kStopped (nothing was ever written)
+//   kPublishing --etcd refused the user or its permission--> kStopped
+//                 (its lease revoked at once; a warning names the prefix)
+//
+// In kPublishing one tick at a time samples /proc, and when the sample is
+// worth it (WorthPublishing, or five ticks skipped) writes the record under
+// lease_, granting that lease first when there is none. A tick captures
+// lease_ under the lock, calls etcd without it, and on the answer records
+// the write only if lease_ is still the lease it wrote under; a lease etcd
+// reports gone (NotFound) is dropped so that the next tick grants another.
+//
+// Stop writes the record once more with went_at, from the last sample
+// written, then stops refreshing the lease: etcd deletes the record one
+// retention later. If a tick's call is under way, that tick writes it when
+// its call returns, so that the record with went_at is always the last
+// write. Safe for concurrent use.
+class HealthPublisher final
+    : public Stoppable,
+      public std::enable_shared_from_this<HealthPublisher> {
+ public:
+  HealthPublisher(std::shared_ptr<ClientCore> core, HealthTarget target);
+
+  // The host is in etcd (first time, or again): starts publishing.
+  void OnRegistered() ABSL_LOCKS_EXCLUDED(mu_);
+  // etcd refused the registration for good: stops, on a worker thread.
+  void OnRegistrationRefused();
+  absl::Status SetGauge(absl::string_view name, double value)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // See the class comment; the write of went_at ends by `deadline`, or
+  // within the client's call timeout.
+  void Stop(std::chrono::steady_clock::time_point deadline)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_) {
+    Stop(std::chrono::steady_clock::now() + core_->options().call_timeout);
+  }
+  void StopBy(std::chrono::steady_clock::time_point deadline) override {
+    Stop(deadline);
+  }
+  void AddMetrics(ClientMetrics* /*out*/) const override {}
+
+ private:
+  enum class State { kWaiting, kPublishing, kStopped };
+  // What Stop leaves to write: the last record written, under `lease`.
+  struct Final {
+    int64_t lease = 0;
+    std::optional<HealthRecord> record;
+    std::chrono::system_clock::time_point went_at;
+    std::chrono::steady_clock::time_point deadline;
+  };
+
+  void ScheduleLocked(std::chrono::steady_clock::duration delay)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Tick() ABSL_LOCKS_EXCLUDED(mu_);
+  // Grants the record's lease and keeps it; 0 when etcd said no (why in
+  // GrantError()).
+  int64_t GrantLease() ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status GrantError() const ABSL_LOCKS_EXCLUDED(mu_);
+  void OnLeaseLost(int64_t lease) ABSL_LOCKS_EXCLUDED(mu_);
+  Final TakeFinalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After a refusal of the tick's call: stops; the lease to release.
+  int64_t RefusedLocked(const absl::Status& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WriteFinal(const Final& final) ABSL_LOCKS_EXCLUDED(mu_);
+
+  const std::shared_ptr<ClientCore> core_;
+  const HealthTarget target_;
+
+  mutable Mutex mu_;
+  State state_ ABSL_GUARDED_BY(mu_) = State::kWaiting;
+  std::chrono::system_clock::time_point registered_at_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, double> gauges_ ABSL_GUARDED_BY(mu_);
+  int64_t lease_ ABSL_GUARDED_BY(mu_) = 0;
+  // The record last written under lease_, and when.
+  std::optional<HealthRecord> written_ ABSL_GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point written_at_ ABSL_GUARDED_BY(mu_);
+  int skipped_ ABSL_GUARDED_BY(mu_) = 0;  // Ticks since the last write.
+  absl::Status grant_error_ ABSL_GUARDED_BY(mu_);  // Of the last grant.
+  bool scheduled_ ABSL_GUARDED_BY(mu_) = false;  // A tick is posted.
+  bool ticking_ ABSL_GUARDED_BY(mu_) = false;    // A tick runs.
+  // Set by Stop.
+  std::chrono::system_clock::time_point went_at_ ABSL_GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point deadline_ ABSL_GUARDED_BY(mu_);
+  // Stop came while a tick ran: that tick writes the final record.
+  bool final_pending_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// The publisher of a registration of `host` of `service` with `options`, or
+// nullptr when its health_interval is 0. Wraps `*on_event` so that the
+// publisher starts once the host is registered. InvalidArgument for a
+// negative interval or a retention under 1 s.
+absl::StatusOr<std::shared_ptr<HealthPublisher>> NewHealthPublisher(
+    std::shared_ptr<ClientCore> core, absl::string_view service,
+    const Host& host, const RegisterOptions& options,
+    RegistrationCallback* on_event);
+
+}  // namespace etcdisc::internal
+
+#endif  // ETCDISC_FLEET_HEALTH_PUBLISHER_H_

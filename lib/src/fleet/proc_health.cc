@@ -1,0 +1,156 @@
+#include "fleet/proc_health.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace etcdisc::internal {
+namespace {
+
+std::string ReadFile(const char* path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<absl::string_view> Words(absl::string_view text) {
+  return absl::StrSplit(text, absl::ByAnyChar(" \t\n"), absl::SkipEmpty());
+}
+
+// The value of a "Name:   123 kB" line of /proc/meminfo, in bytes.
+bool MeminfoBytes(absl::string_view text, absl::string_view name,
+                  int64_t* bytes) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::ConsumePrefix(&line, name) || !absl::ConsumePrefix(&line, ":")) {
+      continue;
+    }
+    std::vector<absl::string_view> words = Words(line);
+    int64_t kib = 0;
+    if (words.empty() || !absl::SimpleAtoi(words[0], &kib) || kib < 0) {
+      return false;
+    }
+    *bytes = kib * 1024;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool ParseLoadavg(absl::string_view text, HostHealth* out) {
+  std::vector<absl::string_view> words = Words(text);
+  double load[3];
+  if (words.size() < 3) return false;
+  for (int i = 0; i < 3; ++i) {
+    if (!absl::SimpleAtod(words[i], &load[i]) || !(load[i] >= 0)) return false;
+  }
+  out->load1 = load[0];
+  out->load5 = load[1];
+  out->load15 = load[2];
+  return true;
+}
+
+bool ParseMeminfo(absl::string_view text, HostHealth* out) {
+  int64_t total = 0;
+  int64_t available = 0;
+  if (!MeminfoBytes(text, "MemTotal", &total) ||
+      !MeminfoBytes(text, "MemAvailable", &available)) {
+    return false;
+  }
+  out->mem_total_bytes = total;
+  out->mem_available_bytes = available;
+  return true;
+}
+
+bool ParseUptime(absl::string_view text, HostHealth* out) {
+  std::vector<absl::string_view> words = Words(text);
+  double seconds = 0;
+  if (words.empty() || !absl::SimpleAtod(words[0], &seconds) ||
+      !(seconds >= 0)) {
+    return false;
+  }
+  out->uptime_seconds = static_cast<int64_t>(seconds);
+  return true;
+}
+
+bool ParseSelfStat(absl::string_view text, long ticks_per_second,
+                   long page_size, std::chrono::system_clock::time_point boot,
+                   HostHealth* out) {
+  // "pid (comm) state ...": the command may hold spaces and parentheses, so
+  // the fields start after the last ')'. Field 3 (state) is words[0].
+  const size_t paren = text.rfind(')');
+  if (paren == absl::string_view::npos || ticks_per_second <= 0) return false;
+  std::vector<absl::string_view> words = Words(text.substr(paren + 1));
+  constexpr size_t kUtime = 14 - 3, kStime = 15 - 3, kStart = 22 - 3,
+                   kRss = 24 - 3;
+  uint64_t utime = 0, stime = 0, start = 0;
+  int64_t rss_pages = 0;
+  if (words.size() <= kRss || !absl::SimpleAtoi(words[kUtime], &utime) ||
+      !absl::SimpleAtoi(words[kStime], &stime) ||
+      !absl::SimpleAtoi(words[kStart], &start) ||
+      !absl::SimpleAtoi(words[kRss], &rss_pages) || rss_pages < 0) {
+    return false;
+  }
+  const double ticks = static_cast<double>(ticks_per_second);
+  out->cpu_seconds = static_cast<double>(utime + stime) / ticks;
+  out->rss_bytes = rss_pages * page_size;
+  out->process_start =
+      boot + std::chrono::milliseconds(static_cast<int64_t>(
+                 static_cast<double>(start) * 1000 / ticks));
+  return true;
+}
+
+bool ParseBootTime(absl::string_view text,
+                   std::chrono::system_clock::time_point* boot) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::ConsumePrefix(&line, "btime ")) continue;
+    int64_t seconds = 0;
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &seconds)) {
+      return false;
+    }
+    *boot = std::chrono::system_clock::time_point(std::chrono::seconds(seconds));
+    return true;
+  }
+  return false;
+}
+
+HostHealth SampleHealth() {
+  HostHealth health;
+  ParseLoadavg(ReadFile("/proc/loadavg"), &health);
+  ParseMeminfo(ReadFile("/proc/meminfo"), &health);
+  ParseUptime(ReadFile("/proc/uptime"), &health);
+  std::chrono::system_clock::time_point boot;
+  if (ParseBootTime(ReadFile("/proc/stat"), &boot)) {
+    ParseSelfStat(ReadFile("/proc/self/stat"), ::sysconf(_SC_CLK_TCK),
+                  ::sysconf(_SC_PAGESIZE), boot, &health);
+  }
+  return health;
+}
+
+bool WorthPublishing(const HostHealth& last, const HostHealth& now,
+                     std::chrono::steady_clock::duration elapsed) {
+  constexpr double kLoad = 0.05;
+  constexpr int64_t kRss = 1 << 20;
+  const double seconds = std::chrono::duration<double>(elapsed).count();
+  const double cpu = now.cpu_seconds - last.cpu_seconds;
+  return std::abs(now.load1 - last.load1) >= kLoad ||
+         std::abs(now.load5 - last.load5) >= kLoad ||
+         std::abs(now.load15 - last.load15) >= kLoad ||
+         std::abs(now.mem_available_bytes - last.mem_available_bytes) * 100 >=
+             now.mem_total_bytes ||
+         now.mem_total_bytes != last.mem_total_bytes ||
+         std::abs(now.rss_bytes - last.rss_bytes) >= kRss ||
+         (cpu > 0 && cpu >= 0.01 * seconds) ||
+         now.gauges != last.gauges || now.version != last.version;
+}
+
+}  // namespace etcdisc::internal

@@ -1,0 +1,235 @@
+// The health sample's parsers, the publishing threshold, the health record's
+// JSON and how host and health records make the fleet.
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "discovery/keys.h"
+#include "fleet/fleet_read.h"
+#include "fleet/health_record.h"
+#include "fleet/proc_health.h"
+#include "gtest/gtest.h"
+
+namespace etcdisc::internal {
+namespace {
+
+using std::chrono::seconds;
+using TimePoint = std::chrono::system_clock::time_point;
+
+TimePoint At(int64_t seconds_since_epoch) {
+  return TimePoint(std::chrono::seconds(seconds_since_epoch));
+}
+
+TEST(ProcHealthTest, ParsesLoadMemoryAndUptime) {
+  HostHealth h;
+  ASSERT_TRUE(ParseLoadavg("0.52 0.40 0.31 2/345 6789\n", &h));
+  EXPECT_DOUBLE_EQ(h.load1, 0.52);
+  EXPECT_DOUBLE_EQ(h.load5, 0.40);
+  EXPECT_DOUBLE_EQ(h.load15, 0.31);
+  ASSERT_TRUE(ParseMeminfo("MemTotal:        8143964 kB\nMemFree:  1 kB\n"
+                           "MemAvailable:    4991404 kB\n",
+                           &h));
+  EXPECT_EQ(h.mem_total_bytes, int64_t{8143964} * 1024);
+  EXPECT_EQ(h.mem_available_bytes, int64_t{4991404} * 1024);
+  ASSERT_TRUE(ParseUptime("86400.27 170000.00\n", &h));
+  EXPECT_EQ(h.uptime_seconds, 86400);
+}
+
+TEST(ProcHealthTest, RefusesTextOfAnotherFormLeavingTheSampleAsItWas) {
+  HostHealth h;
+  h.load1 = 7;
+  EXPECT_FALSE(ParseLoadavg("", &h));
+  EXPECT_FALSE(ParseLoadavg("0.5 x 0.3", &h));
+  EXPECT_FALSE(ParseLoadavg("-1 0 0", &h));
+  EXPECT_EQ(h.load1, 7);
+  EXPECT_FALSE(ParseMeminfo("MemTotal: 10 kB\n", &h));  // No MemAvailable.
+  EXPECT_FALSE(ParseMeminfo("MemTotal: lots\nMemAvailable: 1 kB\n", &h));
+  EXPECT_FALSE(ParseUptime("soon", &h));
+  EXPECT_EQ(h.mem_total_bytes, 0);
+  TimePoint boot;
+  EXPECT_FALSE(ParseBootTime("cpu 1 2 3\n", &boot));
+  EXPECT_FALSE(ParseSelfStat("no parenthesis", 100, 4096, At(0), &h));
+  EXPECT_FALSE(ParseSelfStat("1 (x) S 1 2", 100, 4096, At(0), &h));
+}
+
+TEST(ProcHealthTest, ReadsTheProcessFieldsAfterACommandWithSpacesAndParens) {
+  // Fields 3..24 after "pid (comm)": utime 14 = 250, stime 15 = 50,
+  // starttime 22 = 1000 ticks, rss 24 = 300 pages.
+  const std::string stat =
+      "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 "
+      "7 0 1000 123456789 300 18446744073709551615\n";
+  TimePoint boot;
+  ASSERT_TRUE(ParseBootTime("cpu 1\nbtime 1700000000\nprocesses 5\n", &boot));
+  EXPECT_EQ(boot, At(1700000000));
+  HostHealth h;
+  ASSERT_TRUE(ParseSelfStat(stat, 100, 4096, boot, &h));
+  EXPECT_DOUBLE_EQ(h.cpu_seconds, 3.0);
+  EXPECT_EQ(h.rss_bytes, 300 * 4096);
+  EXPECT_EQ(h.process_start, At(1700000000 + 10));
+}
+
+TEST(ProcHealthTest, SamplesThisMachineAndProcess) {
+  const HostHealth h = SampleHealth();
+  EXPECT_GT(h.mem_total_bytes, 0);
+  EXPECT_GT(h.mem_available_bytes, 0);
+  EXPECT_LE(h.mem_available_bytes, h.mem_total_bytes);
+  EXPECT_GT(h.rss_bytes, 0);
+  EXPECT_GT(h.uptime_seconds, 0);
+  EXPECT_GT(h.process_start, TimePoint{});
+  EXPECT_LE(h.process_start, std::chrono::system_clock::now());
+}
+
+TEST(ProcHealthTest, PublishesOnlyWhatChangedBeyondTheThreshold) {
+  HostHealth last;
+  last.load1 = last.load5 = last.load15 = 1.0;
+  last.mem_total_bytes = 1000 << 20;
+  last.mem_available_bytes = 500 << 20;
+  last.rss_bytes = 50 << 20;
+  last.cpu_seconds = 10;
+  const auto ten = seconds(10);
+  HostHealth now = last;
+  now.load1 = 1.04;
+  now.rss_bytes += 1000;
+  now.mem_available_bytes += 1 << 20;  // 0.1% of the total.
+  now.cpu_seconds += 0.05;             // 0.5% of 10 s.
+  EXPECT_FALSE(WorthPublishing(last, now, ten));
+  for (auto change : std::vector<void (*)(HostHealth*)>{
+           [](HostHealth* h) { h->load1 = 1.06; },
+           [](HostHealth* h) { h->load15 = 0.9; },
+           [](HostHealth* h) { h->mem_available_bytes -= 20 << 20; },
+           [](HostHealth* h) { h->rss_bytes += 2 << 20; },
+           [](HostHealth* h) { h->cpu_seconds += 0.2; },
+           [](HostHealth* h) { h->gauges["queue_depth"] = 1; },
+           [](HostHealth* h) { h->version = "9.9.9"; }}) {
+    HostHealth changed = now;
+    change(&changed);
+    EXPECT_TRUE(WorthPublishing(last, changed, ten));
+  }
+  EXPECT_FALSE(WorthPublishing(last, last, seconds(0)));
+}
+
+HealthRecord SampleRecord() {
+  HealthRecord r;
+  r.hostname = "10.0.0.7";
+  r.registered_at = At(1700000000);
+  r.last_seen = At(1700000600);
+  r.health.load1 = 0.52;
+  r.health.load5 = 0.4;
+  r.health.load15 = 0.31;
+  r.health.mem_total_bytes = 8339451904;
+  r.health.mem_available_bytes = 5111111680;
+  r.health.uptime_seconds = 86400;
+  r.health.rss_bytes = 12582912;
+  r.health.cpu_seconds = 1.25;
+  r.health.process_start = At(1699999999);
+  r.health.version = "0.6.0";
+  r.health.gauges = {{"queue_depth", 12}, {"ratio", 0.125}};
+  return r;
+}
+
+TEST(HealthRecordTest, RoundTripsEveryField) {
+  HealthRecord r = SampleRecord();
+  r.went_at = At(1700000603);
+  const std::string json = EncodeHealthRecord(r);
+  auto back = DecodeHealthRecord(json);
+  ASSERT_TRUE(back.ok()) << back.status() << json;
+  EXPECT_EQ(back->hostname, r.hostname);
+  EXPECT_EQ(back->registered_at, r.registered_at);
+  EXPECT_EQ(back->last_seen, r.last_seen);
+  EXPECT_EQ(back->went_at, r.went_at);
+  EXPECT_EQ(back->health.load1, r.health.load1);
+  EXPECT_EQ(back->health.load15, r.health.load15);
+  EXPECT_EQ(back->health.mem_total_bytes, r.health.mem_total_bytes);
+  EXPECT_EQ(back->health.mem_available_bytes, r.health.mem_available_bytes);
+  EXPECT_EQ(back->health.uptime_seconds, r.health.uptime_seconds);
+  EXPECT_EQ(back->health.rss_bytes, r.health.rss_bytes);
+  EXPECT_EQ(back->health.cpu_seconds, r.health.cpu_seconds);
+  EXPECT_EQ(back->health.process_start, r.health.process_start);
+  EXPECT_EQ(back->health.version, r.health.version);
+  EXPECT_EQ(back->health.gauges, r.health.gauges);
+  EXPECT_FALSE(DecodeHealthRecord(EncodeHealthRecord(SampleRecord()))
+                   ->went_at.has_value());
+}
+
+TEST(HealthRecordTest, AMalformedRecordIsAnErrorNamingTheField) {
+  for (const auto& [json, named] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"[]", "not a JSON object"},
+           {"{\"hostname\":1}", "\"hostname\""},
+           {"{\"last_seen\":\"yesterday\"}", "\"last_seen\""},
+           {"{\"health\":[]}", "\"health\""},
+           {"{\"health\":{\"load1\":\"high\"}}", "\"load1\""},
+           {"{\"health\":{\"rss_bytes\":-5}}", "\"rss_bytes\""},
+           {"{\"health\":{\"gauges\":{\"q\":\"x\"}}}", "\"q\""},
+           {"{\"health\":", ""}}) {
+    auto record = DecodeHealthRecord(json);
+    ASSERT_FALSE(record.ok()) << json;
+    EXPECT_TRUE(record.status().message().find(named) != std::string::npos)
+        << record.status();
+  }
+  auto fine = DecodeHealthRecord("{\"unknown\":[1,2],\"hostname\":\"h\"}");
+  ASSERT_TRUE(fine.ok()) << fine.status();
+  EXPECT_EQ(fine->hostname, "h");
+}
+
+TEST(HealthRecordTest, GaugeNamesAndValuesAreChecked) {
+  EXPECT_TRUE(ValidateGauge("queue_depth", 12).ok());
+  EXPECT_TRUE(ValidateGauge("_x9", -1.5).ok());
+  for (const std::string& name : std::vector<std::string>{
+           "", "9lives", "queue-depth", "a b", std::string(65, 'a')}) {
+    absl::Status s = ValidateGauge(name, 1);
+    EXPECT_TRUE(absl::IsInvalidArgument(s)) << name;
+    EXPECT_TRUE(s.message().find("\"" + name + "\"") != std::string::npos) << s;
+  }
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateGauge("q", 1.0 / 0.0)));
+}
+
+KeyValue Kv(std::string key, std::string value) {
+  KeyValue kv;
+  kv.key = std::move(key);
+  kv.value = std::move(value);
+  return kv;
+}
+
+TEST(FleetOfTest, JoinsHostAndHealthRecordsIntoOnlineAndOfflineHosts) {
+  const KeyLayout keys("");
+  const std::vector<KeyValue> hosts = {
+      Kv("/services/web/u1", R"({"name":"web-1","ports":{"http":"80"},"uuid":"u1"})"),
+      Kv("/services/web/u2", R"({"name":"web-2","ports":{"http":"80"},"uuid":"u2"})"),
+      Kv("/services/web/bad", "not json")};
+  HealthRecord online = SampleRecord();
+  HealthRecord stopped = SampleRecord();
+  stopped.hostname = "web-3";
+  stopped.went_at = At(1700000700);
+  HealthRecord died = SampleRecord();
+  died.hostname = "web-4";
+  const std::vector<KeyValue> health = {
+      Kv("/service_health/web/u1", EncodeHealthRecord(online)),
+      Kv("/service_health/web/u3", EncodeHealthRecord(stopped)),
+      Kv("/service_health/web/u4", EncodeHealthRecord(died)),
+      Kv("/service_health/web/u5", "{\"health\":7}"),
+      Kv("/service_health/web/u2", "][")};
+  std::vector<FleetHost> fleet = FleetOf(keys, hosts, health);
+  ASSERT_EQ(fleet.size(), 4u);
+  EXPECT_EQ(fleet[0].uuid, "u1");
+  EXPECT_TRUE(fleet[0].online);
+  EXPECT_EQ(fleet[0].hostname, "web-1");  // From the host record.
+  EXPECT_EQ(fleet[0].since, online.registered_at);
+  ASSERT_TRUE(fleet[0].health.has_value());
+  EXPECT_EQ(fleet[0].health->gauges.at("queue_depth"), 12);
+  EXPECT_EQ(fleet[1].uuid, "u2");  // Online; its health record is malformed.
+  EXPECT_TRUE(fleet[1].online);
+  EXPECT_FALSE(fleet[1].health.has_value());
+  EXPECT_EQ(fleet[2].uuid, "u3");
+  EXPECT_FALSE(fleet[2].online);
+  EXPECT_EQ(fleet[2].since, *stopped.went_at);
+  EXPECT_EQ(fleet[3].uuid, "u4");
+  EXPECT_FALSE(fleet[3].online);
+  EXPECT_EQ(fleet[3].since, died.last_seen);
+  EXPECT_EQ(fleet[3].last_seen, died.last_seen);
+}
+
+}  // namespace
+}  // namespace etcdisc::internal

@@ -1,0 +1,117 @@
+// etcdisc fleet: every host with its health, online and recently offline.
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "gflags/gflags.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+#include "tools/table.h"
+
+DECLARE_bool(json);
+DEFINE_bool(online, false, "fleet: only the hosts online now");
+
+namespace etcdisc::cli {
+namespace {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+std::string Utc(TimePoint t) {
+  if (t == TimePoint{}) return "null";
+  return JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
+                                     absl::FromChrono(t), absl::UTCTimeZone()));
+}
+
+std::string Number(double value) { return absl::StrFormat("%.15g", value); }
+
+std::string HealthJson(const HostHealth& h) {
+  std::vector<std::string> gauges;
+  for (const auto& [name, value] : h.gauges) {
+    gauges.push_back(absl::StrCat(JsonString(name), ":", Number(value)));
+  }
+  return absl::StrCat(
+      "{\"load1\":", Number(h.load1), ",\"load5\":", Number(h.load5),
+      ",\"load15\":", Number(h.load15),
+      ",\"mem_total_bytes\":", h.mem_total_bytes,
+      ",\"mem_available_bytes\":", h.mem_available_bytes,
+      ",\"rss_bytes\":", h.rss_bytes, ",\"cpu_seconds\":", Number(h.cpu_seconds),
+      ",\"uptime_seconds\":", h.uptime_seconds,
+      ",\"process_start\":", Utc(h.process_start),
+      ",\"version\":", JsonString(h.version), ",\"gauges\":{",
+      absl::StrJoin(gauges, ","), "}}");
+}
+
+std::string HostJson(const FleetHost& f) {
+  return absl::StrCat(
+      "{\"service\":", JsonString(f.service), ",\"uuid\":", JsonString(f.uuid),
+      ",\"hostname\":", JsonString(f.hostname),
+      ",\"online\":", f.online ? "true" : "false", ",\"since\":", Utc(f.since),
+      ",\"last_seen\":", Utc(f.last_seen),
+      ",\"health\":", f.health ? HealthJson(*f.health) : "null", "}");
+}
+
+std::string Local(TimePoint t) {
+  if (t == TimePoint{}) return "-";
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromChrono(t),
+                          absl::LocalTimeZone());
+}
+
+std::string Mebibytes(int64_t bytes) {
+  return absl::StrFormat("%.1fMiB", static_cast<double>(bytes) / (1 << 20));
+}
+
+std::vector<std::string> Row(const FleetHost& f) {
+  std::vector<std::string> row = {f.service, f.hostname, f.uuid,
+                                  f.online ? "online" : "offline",
+                                  Local(f.since)};
+  if (!f.health) {
+    row.insert(row.end(), {"-", "-", "-", "-"});
+    return row;
+  }
+  const HostHealth& h = *f.health;
+  const double used =
+      h.mem_total_bytes > 0
+          ? 100.0 * static_cast<double>(h.mem_total_bytes -
+                                        h.mem_available_bytes) /
+                static_cast<double>(h.mem_total_bytes)
+          : 0;
+  row.insert(row.end(),
+             {absl::StrFormat("%.2f", h.load1), absl::StrFormat("%.0f%%", used),
+              Mebibytes(h.rss_bytes), absl::StrFormat("%.2fs", h.cpu_seconds)});
+  return row;
+}
+
+}  // namespace
+
+int RunFleet(const std::vector<std::string>& args) {
+  if (args.size() > 2) return UsageError("fleet takes at most one SERVICE");
+  const std::string service = args.size() == 2 ? args[1] : "";
+  auto client = ClientFromFlags();
+  if (!client.ok()) return Fail(client.status());
+  auto fleet = (*client)->Fleet(service);
+  if (!fleet.ok()) return Fail(fleet.status());
+  std::vector<FleetHost> shown;
+  for (FleetHost& f : *fleet) {
+    if (f.online || !FLAGS_online) shown.push_back(std::move(f));
+  }
+  if (shown.empty()) {
+    std::fprintf(stderr, "etcdisc: no %shost%s\n", FLAGS_online ? "online " : "",
+                 service.empty() ? "" : (" of " + service).c_str());
+    return kNotFound;
+  }
+  if (FLAGS_json) {
+    std::vector<std::string> items;
+    for (const FleetHost& f : shown) items.push_back(HostJson(f));
+    std::printf("[%s]\n", absl::StrJoin(items, ",").c_str());
+    return kOk;
+  }
+  Table table({"SERVICE", "HOST", "UUID", "STATUS", "SINCE", "LOAD1",
+               "MEM USED", "RSS", "CPU"});
+  for (const FleetHost& f : shown) table.AddRow(Row(f));
+  table.Print(stdout);
+  return kOk;
+}
+
+}  // namespace etcdisc::cli
