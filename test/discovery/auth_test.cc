@@ -209,8 +209,10 @@ TEST_F(AuthTest, ARegistrarThatLosesItsRoleLetsItsLeaseAndWatchesGo) {
   auto reg = writer->Register("web", WebHost("10.0.0.1"));
   ASSERT_TRUE(reg.ok()) << reg.status();
   ASSERT_TRUE((*reg)->WaitRegistration(seconds(10)).ok());
-  // Its host key and service record are watched.
+  // Its host key and service record are watched, and its health written.
   ASSERT_TRUE(WaitFor([&] { return writer->Metrics().watchers == 2; },
+                      seconds(10)));
+  ASSERT_TRUE(WaitFor([&] { return HealthLease((*reg)->UUID()) != 0; },
                       seconds(10)));
 
   ASSERT_TRUE(cluster()

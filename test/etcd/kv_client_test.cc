@@ -147,5 +147,22 @@ TEST_F(KvClientTest, ReadingACompactedRevisionIsOutOfRange) {
       << range.status();
 }
 
+// A grant asked again with the id an earlier try chose (its answer lost)
+// counts as granted, and etcd holds the one lease.
+TEST_F(KvClientTest, AGrantOfAChosenIdAskedTwiceLeavesOneLease) {
+  const int64_t id = 0x1234567890abcd;
+  auto first = client().lease().Grant(std::chrono::seconds(60), id,
+                                      std::chrono::seconds(3));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->id, id);
+  auto again = client().lease().Grant(std::chrono::seconds(60), id,
+                                      std::chrono::seconds(3));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->id, id);
+  auto leases = cluster().LeaseCount();
+  ASSERT_TRUE(leases.ok()) << leases.status();
+  EXPECT_EQ(*leases, 1);
+}
+
 }  // namespace
 }  // namespace etcdisc::internal

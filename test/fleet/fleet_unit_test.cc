@@ -43,6 +43,8 @@ TEST(ProcHealthTest, RefusesTextOfAnotherFormLeavingTheSampleAsItWas) {
   EXPECT_FALSE(ParseLoadavg("", &h));
   EXPECT_FALSE(ParseLoadavg("0.5 x 0.3", &h));
   EXPECT_FALSE(ParseLoadavg("-1 0 0", &h));
+  EXPECT_FALSE(ParseLoadavg("inf 0 0", &h));
+  EXPECT_FALSE(ParseUptime("inf 0", &h));
   EXPECT_EQ(h.load1, 7);
   EXPECT_FALSE(ParseMeminfo("MemTotal: 10 kB\n", &h));  // No MemAvailable.
   EXPECT_FALSE(ParseMeminfo("MemTotal: lots\nMemAvailable: 1 kB\n", &h));
@@ -108,6 +110,7 @@ TEST(ProcHealthTest, PublishesOnlyWhatChangedBeyondTheThreshold) {
     EXPECT_TRUE(WorthPublishing(last, changed, ten));
   }
   EXPECT_FALSE(WorthPublishing(last, last, seconds(0)));
+  EXPECT_FALSE(WorthPublishing(HostHealth{}, HostHealth{}, ten));  // No /proc.
 }
 
 HealthRecord SampleRecord() {

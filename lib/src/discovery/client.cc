@@ -66,8 +66,9 @@ absl::StatusOr<std::unique_ptr<Registration>> Client::Register(
   auto impl = std::make_shared<internal::RegistrationImpl>(
       internal::ClientRegistrationEnv(core_), std::string(service),
       std::move(host), options, std::move(on_event));
+  // The publisher stops with the registration, after its host is down.
+  if (health != nullptr) impl->StopAfterward(health);
   ETCDISC_RETURN_IF_ERROR(core_->Track(impl));
-  if (health != nullptr) ETCDISC_RETURN_IF_ERROR(core_->Track(health));
   impl->Start();
   return std::unique_ptr<Registration>(
       new Registration(std::move(impl), std::move(health)));

@@ -1,6 +1,6 @@
-// The public Registration: a handle on the shared RegistrationImpl and its
-// HealthPublisher, which the client also holds so that it can stop them at
-// shutdown.
+// The public Registration: a handle on the shared RegistrationImpl, which
+// the client also holds so that it can stop it at shutdown, and on its
+// HealthPublisher (which the RegistrationImpl stops).
 #include <utility>
 
 #include "discovery/registration_impl.h"
@@ -33,10 +33,8 @@ Host Registration::host() const { return impl_->host(); }
 absl::Status Registration::LastError() const { return impl_->LastError(); }
 
 absl::Status Registration::Stop() {
-  // The host goes down first; its health record then says when it went.
-  absl::Status stopped = impl_->Stop();
-  if (health_ != nullptr) health_->Stop();
-  return stopped;
+  // Stops the health publisher too, once the host is down.
+  return impl_->Stop();
 }
 
 absl::Status Registration::SetGauge(absl::string_view name, double value) {

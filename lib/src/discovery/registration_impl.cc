@@ -150,9 +150,22 @@ void RegistrationImpl::StopBy(Clock::time_point deadline) {
                                               "keys expire with their TTL"));
     }
   }
+  // What describes the host stops once the host is down, within the same
+  // deadline.
+  std::shared_ptr<Stoppable> companion;
+  {
+    MutexLock lock(&mu_);
+    companion = companion_;
+  }
+  if (companion != nullptr) companion->StopBy(deadline);
   // After Stop() returns no callback of this registration runs (unless Stop
   // was called from one: the rest then follows it).
   env_->FlushCallbacks();
+}
+
+void RegistrationImpl::StopAfterward(std::shared_ptr<Stoppable> companion) {
+  MutexLock lock(&mu_);
+  companion_ = std::move(companion);
 }
 
 std::vector<int64_t> RegistrationImpl::Revoke(std::vector<int64_t> leases,

@@ -60,6 +60,10 @@ class RegistrationImpl final
 
   // Starts the background work; call once, right after construction.
   void Start() ABSL_LOCKS_EXCLUDED(mu_);
+  // `companion` (the host's health publisher) is stopped by every stop of
+  // this registration, after its lease is revoked and within its deadline.
+  void StopAfterward(std::shared_ptr<Stoppable> companion)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   bool Ready() const ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status WaitRegistration(std::chrono::milliseconds timeout)
@@ -187,6 +191,7 @@ class RegistrationImpl final
   std::vector<int64_t> unrevoked_ ABSL_GUARDED_BY(mu_);
   // Revokes under way (Stop() calls, a refusal's).
   int revoking_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<Stoppable> companion_ ABSL_GUARDED_BY(mu_);
   // Run() bookkeeping.
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   bool retry_pending_ ABSL_GUARDED_BY(mu_) = false;

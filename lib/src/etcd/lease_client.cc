@@ -1,24 +1,33 @@
 #include "etcd/lease_client.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "etcd/proto_convert.h"
 
 namespace etcdisc::internal {
 
-absl::StatusOr<LeaseGrant> LeaseClient::Grant(std::chrono::milliseconds ttl) {
+absl::StatusOr<LeaseGrant> LeaseClient::Grant(
+    std::chrono::milliseconds ttl, int64_t id,
+    std::chrono::milliseconds timeout) {
   if (ttl.count() <= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("lease TTL must be above zero, got ", ttl.count(), "ms"));
   }
   etcdserverpb::LeaseGrantRequest in;
   in.set_ttl((ttl.count() + 999) / 1000);
+  in.set_id(id);
   etcdserverpb::LeaseGrantResponse out;
-  // A lease granted twice is harmless (the spare one expires), so retry.
+  // A lease granted twice is harmless (the spare one expires; with a chosen
+  // id there is none), so retry.
   absl::Status status = connection_->Call(
-      "LeaseGrant", timeout_, /*retry=*/true,
+      "LeaseGrant", timeout, /*retry=*/true,
       [&](const MemberStubs& m, grpc::ClientContext* ctx) {
         return m.lease->LeaseGrant(ctx, in, &out);
       });
+  if (id != 0 && absl::IsFailedPrecondition(status) &&
+      absl::StrContains(status.message(), "lease already exists")) {
+    return LeaseGrant{id, in.ttl()};  // An earlier try of ours got through.
+  }
   if (!status.ok()) return status;
   if (!out.error().empty()) {
     return absl::UnavailableError(absl::StrCat("etcd LeaseGrant: ", out.error()));

@@ -20,7 +20,15 @@ class LeaseClient {
 
   // Grants a lease of `ttl` (whole seconds, rounded up; etcd raises a TTL
   // below its minimum). InvalidArgument for a TTL not above zero.
-  absl::StatusOr<LeaseGrant> Grant(std::chrono::milliseconds ttl);
+  absl::StatusOr<LeaseGrant> Grant(std::chrono::milliseconds ttl) {
+    return Grant(ttl, 0, timeout_);
+  }
+  // The same for a lease of the caller's chosen `id` (0: etcd chooses),
+  // within `timeout`. A grant of an id that etcd holds already counts as
+  // granted, so that a grant whose answer was lost can be asked again with
+  // the same id instead of leaving a second lease behind.
+  absl::StatusOr<LeaseGrant> Grant(std::chrono::milliseconds ttl, int64_t id,
+                                   std::chrono::milliseconds timeout);
   // Revokes a lease and deletes its keys. NotFound if it does not exist.
   absl::Status Revoke(int64_t id) { return Revoke(id, timeout_); }
   // The same within `timeout` instead of the client's call timeout.

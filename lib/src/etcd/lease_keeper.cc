@@ -180,8 +180,8 @@ bool LeaseKeeper::StalledLocked(Clock::time_point now) const {
   // the best one to wait for (a dead connection is found by HTTP/2 pings).
   if (stream_ == nullptr || connection_->size() < 2) return false;
   for (const auto& [id, kept] : leases_) {
-    // Sent at a third of the TTL, so half the TTL later leaves a sixth of it
-    // for the next member to refresh the lease.
+    // Sent at a third of the TTL (or sooner), so half the TTL later leaves
+    // at least a sixth of it for the next member to refresh the lease.
     if (kept.awaiting && now - kept.sent_at > kept.ttl / 2) return true;
   }
   return false;

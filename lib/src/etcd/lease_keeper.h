@@ -18,14 +18,13 @@ namespace etcdisc::internal {
 // Why a kept lease ended without Forget().
 using LeaseLostHandler = std::function<void(const absl::Status& why)>;
 
-// Refreshes every kept lease every third of its TTL over one shared stream
-// (answered or not), and
-// tells a lease's owner once when etcd answers that the lease no longer
-// exists (NotFound). Nothing else counts as a loss: a refresh answered late,
-// or a stream that is down, leaves the lease kept; etcd's own answer on the
-// next stream decides. (A client that guessed a loss from its own clock would
-// replace leases that etcd still holds, and every watcher would see its host
-// go down and come back.) A lost lease is forgotten.
+// Refreshes every kept lease every third of its TTL (or as asked) over one
+// shared stream (answered or not), and tells a lease's owner once when etcd
+// answers that the lease no longer exists (NotFound). Nothing else counts as a
+// loss: a refresh answered late, or a stream that is down, leaves the lease
+// kept; etcd's own answer on the next stream decides. (A client that guessed a
+// loss from its own clock would replace leases that etcd still holds, and every
+// watcher would see its host go down and come back.) A lost lease is forgotten.
 //
 // When the stream breaks, it reopens on the next member and refreshes every
 // lease at once. With more than one member, a stream whose refresh stays

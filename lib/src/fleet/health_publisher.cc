@@ -1,6 +1,7 @@
 #include "fleet/health_publisher.h"
 
 #include <algorithm>
+#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -21,6 +22,16 @@ constexpr auto kLeaseRefresh = std::chrono::seconds(60);
 // Ticks skipped (nothing changed) before one writes anyway, so that
 // last_seen stays recent.
 constexpr int kMaxSkipped = 5;
+
+// A lease id of our own choosing (see LeaseClient::Grant): positive, random.
+int64_t NewLeaseId() {
+  static std::mt19937_64 random{std::random_device{}()};
+  static Mutex mu;
+  MutexLock lock(&mu);
+  int64_t id = 0;
+  while (id == 0) id = static_cast<int64_t>(random() >> 2);
+  return id;
+}
 
 std::chrono::milliseconds Left(Clock::time_point deadline) {
   return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -52,6 +63,10 @@ void HealthPublisher::OnRegistered() {
 absl::Status HealthPublisher::SetGauge(absl::string_view name, double value) {
   if (absl::Status s = ValidateGauge(name, value); !s.ok()) return s;
   MutexLock lock(&mu_);
+  if (state_ == State::kStopped) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot set gauge \"", name, "\": the registration stopped"));
+  }
   const std::string key(name);
   if (gauges_.count(key) == 0 && gauges_.size() >= kMaxGauges) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -75,55 +90,39 @@ void HealthPublisher::ScheduleLocked(Clock::duration delay) {
 }
 
 void HealthPublisher::Tick() {
-  int64_t lease = 0;
-  bool force = false;
-  HealthRecord record;
-  HostHealth last;
-  Clock::time_point last_at;
+  Sample sample;
   {
     MutexLock lock(&mu_);
     scheduled_ = false;
     if (state_ != State::kPublishing || ticking_) return;
     ticking_ = true;
-    lease = lease_;
-    force = lease == 0 || !written_ || skipped_ >= kMaxSkipped;
-    if (written_) last = written_->health;
-    last_at = written_at_;
-    record.registered_at = registered_at_;
-    record.health.gauges = gauges_;
+    sample.lease = lease_;
+    sample.force = lease_ == 0 || !written_ || skipped_ >= kMaxSkipped;
+    if (written_) sample.last = written_->health;
+    sample.last_at = written_at_;
+    sample.record.registered_at = registered_at_;
+    sample.record.health.gauges = gauges_;
   }
-  record.hostname = target_.hostname;
-  record.last_seen = WallClock::now();
-  std::map<std::string, double> gauges = std::move(record.health.gauges);
-  record.health = SampleHealth();
-  record.health.gauges = std::move(gauges);
-  record.health.version = Version();
+  TakeSample(&sample);
   const bool write =
-      force || WorthPublishing(last, record.health, Clock::now() - last_at);
-  absl::Status result;
-  if (write) {
-    if (lease == 0) lease = GrantLease();
-    const std::string key = core_->keys().HealthKey(target_.service, target_.uuid);
-    result = lease == 0 ? GrantError()
-                        : core_->etcd()
-                              .kv()
-                              .Put({key, EncodeHealthRecord(record), lease, false})
-                              .status();
-  }
+      sample.force || WorthPublishing(sample.last, sample.record.health,
+                                      Clock::now() - sample.last_at);
+  const absl::Status result = write ? Write(&sample) : absl::OkStatus();
   std::optional<Final> final;
   int64_t refused = 0;
+  std::string warning;
   {
     MutexLock lock(&mu_);
     ticking_ = false;
-    if (IsRefusal(result) && state_ == State::kPublishing) {
-      refused = RefusedLocked(result);
+    if (IsRefusal(result)) {
+      refused = RefusedLocked(result, &warning);
     } else if (!write) {
       ++skipped_;
-    } else if (result.ok() && lease_ == lease) {
-      written_ = std::move(record);
+    } else if (result.ok() && lease_ == sample.lease) {
+      written_ = std::move(sample.record);
       written_at_ = Clock::now();
       skipped_ = 0;
-    } else if (absl::IsNotFound(result) && lease_ == lease) {
+    } else if (absl::IsNotFound(result) && lease_ == sample.lease) {
       lease_ = 0;  // Gone from etcd, with the record: the next tick grants.
     }
     if (state_ == State::kPublishing) {
@@ -133,34 +132,63 @@ void HealthPublisher::Tick() {
       final = TakeFinalLocked();
     }
   }
+  if (!warning.empty()) ETCDISC_LOG(kWarning, warning);
   if (final) WriteFinal(*final);
-  if (refused != 0) {
-    core_->etcd().keeper().Forget(refused);
-    core_->etcd().lease().Revoke(refused).IgnoreError();
-  }
+  if (refused != 0) Release(refused, Clock::now() + core_->options().call_timeout);
 }
 
-int64_t HealthPublisher::RefusedLocked(const absl::Status& why) {
-  ETCDISC_LOG(kWarning,
-              absl::StrCat("the health of ", target_.uuid, " (", target_.service,
-                           ") is not published: ", why.message(),
-                           "; a registrar's role needs readwrite on the key "
-                           "prefix ", core_->keys().AllHealthPrefix()));
+void HealthPublisher::TakeSample(Sample* sample) const {
+  HealthRecord& record = sample->record;
+  std::map<std::string, double> gauges = std::move(record.health.gauges);
+  record.hostname = target_.hostname;
+  record.last_seen = WallClock::now();
+  record.health = SampleHealth();
+  record.health.gauges = std::move(gauges);
+  record.health.version = Version();
+}
+
+absl::Status HealthPublisher::Write(Sample* sample) {
+  if (sample->lease == 0) {
+    auto lease = GrantLease();
+    if (!lease.ok()) return lease.status();
+    sample->lease = *lease;
+    MutexLock lock(&mu_);
+    // Stop came during the grant: the final record goes under this lease.
+    if (state_ != State::kPublishing) return absl::CancelledError("stopped");
+  }
+  const std::string key = core_->keys().HealthKey(target_.service, target_.uuid);
+  return core_->etcd()
+      .kv()
+      .Put({key, EncodeHealthRecord(sample->record), sample->lease, false})
+      .status();
+}
+
+int64_t HealthPublisher::RefusedLocked(const absl::Status& why,
+                                       std::string* warning) {
+  *warning = absl::StrCat(
+      "the health of ", target_.uuid, " (", target_.service,
+      ") is no longer published: ", why.message(),
+      "; a registrar's role needs readwrite on the key prefix ",
+      core_->keys().AllHealthPrefix());
   state_ = State::kStopped;
-  final_pending_ = false;
+  final_pending_ = false;  // etcd would refuse it too.
   written_.reset();
   return std::exchange(lease_, 0);
 }
 
-int64_t HealthPublisher::GrantLease() {
-  const auto asked_at = Clock::now();
-  auto grant = core_->etcd().lease().Grant(target_.retention);
-  if (!grant.ok()) {
+absl::StatusOr<int64_t> HealthPublisher::GrantLease() {
+  int64_t id = 0;
+  {
     MutexLock lock(&mu_);
-    grant_error_ = grant.status();
-    return 0;
+    if (granting_ == 0) granting_ = NewLeaseId();
+    id = granting_;
   }
-  const int64_t id = grant->id;
+  const auto asked_at = Clock::now();
+  auto grant = core_->etcd().lease().Grant(target_.retention, id,
+                                           core_->options().call_timeout);
+  // Not granted (or not known to be): the next try asks for the same id, so
+  // that a grant whose answer was lost leaves no second lease behind.
+  if (!grant.ok()) return grant.status();
   std::weak_ptr<HealthPublisher> weak = weak_from_this();
   core_->etcd().keeper().Keep(
       id, grant->ttl_seconds,
@@ -169,13 +197,9 @@ int64_t HealthPublisher::GrantLease() {
       },
       asked_at, kLeaseRefresh);
   MutexLock lock(&mu_);
+  granting_ = 0;
   lease_ = id;  // One tick at a time, and none after Stop: lease_ was 0.
   return id;
-}
-
-absl::Status HealthPublisher::GrantError() const {
-  MutexLock lock(&mu_);
-  return grant_error_;
 }
 
 void HealthPublisher::OnLeaseLost(int64_t lease) {
@@ -208,27 +232,40 @@ HealthPublisher::Final HealthPublisher::TakeFinalLocked() {
 }
 
 void HealthPublisher::WriteFinal(const Final& final) {
-  int64_t lease = final.lease;
-  if (lease != 0) core_->etcd().keeper().Forget(lease);
+  if (final.lease != 0) core_->etcd().keeper().Forget(final.lease);
   if (!final.record) {
     // Nothing was written: the lease (if any) holds nothing worth keeping.
-    if (lease != 0) {
-      core_->etcd().lease().Revoke(lease, Left(final.deadline)).IgnoreError();
-    }
+    if (final.lease != 0) Release(final.lease, final.deadline);
     return;
-  }
-  if (lease == 0) {  // Lost with the record: the last health goes back.
-    auto grant = core_->etcd().lease().Grant(target_.retention);
-    if (!grant.ok()) return;
-    lease = grant->id;
   }
   HealthRecord record = *final.record;
   record.went_at = final.went_at;
+  const std::string value = EncodeHealthRecord(record);
+  absl::Status put = PutFinal(value, final.lease, final.deadline);
+  if (final.lease != 0 && !absl::IsNotFound(put)) return;
+  // The lease went with the record: the last health goes back under a new
+  // one, which nobody refreshes either.
+  auto lease = core_->etcd().lease().Grant(target_.retention, NewLeaseId(),
+                                           Left(final.deadline));
+  if (!lease.ok()) return;
+  if (!PutFinal(value, lease->id, final.deadline).ok()) {
+    Release(lease->id, final.deadline);
+  }
+}
+
+absl::Status HealthPublisher::PutFinal(const std::string& value, int64_t lease,
+                                       Clock::time_point deadline) {
+  if (lease == 0) return absl::NotFoundError("no lease");
   TxnRequest put;
   put.success.push_back(TxnOp::Put(
-      {core_->keys().HealthKey(target_.service, target_.uuid),
-       EncodeHealthRecord(record), lease, false}));
-  core_->etcd().kv().Txn(put, Left(final.deadline)).IgnoreError();
+      {core_->keys().HealthKey(target_.service, target_.uuid), value, lease,
+       false}));
+  return core_->etcd().kv().Txn(put, Left(deadline)).status();
+}
+
+void HealthPublisher::Release(int64_t lease, Clock::time_point deadline) {
+  core_->etcd().keeper().Forget(lease);
+  core_->etcd().lease().Revoke(lease, Left(deadline)).IgnoreError();
 }
 
 absl::StatusOr<std::shared_ptr<HealthPublisher>> NewHealthPublisher(

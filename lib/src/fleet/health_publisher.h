@@ -37,16 +37,20 @@ struct HealthTarget {
 //
 // In kPublishing one tick at a time samples /proc, and when the sample is
 // worth it (WorthPublishing, or five ticks skipped) writes the record under
-// lease_, granting that lease first when there is none. A tick captures
+// lease_, granting that lease first when there is none (under an id chosen
+// here and asked for again until granted, so that no lost answer leaves a
+// lease behind). A tick captures
 // lease_ under the lock, calls etcd without it, and on the answer records
 // the write only if lease_ is still the lease it wrote under; a lease etcd
 // reports gone (NotFound) is dropped so that the next tick grants another.
 //
 // Stop writes the record once more with went_at, from the last sample
 // written, then stops refreshing the lease: etcd deletes the record one
-// retention later. If a tick's call is under way, that tick writes it when
-// its call returns, so that the record with went_at is always the last
-// write. Safe for concurrent use.
+// retention later (a lease gone meanwhile is replaced by one nobody
+// refreshes). If a tick's call is under way, that tick writes it when its
+// call returns, so that the record with went_at is the last write of this
+// publisher. The registration stops its publisher after its host is down
+// (RegistrationImpl::StopAfterward). Safe for concurrent use.
 class HealthPublisher final
     : public Stoppable,
       public std::enable_shared_from_this<HealthPublisher> {
@@ -81,19 +85,36 @@ class HealthPublisher final
     std::chrono::steady_clock::time_point deadline;
   };
 
+  // What a tick captured under the lock, and the record it makes.
+  struct Sample {
+    int64_t lease = 0;
+    bool force = false;  // Written whatever changed.
+    HostHealth last;     // As last written.
+    std::chrono::steady_clock::time_point last_at;
+    HealthRecord record;
+  };
+
   void ScheduleLocked(std::chrono::steady_clock::duration delay)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Tick() ABSL_LOCKS_EXCLUDED(mu_);
-  // Grants the record's lease and keeps it; 0 when etcd said no (why in
-  // GrantError()).
-  int64_t GrantLease() ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status GrantError() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Fills the record from /proc, keeping the captured gauges.
+  void TakeSample(Sample* sample) const;
+  // Writes the record, granting a lease first when the sample has none.
+  absl::Status Write(Sample* sample) ABSL_LOCKS_EXCLUDED(mu_);
+  // Grants the record's lease (under an id chosen once and kept until it is
+  // granted) and keeps it.
+  absl::StatusOr<int64_t> GrantLease() ABSL_LOCKS_EXCLUDED(mu_);
   void OnLeaseLost(int64_t lease) ABSL_LOCKS_EXCLUDED(mu_);
   Final TakeFinalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // After a refusal of the tick's call: stops; the lease to release.
-  int64_t RefusedLocked(const absl::Status& why)
+  // After a refusal of the tick's call: stops; the lease to release, and the
+  // warning to log once the lock is let go.
+  int64_t RefusedLocked(const absl::Status& why, std::string* warning)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriteFinal(const Final& final) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status PutFinal(const std::string& value, int64_t lease,
+                        std::chrono::steady_clock::time_point deadline);
+  // Stops refreshing `lease` and revokes it.
+  void Release(int64_t lease, std::chrono::steady_clock::time_point deadline);
 
   const std::shared_ptr<ClientCore> core_;
   const HealthTarget target_;
@@ -107,7 +128,8 @@ class HealthPublisher final
   std::optional<HealthRecord> written_ ABSL_GUARDED_BY(mu_);
   std::chrono::steady_clock::time_point written_at_ ABSL_GUARDED_BY(mu_);
   int skipped_ ABSL_GUARDED_BY(mu_) = 0;  // Ticks since the last write.
-  absl::Status grant_error_ ABSL_GUARDED_BY(mu_);  // Of the last grant.
+  // The id asked for until etcd grants it; 0 when none is being asked for.
+  int64_t granting_ ABSL_GUARDED_BY(mu_) = 0;
   bool scheduled_ ABSL_GUARDED_BY(mu_) = false;  // A tick is posted.
   bool ticking_ ABSL_GUARDED_BY(mu_) = false;    // A tick runs.
   // Set by Stop.

@@ -51,7 +51,10 @@ bool ParseLoadavg(absl::string_view text, HostHealth* out) {
   double load[3];
   if (words.size() < 3) return false;
   for (int i = 0; i < 3; ++i) {
-    if (!absl::SimpleAtod(words[i], &load[i]) || !(load[i] >= 0)) return false;
+    if (!absl::SimpleAtod(words[i], &load[i]) || !(load[i] >= 0) ||
+        !std::isfinite(load[i])) {
+      return false;
+    }
   }
   out->load1 = load[0];
   out->load5 = load[1];
@@ -75,7 +78,7 @@ bool ParseUptime(absl::string_view text, HostHealth* out) {
   std::vector<absl::string_view> words = Words(text);
   double seconds = 0;
   if (words.empty() || !absl::SimpleAtod(words[0], &seconds) ||
-      !(seconds >= 0)) {
+      !(seconds >= 0) || seconds > 1e15) {
     return false;
   }
   out->uptime_seconds = static_cast<int64_t>(seconds);
@@ -142,11 +145,12 @@ bool WorthPublishing(const HostHealth& last, const HostHealth& now,
   constexpr int64_t kRss = 1 << 20;
   const double seconds = std::chrono::duration<double>(elapsed).count();
   const double cpu = now.cpu_seconds - last.cpu_seconds;
+  const int64_t available =
+      std::abs(now.mem_available_bytes - last.mem_available_bytes);
   return std::abs(now.load1 - last.load1) >= kLoad ||
          std::abs(now.load5 - last.load5) >= kLoad ||
          std::abs(now.load15 - last.load15) >= kLoad ||
-         std::abs(now.mem_available_bytes - last.mem_available_bytes) * 100 >=
-             now.mem_total_bytes ||
+         (available > 0 && available * 100 >= now.mem_total_bytes) ||
          now.mem_total_bytes != last.mem_total_bytes ||
          std::abs(now.rss_bytes - last.rss_bytes) >= kRss ||
          (cpu > 0 && cpu >= 0.01 * seconds) ||
