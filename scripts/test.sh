@@ -10,8 +10,8 @@
 #   6. the Debian packages: built, installed with apt-get, used, removed.
 # Usage: scripts/test.sh [--quick] [extra ctest arguments for step 1]
 #   --quick   step 1 only (the everyday development loop).
-# Environment: ETCDISC_CHAOS_SECONDS (default 90), ETCDISC_FUZZ_SECONDS
-# (default 30 per target).
+# Environment: ETCDISC_CHAOS_SECONDS (default 60), ETCDISC_FUZZ_SECONDS
+# (default 20 per target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -39,7 +39,7 @@ $quick && exit 0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-step "2. chaos suite (${ETCDISC_CHAOS_SECONDS:=90} s of faults)"
+step "2. chaos suite (${ETCDISC_CHAOS_SECONDS:=60} s of faults)"
 export ETCDISC_CHAOS_SECONDS
 if ! ctest --test-dir build -L chaos --verbose >"$work/chaos.log" 2>&1; then
   # The assertions that failed, then how the run ended.
@@ -86,11 +86,11 @@ cmake --build build-fuzz --parallel "$jobs" --target etcdisc etcdisc_cli \
   record_fuzzer key_fuzzer endpoints_fuzzer
 for target in record key endpoints; do
   mkdir -p "$work/$target"
-  echo "fuzzing $target for ${ETCDISC_FUZZ_SECONDS:-30} s"
+  echo "fuzzing $target for ${ETCDISC_FUZZ_SECONDS:-20} s"
   # New inputs go to a scratch corpus; a failing one is kept as an artifact,
   # to be fixed and added to test/fuzz/corpus/$target as a regression input.
   if ! ASAN_OPTIONS=detect_leaks=1 build-fuzz/test/${target}_fuzzer \
-      -max_total_time="${ETCDISC_FUZZ_SECONDS:-30}" -print_final_stats=1 \
+      -max_total_time="${ETCDISC_FUZZ_SECONDS:-20}" -print_final_stats=1 \
       -artifact_prefix="$work/$target-" "$work/$target" "test/fuzz/corpus/$target" \
       >"$work/$target.log" 2>&1; then
     tail -40 "$work/$target.log"
