@@ -6,7 +6,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
+#include "fleet/health_record.h"
 #include "tools/cli.h"
+#include "util/time_text.h"
 #include "tools/commands.h"
 #include "tools/table.h"
 
@@ -18,29 +20,9 @@ namespace {
 
 using TimePoint = std::chrono::system_clock::time_point;
 
+// null for a time never set.
 std::string Utc(TimePoint t) {
-  if (t == TimePoint{}) return "null";
-  return JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
-                                     absl::FromChrono(t), absl::UTCTimeZone()));
-}
-
-std::string Number(double value) { return absl::StrFormat("%.15g", value); }
-
-std::string HealthJson(const HostHealth& h) {
-  std::vector<std::string> gauges;
-  for (const auto& [name, value] : h.gauges) {
-    gauges.push_back(absl::StrCat(JsonString(name), ":", Number(value)));
-  }
-  return absl::StrCat(
-      "{\"load1\":", Number(h.load1), ",\"load5\":", Number(h.load5),
-      ",\"load15\":", Number(h.load15),
-      ",\"mem_total_bytes\":", h.mem_total_bytes,
-      ",\"mem_available_bytes\":", h.mem_available_bytes,
-      ",\"rss_bytes\":", h.rss_bytes, ",\"cpu_seconds\":", Number(h.cpu_seconds),
-      ",\"uptime_seconds\":", h.uptime_seconds,
-      ",\"process_start\":", Utc(h.process_start),
-      ",\"version\":", JsonString(h.version), ",\"gauges\":{",
-      absl::StrJoin(gauges, ","), "}}");
+  return t == TimePoint{} ? "null" : JsonString(internal::FormatUtcTime(t));
 }
 
 std::string HostJson(const FleetHost& f) {
@@ -48,8 +30,8 @@ std::string HostJson(const FleetHost& f) {
       "{\"service\":", JsonString(f.service), ",\"uuid\":", JsonString(f.uuid),
       ",\"hostname\":", JsonString(f.hostname),
       ",\"online\":", f.online ? "true" : "false", ",\"since\":", Utc(f.since),
-      ",\"last_seen\":", Utc(f.last_seen),
-      ",\"health\":", f.health ? HealthJson(*f.health) : "null", "}");
+      ",\"last_seen\":", Utc(f.last_seen), ",\"health\":",
+      f.health ? internal::EncodeHealthJson(*f.health) : "null", "}");
 }
 
 std::string Local(TimePoint t) {

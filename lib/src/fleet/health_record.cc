@@ -37,7 +37,9 @@ void Text(std::string* out, absl::string_view key, absl::string_view value) {
   AppendJsonString(out, value);
 }
 
-std::string EncodeHealth(const HostHealth& h) {
+}  // namespace
+
+std::string EncodeHealthJson(const HostHealth& h) {
   std::string out = "{";
   Number(&out, "load1", h.load1);
   Number(&out, "load5", h.load5);
@@ -55,6 +57,8 @@ std::string EncodeHealth(const HostHealth& h) {
   out += "}}";
   return out;
 }
+
+namespace {
 
 // Readers of one field of `object` into `out`: absent or null leaves it;
 // a wrong type or value is an error naming the field.
@@ -159,7 +163,7 @@ std::string EncodeHealthRecord(const HealthRecord& record) {
   Text(&out, "last_seen", FormatUtcTime(record.last_seen));
   if (record.went_at) Text(&out, "went_at", FormatUtcTime(*record.went_at));
   Key(&out, "health");
-  out += EncodeHealth(record.health);
+  out += EncodeHealthJson(record.health);
   out.push_back('}');
   return out;
 }

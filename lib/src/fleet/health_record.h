@@ -31,6 +31,8 @@ struct HealthRecord {
 };
 
 std::string EncodeHealthRecord(const HealthRecord& record);
+// The "health" object of the record (and of `etcdisc fleet --json`).
+std::string EncodeHealthJson(const HostHealth& health);
 // InvalidArgument saying what is wrong; unknown fields are ignored, missing
 // ones left at zero.
 absl::StatusOr<HealthRecord> DecodeHealthRecord(absl::string_view json);

@@ -3,24 +3,16 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "util/proc_files.h"
 
 namespace etcdisc::internal {
 namespace {
-
-std::string ReadFile(const char* path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::vector<absl::string_view> Words(absl::string_view text) {
   return absl::StrSplit(text, absl::ByAnyChar(" \t\n"), absl::SkipEmpty());
@@ -88,11 +80,8 @@ bool ParseUptime(absl::string_view text, HostHealth* out) {
 bool ParseSelfStat(absl::string_view text, long ticks_per_second,
                    long page_size, std::chrono::system_clock::time_point boot,
                    HostHealth* out) {
-  // "pid (comm) state ...": the command may hold spaces and parentheses, so
-  // the fields start after the last ')'. Field 3 (state) is words[0].
-  const size_t paren = text.rfind(')');
-  if (paren == absl::string_view::npos || ticks_per_second <= 0) return false;
-  std::vector<absl::string_view> words = Words(text.substr(paren + 1));
+  if (ticks_per_second <= 0) return false;
+  std::vector<absl::string_view> words = StatFields(text);
   constexpr size_t kUtime = 14 - 3, kStime = 15 - 3, kStart = 22 - 3,
                    kRss = 24 - 3;
   uint64_t utime = 0, stime = 0, start = 0;
@@ -128,12 +117,12 @@ bool ParseBootTime(absl::string_view text,
 
 HostHealth SampleHealth() {
   HostHealth health;
-  ParseLoadavg(ReadFile("/proc/loadavg"), &health);
-  ParseMeminfo(ReadFile("/proc/meminfo"), &health);
-  ParseUptime(ReadFile("/proc/uptime"), &health);
+  ParseLoadavg(ReadSmallFile("/proc/loadavg"), &health);
+  ParseMeminfo(ReadSmallFile("/proc/meminfo"), &health);
+  ParseUptime(ReadSmallFile("/proc/uptime"), &health);
   std::chrono::system_clock::time_point boot;
-  if (ParseBootTime(ReadFile("/proc/stat"), &boot)) {
-    ParseSelfStat(ReadFile("/proc/self/stat"), ::sysconf(_SC_CLK_TCK),
+  if (ParseBootTime(ReadSmallFile("/proc/stat"), &boot)) {
+    ParseSelfStat(ReadSmallFile("/proc/self/stat"), ::sysconf(_SC_CLK_TCK),
                   ::sysconf(_SC_PAGESIZE), boot, &health);
   }
   return health;

@@ -6,7 +6,6 @@
 #include <cerrno>
 
 #include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -14,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "util/proc_files.h"
 
 namespace etcdisc::internal {
 namespace {
@@ -40,28 +40,15 @@ std::string PidNamespace() {
   return std::string(link);
 }
 
-// The whole of a small file; empty when it cannot be read.
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // Field 22 of /proc/<pid>/stat (start time after boot, in clock ticks), or
 // "ended" for a zombie not yet reaped by its parent; empty when the file
 // cannot be read (no such process, or /proc hides it from this user).
 std::string StartTime(const std::string& pid) {
-  const std::string stat = ReadAll(absl::StrCat("/proc/", pid, "/stat"));
-  // The command name (field 2) is in parentheses and may hold anything.
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return "";
-  std::vector<absl::string_view> fields = absl::StrSplit(
-      absl::string_view(stat).substr(close + 1), ' ', absl::SkipEmpty());
-  // fields[0] is field 3 (state), so field 22 is fields[19].
-  if (fields.size() <= 19) return "";
+  const std::string stat = ReadSmallFile(absl::StrCat("/proc/", pid, "/stat"));
+  std::vector<absl::string_view> fields = StatFields(stat);
+  if (fields.size() <= 22 - 3) return "";
   if (fields[0] == "Z" || fields[0] == "X") return "ended";
-  return std::string(fields[19]);
+  return std::string(fields[22 - 3]);
 }
 
 struct Parts {
