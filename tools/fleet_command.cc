@@ -3,12 +3,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "gflags/gflags.h"
-#include "fleet/health_record.h"
 #include "tools/cli.h"
-#include "util/time_text.h"
 #include "tools/commands.h"
 #include "tools/table.h"
 
@@ -19,20 +16,6 @@ namespace etcdisc::cli {
 namespace {
 
 using TimePoint = std::chrono::system_clock::time_point;
-
-// null for a time never set.
-std::string Utc(TimePoint t) {
-  return t == TimePoint{} ? "null" : JsonString(internal::FormatUtcTime(t));
-}
-
-std::string HostJson(const FleetHost& f) {
-  return absl::StrCat(
-      "{\"service\":", JsonString(f.service), ",\"uuid\":", JsonString(f.uuid),
-      ",\"hostname\":", JsonString(f.hostname),
-      ",\"online\":", f.online ? "true" : "false", ",\"since\":", Utc(f.since),
-      ",\"last_seen\":", Utc(f.last_seen), ",\"health\":",
-      f.health ? internal::EncodeHealthJson(*f.health) : "null", "}");
-}
 
 std::string Local(TimePoint t) {
   if (t == TimePoint{}) return "-";
@@ -84,9 +67,7 @@ int RunFleet(const std::vector<std::string>& args) {
     return kNotFound;
   }
   if (FLAGS_json) {
-    std::vector<std::string> items;
-    for (const FleetHost& f : shown) items.push_back(HostJson(f));
-    std::printf("[%s]\n", absl::StrJoin(items, ",").c_str());
+    std::printf("%s\n", FleetJson(shown).c_str());
     return kOk;
   }
   Table table({"SERVICE", "HOST", "UUID", "STATUS", "SINCE", "LOAD1",

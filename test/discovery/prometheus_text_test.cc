@@ -1,11 +1,9 @@
 // PrometheusText(): the exposition format, on metrics made up here.
-#include <map>
-#include <set>
-#include <sstream>
 #include <string>
 
 #include "etcdisc/metrics.h"
 #include "gtest/gtest.h"
+#include "support/exposition.h"
 #include "util/histogram.h"
 
 namespace etcdisc {
@@ -76,49 +74,11 @@ TEST(PrometheusTextTest, EverySampleBelongsToAFamilyWithHelpAndType) {
   internal::Histogram rtt(internal::Histogram::MicrosecondBounds());
   rtt.Record(120);
   m.keepalive_rtt_seconds = rtt.Snapshot(1'000'000);
-  std::istringstream lines(PrometheusText(m));
-  std::map<std::string, std::string> types;  // Family -> TYPE.
-  std::set<std::string> series;              // Name and labels.
-  std::string line, last_help, family_now;
   int samples = 0;
-  while (std::getline(lines, line)) {
-    ASSERT_FALSE(line.empty());
-    if (line.rfind("# HELP ", 0) == 0) {
-      last_help = line.substr(7, line.find(' ', 7) - 7);
-      continue;
-    }
-    if (line.rfind("# TYPE ", 0) == 0) {
-      std::istringstream fields(line.substr(7));
-      std::string name, type;
-      fields >> name >> type;
-      EXPECT_EQ(name, last_help) << "TYPE without HELP: " << line;
-      EXPECT_TRUE(type == "gauge" || type == "counter" || type == "histogram")
-          << line;
-      EXPECT_EQ(types.count(name), 0u) << "family twice: " << name;
-      types[name] = type;
-      family_now = name;
-      continue;
-    }
-    ++samples;
-    const std::string key = line.substr(0, line.rfind(' '));
-    EXPECT_TRUE(series.insert(key).second) << "series twice: " << key;
-    std::string name = line.substr(0, line.find_first_of("{ "));
-    std::string family = name;
-    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
-      const std::string s = suffix;
-      if (!types.count(family) && family.size() > s.size() &&
-          family.compare(family.size() - s.size(), s.size(), s) == 0) {
-        family = family.substr(0, family.size() - s.size());
-      }
-    }
-    ASSERT_TRUE(types.count(family)) << "no family for: " << line;
-    EXPECT_EQ(family, family_now) << "sample outside its family: " << line;
-    // A value after the last space, that parses as a number.
-    const std::string value = line.substr(line.rfind(' ') + 1);
-    EXPECT_NO_THROW((void)std::stod(value)) << line;
-  }
+  EXPECT_TRUE(testing::IsExposition(PrometheusText(m), &samples));
   EXPECT_GT(samples, 20);
-  EXPECT_EQ(types.count("etcdisc_keepalive_rtt_seconds"), 1u);
+  EXPECT_NE(PrometheusText(m).find("# TYPE etcdisc_keepalive_rtt_seconds histogram\n"),
+            std::string::npos);
   // Buckets read as written: 100 us is 0.0001 s.
   EXPECT_NE(PrometheusText(m).find("le=\"0.0001\""), std::string::npos);
 }

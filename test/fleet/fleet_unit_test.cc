@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "fleet/health_record.h"
 #include "fleet/proc_health.h"
 #include "gtest/gtest.h"
+#include "support/exposition.h"
 
 namespace etcdisc::internal {
 namespace {
@@ -232,6 +234,82 @@ TEST(FleetOfTest, JoinsHostAndHealthRecordsIntoOnlineAndOfflineHosts) {
   EXPECT_FALSE(fleet[3].online);
   EXPECT_EQ(fleet[3].since, died.last_seen);
   EXPECT_EQ(fleet[3].last_seen, died.last_seen);
+}
+
+FleetHost OnlineHost(const std::string& uuid) {
+  FleetHost h;
+  h.service = "web";
+  h.uuid = uuid;
+  h.hostname = "web-1";
+  h.online = true;
+  h.since = At(1700000000);
+  return h;
+}
+
+TEST(ChangeOfTest, NamesTheEventOfEachChangeAndNoneForNoChange) {
+  using Kind = FleetEvent::Kind;
+  const FleetHost online = OnlineHost("u1");
+  FleetHost offline = online;
+  offline.online = false;
+  FleetHost newer = online;
+  newer.last_seen = At(1700000010);
+  FleetHost stopped = offline;
+  stopped.since = At(1700000020);
+  EXPECT_EQ(ChangeOf(std::nullopt, std::nullopt), std::nullopt);
+  EXPECT_EQ(ChangeOf(std::nullopt, online), Kind::kOnline);
+  EXPECT_EQ(ChangeOf(std::nullopt, offline), Kind::kOffline);
+  EXPECT_EQ(ChangeOf(online, offline), Kind::kOffline);
+  EXPECT_EQ(ChangeOf(offline, online), Kind::kOnline);
+  EXPECT_EQ(ChangeOf(online, newer), Kind::kHealth);
+  EXPECT_EQ(ChangeOf(offline, stopped), Kind::kHealth);
+  EXPECT_EQ(ChangeOf(online, online), std::nullopt);
+  EXPECT_EQ(ChangeOf(offline, std::nullopt), Kind::kForgotten);
+}
+
+TEST(FleetTextTest, WritesTheFleetAsJsonWithNullForWhatIsUnknown) {
+  FleetHost bare = OnlineHost("u2");
+  bare.hostname = "we\"b";
+  EXPECT_EQ(FleetHostJson(bare),
+            "{\"service\":\"web\",\"uuid\":\"u2\",\"hostname\":\"we\\\"b\","
+            "\"online\":true,\"since\":\"2023-11-14T22:13:20.000Z\","
+            "\"last_seen\":null,\"health\":null}");
+  FleetHost full = OnlineHost("u1");
+  full.health = SampleRecord().health;
+  const std::string list = FleetJson({full, bare});
+  EXPECT_EQ(list.front(), '[');
+  EXPECT_NE(list.find("\"health\":{\"load1\":"), std::string::npos) << list;
+  EXPECT_EQ(FleetJson({}), "[]");
+  FleetEvent event{FleetEvent::Kind::kOffline, 7, bare};
+  EXPECT_EQ(FleetEventJson(event),
+            "{\"kind\":\"offline\",\"sequence\":7,\"host\":" +
+                FleetHostJson(bare) + "}");
+}
+
+TEST(FleetTextTest, WritesPrometheusTextWithHostLabelsAndEveryGauge) {
+  FleetHost full = OnlineHost("u1");
+  full.health = SampleRecord().health;
+  full.health->gauges["errors"] = 2;
+  FleetHost gone = OnlineHost("u2");
+  gone.online = false;
+  gone.hostname = "a\"b";
+  const std::string text = FleetPrometheusText({full, gone});
+  int samples = 0;
+  EXPECT_TRUE(testing::IsExposition(text, &samples)) << text;
+  // up for both; 10 health families and 3 gauges for the one with health.
+  EXPECT_EQ(samples, 2 + 10 + 3) << text;
+  const std::string labels = "{service=\"web\",uuid=\"u1\",hostname=\"web-1\"";
+  EXPECT_NE(text.find("etcdisc_fleet_host_up" + labels + "} 1\n"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("etcdisc_fleet_host_up{service=\"web\",uuid=\"u2\","
+                      "hostname=\"a\\\"b\"} 0\n"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("etcdisc_fleet_gauge" + labels + ",gauge=\"queue_depth\"} 12\n"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("etcdisc_fleet_process_resident_memory_bytes" + labels +
+                      "} " + std::to_string(full.health->rss_bytes) + "\n"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE etcdisc_fleet_process_cpu_seconds_total counter\n"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -7,71 +7,88 @@
 
 #include "absl/strings/str_cat.h"
 #include "discovery/records.h"
-#include "fleet/health_record.h"
 #include "util/log.h"
 #include "util/status_macros.h"
 
 namespace etcdisc::internal {
-namespace {
 
-using Id = std::pair<std::string, std::string>;  // service, uuid
-
-void AddHosts(const KeyLayout& keys, const std::vector<KeyValue>& hosts,
-              std::map<Id, FleetHost>* fleet) {
-  for (const KeyValue& kv : hosts) {
-    auto host = HostFromKeyValue(keys, kv);
-    auto parts = keys.ParseHostKey(kv.key);
-    if (!host.ok() || !parts.ok()) continue;  // Get and watches skip it too.
-    FleetHost& h = (*fleet)[{parts->service, parts->uuid}];
-    h.service = parts->service;
-    h.uuid = parts->uuid;
-    h.hostname = host->name;
-    h.online = true;
-  }
+std::optional<FleetHost> FleetHostOf(const FleetId& id,
+                                     const std::string* hostname,
+                                     const HealthRecord* health) {
+  if (hostname == nullptr && health == nullptr) return std::nullopt;
+  FleetHost h;
+  h.service = id.first;
+  h.uuid = id.second;
+  h.online = hostname != nullptr;
+  h.hostname = hostname != nullptr ? *hostname : health->hostname;
+  if (health == nullptr) return h;
+  h.last_seen = health->last_seen;
+  h.health = health->health;
+  h.since = h.online ? health->registered_at
+                     : health->went_at.value_or(health->last_seen);
+  return h;
 }
 
-void AddHealth(const KeyLayout& keys, const KeyValue& kv,
-               std::map<Id, FleetHost>* fleet) {
-  auto parts = keys.ParseHealthKey(kv.key);
-  if (!parts.ok()) return;
-  auto record = DecodeHealthRecord(kv.value);
-  auto it = fleet->find({parts->service, parts->uuid});
-  if (!record.ok()) {
-    ETCDISC_LOG(kWarning, absl::StrCat("skipping the malformed health record ",
-                                       kv.key, ": ", record.status().message()));
-    return;
+std::optional<FleetEvent::Kind> ChangeOf(const std::optional<FleetHost>& before,
+                                         const std::optional<FleetHost>& after) {
+  using Kind = FleetEvent::Kind;
+  if (!after) {
+    if (!before) return std::nullopt;
+    return Kind::kForgotten;
   }
-  if (it == fleet->end()) {
-    it = fleet->emplace(Id{parts->service, parts->uuid}, FleetHost{}).first;
-    it->second.service = parts->service;
-    it->second.uuid = parts->uuid;
-    it->second.hostname = record->hostname;
+  if (!before || before->online != after->online) {
+    return after->online ? Kind::kOnline : Kind::kOffline;
   }
-  FleetHost& h = it->second;
-  h.last_seen = record->last_seen;
-  h.health = std::move(record->health);
-  if (h.online) {
-    h.since = record->registered_at;
-  } else {
-    h.since = record->went_at.value_or(record->last_seen);
+  // Every health write moves last_seen; a stop's final write moves since.
+  if (before->last_seen != after->last_seen || before->since != after->since ||
+      before->hostname != after->hostname ||
+      before->health.has_value() != after->health.has_value()) {
+    return Kind::kHealth;
   }
+  return std::nullopt;
 }
 
-}  // namespace
+void SortFleet(std::vector<FleetHost>* fleet) {
+  std::sort(fleet->begin(), fleet->end(),
+            [](const FleetHost& a, const FleetHost& b) {
+              return std::make_tuple(a.service, !a.online, a.hostname, a.uuid) <
+                     std::make_tuple(b.service, !b.online, b.hostname, b.uuid);
+            });
+}
 
 std::vector<FleetHost> FleetOf(const KeyLayout& keys,
                                const std::vector<KeyValue>& hosts,
                                const std::vector<KeyValue>& health) {
-  std::map<Id, FleetHost> fleet;
-  AddHosts(keys, hosts, &fleet);
-  for (const KeyValue& kv : health) AddHealth(keys, kv, &fleet);
+  std::map<FleetId, std::string> names;
+  for (const KeyValue& kv : hosts) {
+    auto host = HostFromKeyValue(keys, kv);
+    auto parts = keys.ParseHostKey(kv.key);
+    if (!host.ok() || !parts.ok()) continue;  // Get and watches skip it too.
+    names[{parts->service, parts->uuid}] = host->name;
+  }
+  std::map<FleetId, HealthRecord> records;
+  for (const KeyValue& kv : health) {
+    auto parts = keys.ParseHealthKey(kv.key);
+    if (!parts.ok()) continue;
+    auto record = DecodeHealthRecord(kv.value);
+    if (!record.ok()) {
+      ETCDISC_LOG(kWarning,
+                  absl::StrCat("skipping the malformed health record ", kv.key,
+                               ": ", record.status().message()));
+      continue;
+    }
+    records[{parts->service, parts->uuid}] = *std::move(record);
+  }
   std::vector<FleetHost> out;
-  out.reserve(fleet.size());
-  for (auto& [id, host] : fleet) out.push_back(std::move(host));
-  std::sort(out.begin(), out.end(), [](const FleetHost& a, const FleetHost& b) {
-    return std::make_tuple(a.service, !a.online, a.hostname, a.uuid) <
-           std::make_tuple(b.service, !b.online, b.hostname, b.uuid);
-  });
+  for (const auto& [id, name] : names) {
+    auto it = records.find(id);
+    out.push_back(*FleetHostOf(id, &name, it == records.end() ? nullptr
+                                                              : &it->second));
+  }
+  for (const auto& [id, record] : records) {
+    if (names.count(id) == 0) out.push_back(*FleetHostOf(id, nullptr, &record));
+  }
+  SortFleet(&out);
   return out;
 }
 

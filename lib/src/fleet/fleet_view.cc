@@ -1,0 +1,312 @@
+// FleetView: the fleet in memory, from a watch of the host records and one of
+// the health records, with a log of its changes for any number of readers.
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "discovery/client_access.h"
+#include "discovery/keys.h"
+#include "discovery/prefix_watch.h"
+#include "discovery/records.h"
+#include "etcdisc/fleet.h"
+#include "fleet/fleet_read.h"
+#include "fleet/health_record.h"
+#include "util/log.h"
+#include "util/mutex.h"
+#include "util/status_macros.h"
+
+namespace etcdisc {
+
+using internal::FleetId;
+using internal::HealthRecord;
+using internal::KeyValue;
+using internal::MutexLock;
+using internal::PrefixSink;
+using internal::PrefixSpec;
+using internal::PrefixWatch;
+
+// Locks: the watches call the sinks under their own locks, which so come
+// before mu_; nothing here calls a watch with mu_ held.
+struct FleetView::State : std::enable_shared_from_this<FleetView::State> {
+  // Events kept for WaitChanges; a reader further behind is told it missed.
+  static constexpr size_t kKeptEvents = 10000;
+
+  State(std::shared_ptr<internal::ClientCore> core, std::string service)
+      : core_(std::move(core)), service_(std::move(service)) {}
+
+  absl::Status Start();
+  void Stop();
+  FleetSnapshot Snapshot();
+  FleetChanges Changes(uint64_t after, std::chrono::milliseconds timeout);
+  absl::Status Status();
+
+ private:
+  std::shared_ptr<PrefixWatch> NewWatch(bool health);
+  PrefixSink::Take Put(bool health, const KeyValue& kv);
+  void Gone(bool health, const std::string& key);
+  // Turns what changed since the last call into events.
+  void Settle();
+  void End(const absl::Status& why);
+  void BuildLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  std::optional<FleetHost> EntryLocked(const FleetId& id) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  std::optional<FleetId> IdOf(bool health, const std::string& key) const;
+
+  const std::shared_ptr<internal::ClientCore> core_;
+  const std::string service_;  // Empty: all.
+  std::shared_ptr<PrefixWatch> hosts_watch_;   // Set by Start().
+  std::shared_ptr<PrefixWatch> health_watch_;  // Set by Start().
+
+  mutable internal::Mutex mu;
+  std::map<FleetId, std::string> names_ ABSL_GUARDED_BY(mu);  // Online hosts.
+  std::map<FleetId, HealthRecord> health_ ABSL_GUARDED_BY(mu);
+  std::set<FleetId> touched_ ABSL_GUARDED_BY(mu);  // Since the last Settle.
+  std::map<FleetId, FleetHost> fleet_ ABSL_GUARDED_BY(mu);  // As published.
+  bool ready_ ABSL_GUARDED_BY(mu) = false;  // Both first reads done.
+  bool stopped_ ABSL_GUARDED_BY(mu) = false;
+  absl::Status end_ ABSL_GUARDED_BY(mu);
+  uint64_t sequence_ ABSL_GUARDED_BY(mu) = 0;  // Of the last event.
+  std::deque<FleetEvent> events_ ABSL_GUARDED_BY(mu);
+  // Of fleet_, rebuilt when read after a change.
+  std::shared_ptr<const std::vector<FleetHost>> list_ ABSL_GUARDED_BY(mu);
+};
+
+std::shared_ptr<PrefixWatch> FleetView::State::NewWatch(bool health) {
+  const internal::KeyLayout& keys = core_->keys();
+  PrefixSpec spec;
+  if (health) {
+    spec.prefix = service_.empty() ? keys.AllHealthPrefix()
+                                  : keys.HealthPrefix(service_);
+    spec.role_prefix = keys.AllHealthPrefix();
+  } else {
+    spec.prefix = service_.empty() ? keys.AllHostsPrefix()
+                                  : keys.HostsPrefix(service_);
+    spec.role_prefix = keys.AllHostsPrefix();
+  }
+  spec.name = service_.empty() ? "fleet" : service_;
+  spec.what = absl::StrCat(health ? "the health of " : "the hosts of ",
+                           service_.empty() ? std::string("the fleet")
+                                           : absl::StrCat("\"", service_, "\""));
+  std::weak_ptr<State> weak = weak_from_this();
+  PrefixSink sink;
+  sink.kind = "fleet";
+  sink.on_new = [weak, health](const KeyValue& kv) {
+    auto self = weak.lock();
+    return self ? self->Put(health, kv) : PrefixSink::Take::kClosed;
+  };
+  sink.on_update = [weak, health](const KeyValue& kv) {
+    if (auto self = weak.lock()) self->Put(health, kv);
+  };
+  sink.on_gone = [weak, health](const std::string& key, int64_t) {
+    if (auto self = weak.lock()) self->Gone(health, key);
+    return true;
+  };
+  sink.on_settled = [weak](int64_t) {
+    if (auto self = weak.lock()) self->Settle();
+  };
+  sink.on_end = [weak](const absl::Status& why) {
+    if (auto self = weak.lock()) self->End(why);
+  };
+  sink.queue_depth = [] { return size_t{0}; };
+  return std::make_shared<PrefixWatch>(core_, std::move(spec), std::move(sink));
+}
+
+absl::Status FleetView::State::Start() {
+  hosts_watch_ = NewWatch(/*health=*/false);
+  health_watch_ = NewWatch(/*health=*/true);
+  ETCDISC_RETURN_IF_ERROR(core_->Track(hosts_watch_));
+  ETCDISC_RETURN_IF_ERROR(core_->Track(health_watch_));
+  absl::Status started = hosts_watch_->Start(/*existing=*/true);
+  if (started.ok()) started = health_watch_->Start(/*existing=*/true);
+  if (!started.ok()) {
+    Stop();
+    return started;
+  }
+  MutexLock lock(&mu);
+  BuildLocked();
+  ready_ = true;
+  return absl::OkStatus();
+}
+
+void FleetView::State::Stop() {
+  {
+    MutexLock lock(&mu);
+    if (stopped_) return;
+    stopped_ = true;
+    if (end_.ok()) end_ = absl::CancelledError("the fleet view was closed");
+  }
+  if (hosts_watch_) hosts_watch_->Stop();
+  if (health_watch_) health_watch_->Stop();
+}
+
+std::optional<FleetId> FleetView::State::IdOf(bool health,
+                                              const std::string& key) const {
+  const internal::KeyLayout& keys = core_->keys();
+  auto parts = health ? keys.ParseHealthKey(key) : keys.ParseHostKey(key);
+  if (!parts.ok()) return std::nullopt;
+  return FleetId{parts->service, parts->uuid};
+}
+
+PrefixSink::Take FleetView::State::Put(bool health, const KeyValue& kv) {
+  auto id = IdOf(health, kv.key);
+  if (!id) return PrefixSink::Take::kMalformed;
+  if (health) {
+    auto record = internal::DecodeHealthRecord(kv.value);
+    if (!record.ok()) {
+      ETCDISC_LOG(kWarning,
+                  absl::StrCat("skipping the malformed health record ", kv.key,
+                               ": ", record.status().message()));
+      return PrefixSink::Take::kMalformed;
+    }
+    MutexLock lock(&mu);
+    health_[*id] = *std::move(record);
+    touched_.insert(*id);
+    return PrefixSink::Take::kTaken;
+  }
+  auto host = internal::HostFromKeyValue(core_->keys(), kv);
+  if (!host.ok()) {
+    ETCDISC_LOG(kWarning, absl::StrCat("skipping ", host.status().message()));
+    return PrefixSink::Take::kMalformed;
+  }
+  MutexLock lock(&mu);
+  names_[*id] = host->name;
+  touched_.insert(*id);
+  return PrefixSink::Take::kTaken;
+}
+
+void FleetView::State::Gone(bool health, const std::string& key) {
+  auto id = IdOf(health, key);
+  if (!id) return;
+  MutexLock lock(&mu);
+  if (health) {
+    health_.erase(*id);
+  } else {
+    names_.erase(*id);
+  }
+  touched_.insert(*id);
+}
+
+std::optional<FleetHost> FleetView::State::EntryLocked(
+    const FleetId& id) const {
+  auto name = names_.find(id);
+  auto record = health_.find(id);
+  return internal::FleetHostOf(
+      id, name == names_.end() ? nullptr : &name->second,
+      record == health_.end() ? nullptr : &record->second);
+}
+
+void FleetView::State::BuildLocked() {
+  fleet_.clear();
+  for (const auto& [id, name] : names_) fleet_[id] = *EntryLocked(id);
+  for (const auto& [id, record] : health_) {
+    if (fleet_.count(id) == 0) fleet_[id] = *EntryLocked(id);
+  }
+  touched_.clear();
+  list_.reset();
+}
+
+void FleetView::State::Settle() {
+  MutexLock lock(&mu);
+  if (!ready_ || stopped_) return;  // Start() builds from all it has.
+  for (const FleetId& id : touched_) {
+    auto it = fleet_.find(id);
+    std::optional<FleetHost> before;
+    if (it != fleet_.end()) before = it->second;
+    std::optional<FleetHost> after = EntryLocked(id);
+    auto kind = internal::ChangeOf(before, after);
+    if (!kind) continue;
+    FleetEvent event{*kind, ++sequence_, after ? *after : *before};
+    if (after) {
+      fleet_[id] = *std::move(after);
+    } else {
+      fleet_.erase(id);
+    }
+    events_.push_back(std::move(event));
+    if (events_.size() > kKeptEvents) events_.pop_front();
+    list_.reset();
+  }
+  touched_.clear();
+}
+
+void FleetView::State::End(const absl::Status& why) {
+  MutexLock lock(&mu);
+  stopped_ = true;
+  if (end_.ok()) end_ = why;
+}
+
+FleetSnapshot FleetView::State::Snapshot() {
+  MutexLock lock(&mu);
+  if (list_ == nullptr) {
+    auto list = std::make_shared<std::vector<FleetHost>>();
+    list->reserve(fleet_.size());
+    for (const auto& [id, host] : fleet_) list->push_back(host);
+    internal::SortFleet(list.get());
+    list_ = std::move(list);
+  }
+  return FleetSnapshot{list_, sequence_};
+}
+
+FleetChanges FleetView::State::Changes(uint64_t after,
+                                       std::chrono::milliseconds timeout) {
+  MutexLock lock(&mu);
+  struct Waiting {
+    const State* state;
+    uint64_t after;
+  } waiting{this, after};
+  mu.AwaitWithTimeout(
+      absl::Condition(
+          +[](Waiting* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return w->state->sequence_ != w->after || w->state->stopped_;
+          },
+          &waiting),
+      absl::FromChrono(timeout));
+  FleetChanges out;
+  const uint64_t first =
+      events_.empty() ? sequence_ + 1 : events_.front().sequence;
+  // A cursor this view never gave, or events gone from the log.
+  if (after > sequence_ || after + 1 < first) {
+    out.missed = true;
+    return out;
+  }
+  for (size_t i = after + 1 - first; i < events_.size(); ++i) {
+    out.events.push_back(events_[i]);
+  }
+  return out;
+}
+
+absl::Status FleetView::State::Status() {
+  MutexLock lock(&mu);
+  return stopped_ ? end_ : absl::OkStatus();
+}
+
+// ---- FleetView --------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<FleetView>> FleetView::Open(
+    Client& client, absl::string_view service) {
+  if (!service.empty()) {
+    ETCDISC_RETURN_IF_ERROR(internal::ValidateServiceName(service));
+  }
+  auto state = std::make_shared<State>(
+      internal::ClientAccess::SharedCore(client), std::string(service));
+  ETCDISC_RETURN_IF_ERROR(state->Start());
+  return std::unique_ptr<FleetView>(new FleetView(std::move(state)));
+}
+
+FleetView::FleetView(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+FleetView::~FleetView() { state_->Stop(); }
+
+FleetSnapshot FleetView::snapshot() const { return state_->Snapshot(); }
+
+FleetChanges FleetView::WaitChanges(uint64_t after,
+                                    std::chrono::milliseconds timeout) const {
+  return state_->Changes(after, timeout);
+}
+
+absl::Status FleetView::status() const { return state_->Status(); }
+
+}  // namespace etcdisc
