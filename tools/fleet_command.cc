@@ -7,10 +7,17 @@
 #include "gflags/gflags.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/fleet_server/fleet_server.h"
 #include "tools/table.h"
 
 DECLARE_bool(json);
 DEFINE_bool(online, false, "fleet: only the hosts online now");
+DEFINE_string(listen, "127.0.0.1:8080",
+              "fleet serve: HOST:PORT to serve on (port 0: any free port)");
+DEFINE_string(tls_cert, "", "fleet serve: serve HTTPS with this certificate (PEM)");
+DEFINE_string(tls_key, "", "fleet serve: the certificate's private key (PEM)");
+DEFINE_string(client_ca, "",
+              "fleet serve: accept only clients with a certificate from this CA");
 
 namespace etcdisc::cli {
 namespace {
@@ -50,7 +57,35 @@ std::vector<std::string> Row(const FleetHost& f) {
 
 }  // namespace
 
+// etcdisc fleet serve: until SIGINT or SIGTERM.
+int RunFleetServe(const std::vector<std::string>& args) {
+  if (args.size() > 2) return UsageError("fleet serve takes no argument");
+  BlockTerminationSignals();  // Before any thread starts.
+  auto client = ClientFromFlags();
+  if (!client.ok()) return Fail(client.status());
+  auto view = FleetView::Open(**client);
+  if (!view.ok()) return Fail(view.status());
+  FleetServerOptions options;
+  options.listen = FLAGS_listen;
+  options.tls_cert = FLAGS_tls_cert;
+  options.tls_key = FLAGS_tls_key;
+  options.client_ca = FLAGS_client_ca;
+  auto server = FleetServer::Start(**client, **view, options);
+  if (!server.ok()) {
+    return absl::IsInvalidArgument(server.status())
+               ? UsageError(server.status().message())
+               : Fail(server.status());
+  }
+  std::printf("serving the fleet at %s\n", (*server)->url().c_str());
+  std::fflush(stdout);
+  while (TakeTerminationSignal(std::chrono::seconds(1)) == 0) {
+    if (!(*view)->status().ok()) return Fail((*view)->status());
+  }
+  return kOk;
+}
+
 int RunFleet(const std::vector<std::string>& args) {
+  if (args.size() >= 2 && args[1] == "serve") return RunFleetServe(args);
   if (args.size() > 2) return UsageError("fleet takes at most one SERVICE");
   const std::string service = args.size() == 2 ? args[1] : "";
   auto client = ClientFromFlags();

@@ -219,12 +219,19 @@ const std::vector<Command>& Commands() {
        &RunServices},
       {"fleet", "show every host with its health: online, and offline for "
                 "the retention after it went",
-       "[SERVICE] [--online] [--json]",
-       {"online"},
+       "[SERVICE] [--online] [--json] | serve [--listen=HOST:PORT] "
+       "[--tls-cert=FILE --tls-key=FILE [--client-ca=FILE]]",
+       {"online", "listen", "tls_cert", "tls_key", "client_ca"},
        "  etcdisc fleet                     every host of every service, as a\n"
        "      table: service, host, uuid, status, since, load1, mem%, rss, cpu\n"
        "  etcdisc fleet web --online --json\n"
        "      the online hosts of web with their whole health, as JSON\n"
+       "  etcdisc fleet serve --listen=127.0.0.1:8080\n"
+       "      serve the fleet until SIGINT/SIGTERM: a live page at /, JSON at\n"
+       "      /api/fleet[?service=S&online=1], server-sent events at\n"
+       "      /api/events[?service=S], Prometheus text at /metrics\n"
+       "  etcdisc fleet serve --tls-cert=c.pem --tls-key=k.pem --client-ca=ca.pem\n"
+       "      the same over HTTPS, only for clients with a certificate from ca.pem\n"
        "  (exit 1 when no host matches)\n",
        &RunFleet},
   };
