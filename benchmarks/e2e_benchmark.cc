@@ -3,7 +3,7 @@
 // process (this same binary in another role) observes and timestamps.
 //
 //   e2e_benchmark run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH]
-//                 [--only=membership]
+//                 [--only=membership|fleet]
 // writes OUT_DIR/report.md and CDF data files for the plots. Helper roles:
 //   subscribe ENDPOINTS SERVICE[,SERVICE...]   etcdisc Subscribe, one line per event
 //   raw-watch ENDPOINTS PREFIX                 the etcd layer's watch, one line per event
@@ -33,6 +33,7 @@
 #include "absl/strings/str_split.h"
 #include "benchmarks/bench_util.h"
 #include "benchmarks/e2e_common.h"
+#include "benchmarks/fleet_benchmark.h"
 #include "benchmarks/membership_benchmark.h"
 #include "benchmarks/view_benchmark.h"
 #include "discovery/options.h"
@@ -123,7 +124,8 @@ struct Options {
   int samples = 1000;
   int kills = 20;
   std::string cli;
-  // --only=membership: that section alone, in OUT_DIR/report.md.
+  // --only=membership, --only=fleet: that section alone, in
+  // OUT_DIR/report.md.
   std::string only;
 };
 
@@ -484,6 +486,11 @@ int RoleRun(int argc, char** argv) {
   const auto phase = [](const char* name) {
     std::fprintf(stderr, "bench: %s\n", name);
   };
+  if (o.only == "fleet") {
+    FleetBenchmarks((*cluster)->endpoints(), o.cli, 1000, 60, &body);
+    std::ofstream(o.out + "/report.md") << body;
+    return 0;
+  }
   if (o.only == "membership") {
     MembershipBenchmarks((*cluster)->endpoints(), o.kills, o.samples, o.out,
                          &body);
@@ -510,6 +517,8 @@ int RoleRun(int argc, char** argv) {
   phase("membership");
   MembershipBenchmarks((*cluster)->endpoints(), o.kills, o.samples, o.out,
                        &body);
+  phase("fleet");
+  FleetBenchmarks((*cluster)->endpoints(), o.cli, 1000, 60, &body);
   std::ofstream(o.out + "/report.md") << run.Targets(view_ratio) << body;
   return 0;
 }
@@ -534,7 +543,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "usage: %s run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH] "
-               "[--only=membership]\n",
+               "[--only=membership|fleet]\n",
                argv[0]);
   return 2;
 }

@@ -8,13 +8,19 @@
 #   scripts/demo.sh --secure   etcd with TLS (a throwaway CA made with openssl)
 #                              and authentication (users and roles as the
 #                              README's "Secure etcd" says)
+#   scripts/demo.sh --fleet    keeps the fleet page of `etcdisc fleet serve`
+#                              running (http://127.0.0.1:8080/, or
+#                              FLEET_LISTEN=HOST:PORT) with hosts coming and
+#                              going, until Ctrl-C
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secure=false
+fleet=false
 case "${1:-}" in
   "") ;;
   --secure) secure=true ;;
-  *) echo "usage: $0 [--secure]" >&2; exit 2 ;;
+  --fleet) fleet=true ;;
+  *) echo "usage: $0 [--secure | --fleet]" >&2; exit 2 ;;
 esac
 
 scripts/setup.sh
@@ -111,6 +117,42 @@ if [[ -z "${ETCD_HOSTS:-}" ]]; then
   fi
 fi
 echo "demo: etcd at $ETCD_HOSTS"
+
+# --fleet: services whose hosts come and go under a live fleet page.
+fleet_host() {  # fleet_host SERVICE: one more host of SERVICE, in the background
+  local n=$(( ${#pids[@]} + 1 ))
+  "$etcdisc" register "$1" --hostname="10.0.$(( n / 250 )).$(( n % 250 + 1 ))" \
+    --ports=http=8080 --ttl=3s --health-interval=2s --health-retention=10m \
+    >>"$work/fleet-hosts.log" 2>&1 &
+  pids+=($!)
+}
+fleet_demo() {
+  local listen=${FLEET_LISTEN:-127.0.0.1:8080}
+  "$etcdisc" fleet serve --listen="$listen" >"$work/serve.log" 2>&1 &
+  pids+=($!)
+  wait_for "$work/serve.log" "serving the fleet at"
+  for service in web web web api api db cache; do fleet_host "$service"; done
+  echo
+  echo "${bold}$(cat "$work/serve.log")${reset}"
+  echo "   open it in a browser; hosts come and go every few seconds (Ctrl-C ends it)"
+  echo "   also: curl -s http://$listen/api/fleet, curl -sN http://$listen/api/events, curl -s http://$listen/metrics"
+  local services=(web api db cache) round=0
+  while true; do
+    sleep 6
+    round=$(( round + 1 ))
+    local victim=${pids[$(( 1 + RANDOM % (${#pids[@]} - 1) ))]}
+    if kill -0 "$victim" 2>/dev/null; then
+      if (( round % 2 )); then
+        kill -TERM "$victim"; echo "   stopped host process $victim (offline at once)"
+      else
+        kill -KILL "$victim"; echo "   killed -9 host process $victim (offline after its 3 s TTL)"
+      fi
+    fi
+    local service=${services[$(( RANDOM % ${#services[@]} ))]}
+    fleet_host "$service"; echo "   a new host of $service registers"
+  done
+}
+if $fleet; then fleet_demo; fi
 
 register() {  # register NAME HOSTNAME PORTS: a host process in the background
   "$etcdisc" register web --hostname="$2" --ports="$3" --ttl=2s \

@@ -13,6 +13,9 @@ packages=(
   clang libclang-rt-14-dev llvm
   help2man dpkg-dev openssl
   gdb  # a failed test shows the stacks of a child process that hangs
+  libcpp-httplib-dev  # etcdisc fleet serve
+  chromium  # the fleet page's test renders it in a real browser
+  curl  # the fleet server's HTTPS test, and the README's examples
 )
 
 missing=()

@@ -11,6 +11,7 @@
 #include "etcdisc/client.h"
 #include "etcdisc/fleet.h"
 #include "gtest/gtest.h"
+#include "fleet/health_record.h"
 #include "support/discovery_test.h"
 
 namespace etcdisc {
@@ -124,6 +125,48 @@ TEST_F(FleetViewTest, StartsAsClientFleetSaysAndFollowsAHostThroughItsLife) {
   EXPECT_EQ(kinds.back(), FleetEvent::Kind::kForgotten);
   EXPECT_EQ(std::count(kinds.begin(), kinds.end(), FleetEvent::Kind::kOnline), 1);
   EXPECT_EQ(std::count(kinds.begin(), kinds.end(), FleetEvent::Kind::kOffline), 1);
+}
+
+// The two watches deliver apart: a new host's health record may reach the
+// view before its host record. It must not look offline first.
+TEST_F(FleetViewTest, AHostWhoseHealthComesFirstIsOnlineNotOfflineFirst) {
+  auto view = MustOpen();
+  ASSERT_NE(view, nullptr);
+  uint64_t cursor = view->snapshot().sequence;
+  internal::HealthRecord record;
+  record.hostname = "web-9";
+  record.registered_at = record.last_seen = std::chrono::system_clock::now();
+  const std::string health = internal::EncodeHealthRecord(record);
+  ASSERT_TRUE(client().kv().Put({"/service_health/web/u-late", health, 0, false}).ok());
+  // Another host, written after that health record: once the view shows
+  // it, the health record has reached it too (one stream, etcd's order).
+  ASSERT_TRUE(client().kv().Put({"/services/web/u-marker",
+                                 R"({"name":"web-8","ports":{"http":"80"},"uuid":"u-marker"})",
+                                 0, false}).ok());
+  std::vector<FleetEvent> seen;
+  ASSERT_TRUE(WaitEvent(*view, &cursor, Is(FleetEvent::Kind::kOnline, "u-marker"), &seen));
+  ASSERT_TRUE(client().kv().Put({"/services/web/u-late",
+                                 R"({"name":"web-9","ports":{"http":"80"},"uuid":"u-late"})",
+                                 0, false}).ok());
+  std::optional<FleetEvent> first;
+  for (const FleetEvent& e : seen) {
+    if (!first && e.host.uuid == "u-late") first = e;
+  }
+  if (!first) {
+    first = WaitEvent(*view, &cursor, [](const FleetEvent& e) {
+      return e.host.uuid == "u-late";
+    }, &seen);
+  }
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->kind, FleetEvent::Kind::kOnline);
+  // Health alone, and no host record coming: offline after a grace.
+  ASSERT_TRUE(client().kv().Put({"/service_health/web/u-lone", health, 0, false}).ok());
+  auto lone = WaitEvent(*view, &cursor, [](const FleetEvent& e) {
+    return e.host.uuid == "u-lone";
+  }, &seen);
+  ASSERT_TRUE(lone.has_value());
+  EXPECT_EQ(lone->kind, FleetEvent::Kind::kOffline);
+  EXPECT_EQ(lone->host.hostname, "web-9");
 }
 
 TEST_F(FleetViewTest, EachReaderFollowsFromItsOwnCursor) {

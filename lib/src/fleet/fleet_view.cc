@@ -1,8 +1,10 @@
 // FleetView: the fleet in memory, from a watch of the host records and one of
 // the health records, with a log of its changes for any number of readers.
+#include <chrono>
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -34,6 +36,11 @@ using internal::PrefixWatch;
 struct FleetView::State : std::enable_shared_from_this<FleetView::State> {
   // Events kept for WaitChanges; a reader further behind is told it missed.
   static constexpr size_t kKeptEvents = 10000;
+  // How long a host first seen by its health record alone waits for its
+  // host record: the two watches deliver apart, and a host registers its
+  // record before it writes its health, so a new host's health may come
+  // first. Only after this is it shown as a host that is offline.
+  static constexpr std::chrono::seconds kOfflineGrace{5};
 
   State(std::shared_ptr<internal::ClientCore> core, std::string service)
       : core_(std::move(core)), service_(std::move(service)) {}
@@ -49,7 +56,16 @@ struct FleetView::State : std::enable_shared_from_this<FleetView::State> {
   PrefixSink::Take Put(bool health, const KeyValue& kv);
   void Gone(bool health, const std::string& key);
   // Turns what changed since the last call into events.
-  void Settle();
+  void Settle() ABSL_LOCKS_EXCLUDED(mu);
+  void SettleLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Whether the change of `id` from `before` to `after` waits: a new host
+  // known only by a health record that does not say it went, within
+  // kOfflineGrace of when it was first seen.
+  bool HoldLocked(const FleetId& id, const std::optional<FleetHost>& before,
+                  const std::optional<FleetHost>& after)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Settles the held hosts whose grace ended.
+  void Release() ABSL_LOCKS_EXCLUDED(mu);
   void End(const absl::Status& why);
   void BuildLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   std::optional<FleetHost> EntryLocked(const FleetId& id) const
@@ -65,6 +81,9 @@ struct FleetView::State : std::enable_shared_from_this<FleetView::State> {
   std::map<FleetId, std::string> names_ ABSL_GUARDED_BY(mu);  // Online hosts.
   std::map<FleetId, HealthRecord> health_ ABSL_GUARDED_BY(mu);
   std::set<FleetId> touched_ ABSL_GUARDED_BY(mu);  // Since the last Settle.
+  // Held by HoldLocked, until when.
+  std::map<FleetId, std::chrono::steady_clock::time_point> held_
+      ABSL_GUARDED_BY(mu);
   std::map<FleetId, FleetHost> fleet_ ABSL_GUARDED_BY(mu);  // As published.
   bool ready_ ABSL_GUARDED_BY(mu) = false;  // Both first reads done.
   bool stopped_ ABSL_GUARDED_BY(mu) = false;
@@ -211,12 +230,46 @@ void FleetView::State::BuildLocked() {
 
 void FleetView::State::Settle() {
   MutexLock lock(&mu);
+  SettleLocked();
+}
+
+bool FleetView::State::HoldLocked(const FleetId& id,
+                                  const std::optional<FleetHost>& before,
+                                  const std::optional<FleetHost>& after) {
+  auto record = health_.find(id);
+  if (before || !after || after->online || record == health_.end() ||
+      record->second.went_at) {
+    held_.erase(id);
+    return false;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  auto [it, added] = held_.try_emplace(id, now + kOfflineGrace);
+  if (added) {
+    std::weak_ptr<State> weak = weak_from_this();
+    core_->RunAfter(kOfflineGrace, [weak] {
+      if (auto self = weak.lock()) self->Release();
+    });
+  }
+  return now < it->second;
+}
+
+void FleetView::State::Release() {
+  MutexLock lock(&mu);
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& [id, until] : held_) {
+    if (until <= now) touched_.insert(id);
+  }
+  SettleLocked();
+}
+
+void FleetView::State::SettleLocked() {
   if (!ready_ || stopped_) return;  // Start() builds from all it has.
   for (const FleetId& id : touched_) {
     auto it = fleet_.find(id);
     std::optional<FleetHost> before;
     if (it != fleet_.end()) before = it->second;
     std::optional<FleetHost> after = EntryLocked(id);
+    if (HoldLocked(id, before, after)) continue;
     auto kind = internal::ChangeOf(before, after);
     if (!kind) continue;
     FleetEvent event{*kind, ++sequence_, after ? *after : *before};

@@ -225,6 +225,9 @@ void HealthPublisher::Stop(Clock::time_point deadline) {
 }
 
 HealthPublisher::Final HealthPublisher::TakeFinalLocked() {
+  // The last sample written, with the gauges as the application last set
+  // them (a gauge set just before Stop is not lost).
+  if (written_) written_->health.gauges = gauges_;
   Final final{lease_, std::move(written_), went_at_, deadline_};
   lease_ = 0;
   written_.reset();
