@@ -119,12 +119,14 @@ fi
 echo "demo: etcd at $ETCD_HOSTS"
 
 # --fleet: services whose hosts come and go under a live fleet page.
+fleet_hosts=()  # their pids, also in pids for the cleanup
 fleet_host() {  # fleet_host SERVICE: one more host of SERVICE, in the background
-  local n=$(( ${#pids[@]} + 1 ))
+  local n=$(( ${#fleet_hosts[@]} + 1 ))
   "$etcdisc" register "$1" --hostname="10.0.$(( n / 250 )).$(( n % 250 + 1 ))" \
     --ports=http=8080 --ttl=3s --health-interval=2s --health-retention=10m \
     >>"$work/fleet-hosts.log" 2>&1 &
   pids+=($!)
+  fleet_hosts+=($!)
 }
 fleet_demo() {
   local listen=${FLEET_LISTEN:-127.0.0.1:8080}
@@ -140,19 +142,24 @@ fleet_demo() {
   while true; do
     sleep 6
     round=$(( round + 1 ))
-    local victim=${pids[$(( 1 + RANDOM % (${#pids[@]} - 1) ))]}
+    local victim=${fleet_hosts[$(( RANDOM % ${#fleet_hosts[@]} ))]}
     if kill -0 "$victim" 2>/dev/null; then
       if (( round % 2 )); then
-        kill -TERM "$victim"; echo "   stopped host process $victim (offline at once)"
+        kill -TERM "$victim"; wait "$victim" 2>/dev/null || true
+        echo "   stopped host process $victim (offline at once)"
       else
-        kill -KILL "$victim"; echo "   killed -9 host process $victim (offline after its 3 s TTL)"
+        kill -KILL "$victim"; wait "$victim" 2>/dev/null || true
+        echo "   killed -9 host process $victim (offline after its 3 s TTL)"
       fi
     fi
     local service=${services[$(( RANDOM % ${#services[@]} ))]}
     fleet_host "$service"; echo "   a new host of $service registers"
   done
 }
-if $fleet; then fleet_demo; fi
+if $fleet; then
+  trap 'exit 130' INT TERM  # also when the signal is not sent to the sleep
+  fleet_demo
+fi
 
 register() {  # register NAME HOSTNAME PORTS: a host process in the background
   "$etcdisc" register web --hostname="$2" --ports="$3" --ttl=2s \

@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "discovery/keys.h"
 #include "etcdisc/metrics.h"
 #include "httplib.h"
@@ -244,13 +245,13 @@ void FleetServer::Route() {
     if (!q.ok()) return ReplyError(res, 400, q.status().message());
     Stream(q->service, res);
   });
-  s.Get("/", [](const httplib::Request& req, httplib::Response& res) {
+  s.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
     auto q = ParseQuery(req, {"service"});
     if (!q.ok()) return ReplyError(res, 400, q.status().message());
     res.set_header("Content-Security-Policy",
                    "default-src 'none'; connect-src 'self'; "
                    "script-src 'unsafe-inline'; style-src 'unsafe-inline'");
-    Reply(res, 200, kFleetPage, "text/html; charset=utf-8");
+    Reply(res, 200, Page(q->service), "text/html; charset=utf-8");
   });
   auto refuse = [](const httplib::Request& req, httplib::Response& res) {
     for (const char* path :
@@ -279,6 +280,18 @@ void FleetServer::Route() {
     ReplyError(res, res.status,
                absl::StrCat("bad request (HTTP ", res.status, ")"));
   });
+}
+
+std::string FleetServer::Page(const std::string& service) const {
+  const Query q{service, false};
+  // In a <script>: no "<" at all, so that no value from etcd can end it.
+  std::string state =
+      absl::StrCat("{\"fleet\":", FleetJson(Shown(view_, q)),
+                   ",\"history\":", history_.Json(), "}");
+  absl::StrReplaceAll({{"<", "\\u003c"}}, &state);
+  std::string page = kFleetPage;
+  absl::StrReplaceAll({{"/*FLEET_STATE*/null", state}}, &page);
+  return page;
 }
 
 void FleetServer::Stream(const std::string& service,

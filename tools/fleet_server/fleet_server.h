@@ -70,6 +70,9 @@ class FleetServer {
   void Route();
   // Keeps history_ as the view changes, until the server stops.
   void FollowHistory();
+  // The page at /, with the fleet of `service` (empty: all) and the history
+  // in it as they are now.
+  std::string Page(const std::string& service) const;
   // Answers /api/events: the snapshot, then each change of a host of
   // `service` (empty: any).
   void Stream(const std::string& service, httplib::Response& res);
