@@ -1,4 +1,5 @@
 // etcdisc fleet: every host with its health, online and recently offline.
+#include <csignal>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -61,6 +62,9 @@ std::vector<std::string> Row(const FleetHost& f) {
 int RunFleetServe(const std::vector<std::string>& args) {
   if (args.size() > 2) return UsageError("fleet serve takes no argument");
   BlockTerminationSignals();  // Before any thread starts.
+  // A client gone while its answer is written (a closed tab, a TLS peer)
+  // is an error of that write, never the end of the server.
+  std::signal(SIGPIPE, SIG_IGN);
   auto client = ClientFromFlags();
   if (!client.ok()) return Fail(client.status());
   auto view = FleetView::Open(**client);

@@ -159,9 +159,14 @@ TEST_F(FleetServeTest, EventsCarryTheSnapshotThenAHostGoingDown) {
   auto client = Http();
   client.set_read_timeout(seconds(30));
   // Reads the stream until web-1's offline event arrives.
+  const auto deadline = std::chrono::steady_clock::now() + seconds(30);
   auto res = client.Get("/api/events?service=web",
                         [&](const char* data, size_t size) {
                           stream.append(data, size);
+                          // Comments keep the stream alive: give up here.
+                          if (std::chrono::steady_clock::now() > deadline) {
+                            return false;
+                          }
                           if (!saw_snapshot &&
                               Contains(stream, "event: snapshot\n")) {
                             saw_snapshot = true;
@@ -306,6 +311,48 @@ TEST_F(FleetServeTest, BadRequestsGetJsonErrorsAndTheServerGoesOn) {
   }
   EXPECT_EQ(server_->HowItEnded(), "running");
   EXPECT_TRUE(Contains(Get("/api/fleet"), web1->UUID()));
+}
+
+TEST_F(FleetServeTest, EventStreamsBeyondTheCapGet503AndClosedOnesFreeTheirPlace) {
+  ASSERT_FALSE(Serve().empty());
+  const std::string request =
+      "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n";
+  // The status line of a stream opened on `fd`.
+  auto open_stream = [&](int fd) {
+    std::string answer;
+    char buffer[1024];
+    if (fd < 0 ||
+        ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
+      return answer;
+    }
+    while (answer.find("\r\n") == std::string::npos) {
+      const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+      if (n <= 0) break;
+      answer.append(buffer, static_cast<size_t>(n));
+    }
+    return answer.substr(0, answer.find("\r\n"));
+  };
+  std::vector<int> open;
+  for (int i = 0; i < 48; ++i) {
+    open.push_back(Connect(port_));
+    ASSERT_TRUE(Contains(open_stream(open.back()), " 200 ")) << "stream " << i;
+  }
+  std::string body;
+  EXPECT_TRUE(Contains(Exchange(port_, request, &body), " 503 ")) << body;
+  EXPECT_TRUE(Contains(body, "too many event streams")) << body;
+  // The other paths still answer.
+  EXPECT_EQ(body.rfind("{\"error\":", 0), 0u) << body;
+  EXPECT_EQ(Get("/api/fleet"), "[]\n");
+  for (int fd : open) ::close(fd);
+  // Their places come free as the server notices them closed.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        const int fd = Connect(port_);
+        const bool served = Contains(open_stream(fd), " 200 ");
+        if (fd >= 0) ::close(fd);
+        return served;
+      },
+      seconds(20)));
 }
 
 TEST_F(FleetServeTest, ServesHttpsAndChecksClientCertificatesWhenAsked) {

@@ -12,6 +12,7 @@
 #include "fleet/health_record.h"
 #include "fleet/proc_health.h"
 #include "gtest/gtest.h"
+#include "util/time_text.h"
 #include "support/exposition.h"
 
 namespace etcdisc::internal {
@@ -177,6 +178,21 @@ TEST(HealthRecordTest, AMalformedRecordIsAnErrorNamingTheField) {
   auto fine = DecodeHealthRecord("{\"unknown\":[1,2],\"hostname\":\"h\"}");
   ASSERT_TRUE(fine.ok()) << fine.status();
   EXPECT_EQ(fine->hostname, "h");
+}
+
+TEST(HealthRecordTest, ATimeFarFromNowIsRefusedNamingIt) {
+  HealthRecord r = SampleRecord();
+  std::string json = EncodeHealthRecord(r);
+  const std::string seen = "\"last_seen\":\"";
+  const size_t at = json.find(seen) + seen.size();
+  json.replace(at, json.find('"', at) - at, "0001-01-01T00:00:00Z");
+  auto decoded = DecodeHealthRecord(json);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_NE(decoded.status().message().find("0001-01-01T00:00:00Z"),
+            std::string::npos) << decoded.status();
+  EXPECT_FALSE(ParseUtcTime("2200-01-01T00:00:00Z").ok());
+  EXPECT_FALSE(ParseUtcTime("1969-12-31T23:59:59Z").ok());
+  EXPECT_TRUE(ParseUtcTime("1970-01-01T00:00:00Z").ok());
 }
 
 TEST(HealthRecordTest, GaugeNamesAndValuesAreChecked) {

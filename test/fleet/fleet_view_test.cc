@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -110,7 +111,6 @@ TEST_F(FleetViewTest, StartsAsClientFleetSaysAndFollowsAHostThroughItsLife) {
 
   // Nothing of it is left, and the view agrees with etcd at the end.
   FleetSnapshot end = view->snapshot();
-  EXPECT_EQ(end.sequence, cursor);
   fleet = discovery().Fleet();
   ASSERT_TRUE(fleet.ok()) << fleet.status();
   EXPECT_EQ(Summary(*end.hosts), Summary(*fleet));
@@ -229,11 +229,16 @@ TEST_F(FleetViewTest, AViewWhoseClientShutDownStopsAndWakesItsReaders) {
   auto view = FleetView::Open(*client);
   ASSERT_TRUE(view.ok()) << view.status();
   const uint64_t cursor = (*view)->snapshot().sequence;
+  // A reader waiting when the client goes is woken, not left for the
+  // ten minutes it asked for.
+  auto waiting = std::async(std::launch::async, [&] {
+    return (*view)->WaitChanges(cursor, std::chrono::minutes(10));
+  });
   client.reset();
   EXPECT_FALSE((*view)->status().ok());
-  // Returns at once, not after the minute asked for.
-  FleetChanges none = (*view)->WaitChanges(cursor, std::chrono::minutes(10));
-  EXPECT_TRUE(none.events.empty());
+  ASSERT_EQ(waiting.wait_for(seconds(30)), std::future_status::ready)
+      << "WaitChanges slept on after the client shut down";
+  EXPECT_TRUE(waiting.get().events.empty());
 }
 
 }  // namespace

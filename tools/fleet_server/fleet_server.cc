@@ -172,6 +172,11 @@ absl::StatusOr<std::unique_ptr<FleetServer>> FleetServer::Start(
   s->history_thread_ = std::thread([server = s.get()] {
     server->FollowHistory();
   });
+  // stop() does nothing to a server not listening yet: return only once it
+  // is, so that the destructor always ends it.
+  for (int i = 0; i < 1000 && !s->server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   return s;
 }
 
@@ -243,6 +248,12 @@ void FleetServer::Route() {
                               httplib::Response& res) {
     auto q = ParseQuery(req, {"service"});
     if (!q.ok()) return ReplyError(res, 400, q.status().message());
+    if (streams_.fetch_add(1) >= kMaxStreams) {
+      streams_.fetch_sub(1);
+      return ReplyError(res, 503,
+                        absl::StrCat("too many event streams (", kMaxStreams,
+                                     "): try again later"));
+    }
     Stream(q->service, res);
   });
   s.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
@@ -304,9 +315,15 @@ void FleetServer::Stream(const std::string& service,
   };
   auto cursor = std::make_shared<Cursor>();
   res.set_header("X-Accel-Buffering", "no");  // Proxies: pass each event on.
+  // One stream fewer once httplib is done with it (ended, or never sent).
+  struct Slot {
+    std::atomic<int>* count;
+    ~Slot() { count->fetch_sub(1); }
+  };
+  std::shared_ptr<Slot> slot(new Slot{&streams_});
   res.set_chunked_content_provider(
       "text/event-stream",
-      [this, q, cursor](size_t, httplib::DataSink& sink) {
+      [this, q, cursor, slot](size_t, httplib::DataSink& sink) {
         if (Stopping() || !sink.is_writable()) return false;
         std::string out;
         if (!cursor->started) {
@@ -327,12 +344,16 @@ void FleetServer::Stream(const std::string& service,
             cursor->started = false;  // The snapshot again, next call.
             return true;
           }
-          if (!view_.status().ok()) return false;
           for (const FleetEvent& e : changes.events) {
             cursor->sequence = e.sequence;
             if (!Shows(q, e.host)) continue;
             absl::StrAppend(&out, Event(FleetEventKindName(e.kind),
                                         FleetEventJson(e), e.sequence));
+          }
+          // A stopped view: its last events go out, then the stream ends.
+          if (!view_.status().ok()) {
+            if (!out.empty()) sink.write(out.data(), out.size());
+            return false;
           }
           if (out.empty() &&
               Clock::now() - cursor->last_write >= options_.keepalive) {

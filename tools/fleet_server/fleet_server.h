@@ -8,8 +8,9 @@
 //   GET /metrics                         the fleet and the serving client's
 //                                        metrics in Prometheus text
 //   GET /                                a page that shows it all, live
-// Anything else gets 404 (405 for another method on these paths) and a bad
-// query 400, each with a JSON body {"error": "..."}.
+// Anything else gets 404 (405 for another method on these paths), a bad
+// query 400, and an event stream beyond 48 open at once 503, each with a
+// JSON body {"error": "..."}.
 #ifndef ETCDISC_TOOLS_FLEET_SERVER_FLEET_SERVER_H_
 #define ETCDISC_TOOLS_FLEET_SERVER_FLEET_SERVER_H_
 
@@ -86,6 +87,10 @@ class FleetServer {
   std::thread thread_;          // Serving.
   std::thread history_thread_;  // FollowHistory.
   std::atomic<bool> stopping_{false};
+  // Event streams open: each holds a connection thread, so at most
+  // kMaxStreams, leaving threads for the other paths.
+  static constexpr int kMaxStreams = 48;
+  std::atomic<int> streams_{0};
   int port_ = 0;
   std::string url_;
 };

@@ -22,8 +22,10 @@ void HealthHistory::Add(const FleetHost& host) {
   std::deque<Point>& points = points_[KeyOf(host)];
   if (!points.empty() && points.back().at >= host.last_seen) return;
   points.push_back({host.last_seen, host.health->load1, host.health->rss_bytes});
-  while (points.size() > max_points_ ||
-         points.front().at < host.last_seen - span_) {
+  // Records carry times from 1970 to 2199 (ParseUtcTime): no overflow here.
+  const auto oldest = host.last_seen - span_;
+  while (points.size() > 1 &&
+         (points.size() > max_points_ || points.front().at < oldest)) {
     points.pop_front();
   }
 }

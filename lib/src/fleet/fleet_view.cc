@@ -55,9 +55,10 @@ struct FleetView::State : std::enable_shared_from_this<FleetView::State> {
   std::shared_ptr<PrefixWatch> NewWatch(bool health);
   PrefixSink::Take Put(bool health, const KeyValue& kv);
   void Gone(bool health, const std::string& key);
-  // Turns what changed since the last call into events.
-  void Settle() ABSL_LOCKS_EXCLUDED(mu);
-  void SettleLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Turns what a watch delivered since its last call into events.
+  void Settle(bool health) ABSL_LOCKS_EXCLUDED(mu);
+  void SettleLocked(const std::set<FleetId>& ids)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Whether the change of `id` from `before` to `after` waits: a new host
   // known only by a health record that does not say it went, within
   // kOfflineGrace of when it was first seen.
@@ -80,7 +81,10 @@ struct FleetView::State : std::enable_shared_from_this<FleetView::State> {
   mutable internal::Mutex mu;
   std::map<FleetId, std::string> names_ ABSL_GUARDED_BY(mu);  // Online hosts.
   std::map<FleetId, HealthRecord> health_ ABSL_GUARDED_BY(mu);
-  std::set<FleetId> touched_ ABSL_GUARDED_BY(mu);  // Since the last Settle.
+  // What each watch delivered since its last on_settled ([0] hosts,
+  // [1] health): a watch settles only its own, never the other's half-
+  // delivered batch.
+  std::set<FleetId> touched_[2] ABSL_GUARDED_BY(mu);
   // Held by HoldLocked, until when.
   std::map<FleetId, std::chrono::steady_clock::time_point> held_
       ABSL_GUARDED_BY(mu);
@@ -124,8 +128,8 @@ std::shared_ptr<PrefixWatch> FleetView::State::NewWatch(bool health) {
     if (auto self = weak.lock()) self->Gone(health, key);
     return true;
   };
-  sink.on_settled = [weak](int64_t) {
-    if (auto self = weak.lock()) self->Settle();
+  sink.on_settled = [weak, health](int64_t) {
+    if (auto self = weak.lock()) self->Settle(health);
   };
   sink.on_end = [weak](const absl::Status& why) {
     if (auto self = weak.lock()) self->End(why);
@@ -154,10 +158,11 @@ absl::Status FleetView::State::Start() {
 void FleetView::State::Stop() {
   {
     MutexLock lock(&mu);
-    if (stopped_) return;
     stopped_ = true;
     if (end_.ok()) end_ = absl::CancelledError("the fleet view was closed");
   }
+  // Both, also when one ended already (etcd refused it): the other must not
+  // stay on the client's watch stream.
   if (hosts_watch_) hosts_watch_->Stop();
   if (health_watch_) health_watch_->Stop();
 }
@@ -183,7 +188,7 @@ PrefixSink::Take FleetView::State::Put(bool health, const KeyValue& kv) {
     }
     MutexLock lock(&mu);
     health_[*id] = *std::move(record);
-    touched_.insert(*id);
+    touched_[1].insert(*id);
     return PrefixSink::Take::kTaken;
   }
   auto host = internal::HostFromKeyValue(core_->keys(), kv);
@@ -193,7 +198,7 @@ PrefixSink::Take FleetView::State::Put(bool health, const KeyValue& kv) {
   }
   MutexLock lock(&mu);
   names_[*id] = host->name;
-  touched_.insert(*id);
+  touched_[0].insert(*id);
   return PrefixSink::Take::kTaken;
 }
 
@@ -206,7 +211,7 @@ void FleetView::State::Gone(bool health, const std::string& key) {
   } else {
     names_.erase(*id);
   }
-  touched_.insert(*id);
+  touched_[health ? 1 : 0].insert(*id);
 }
 
 std::optional<FleetHost> FleetView::State::EntryLocked(
@@ -224,13 +229,16 @@ void FleetView::State::BuildLocked() {
   for (const auto& [id, record] : health_) {
     if (fleet_.count(id) == 0) fleet_[id] = *EntryLocked(id);
   }
-  touched_.clear();
+  touched_[0].clear();
+  touched_[1].clear();
   list_.reset();
 }
 
-void FleetView::State::Settle() {
+void FleetView::State::Settle(bool health) {
   MutexLock lock(&mu);
-  SettleLocked();
+  std::set<FleetId> ids;
+  ids.swap(touched_[health ? 1 : 0]);
+  SettleLocked(ids);
 }
 
 bool FleetView::State::HoldLocked(const FleetId& id,
@@ -256,22 +264,29 @@ bool FleetView::State::HoldLocked(const FleetId& id,
 void FleetView::State::Release() {
   MutexLock lock(&mu);
   const auto now = std::chrono::steady_clock::now();
+  std::set<FleetId> ids;
   for (const auto& [id, until] : held_) {
-    if (until <= now) touched_.insert(id);
+    if (until <= now) ids.insert(id);
   }
-  SettleLocked();
+  SettleLocked(ids);
 }
 
-void FleetView::State::SettleLocked() {
+void FleetView::State::SettleLocked(const std::set<FleetId>& ids) {
   if (!ready_ || stopped_) return;  // Start() builds from all it has.
-  for (const FleetId& id : touched_) {
+  for (const FleetId& id : ids) {
     auto it = fleet_.find(id);
     std::optional<FleetHost> before;
     if (it != fleet_.end()) before = it->second;
     std::optional<FleetHost> after = EntryLocked(id);
     if (HoldLocked(id, before, after)) continue;
     auto kind = internal::ChangeOf(before, after);
-    if (!kind) continue;
+    if (!kind) {
+      // Nothing a reader is told of (gauges of a final record written with
+      // the last sample's time): the snapshot still shows it.
+      if (after) fleet_[id] = *std::move(after);
+      list_.reset();
+      continue;
+    }
     FleetEvent event{*kind, ++sequence_, after ? *after : *before};
     if (after) {
       fleet_[id] = *std::move(after);
@@ -282,7 +297,6 @@ void FleetView::State::SettleLocked() {
     if (events_.size() > kKeptEvents) events_.pop_front();
     list_.reset();
   }
-  touched_.clear();
 }
 
 void FleetView::State::End(const absl::Status& why) {
@@ -357,7 +371,10 @@ FleetSnapshot FleetView::snapshot() const { return state_->Snapshot(); }
 
 FleetChanges FleetView::WaitChanges(uint64_t after,
                                     std::chrono::milliseconds timeout) const {
-  return state_->Changes(after, timeout);
+  // Its own reference: a wait under way while the view is destroyed returns
+  // (woken by Stop) from a State that still exists.
+  std::shared_ptr<State> state = state_;
+  return state->Changes(after, timeout);
 }
 
 absl::Status FleetView::status() const { return state_->Status(); }

@@ -18,6 +18,13 @@ absl::StatusOr<std::chrono::system_clock::time_point> ParseUtcTime(
     return absl::InvalidArgumentError(
         absl::StrCat("invalid time \"", text, "\": ", error));
   }
+  // Far from now, a time is a forged or broken record: refused, so that no
+  // reader does arithmetic on a clamped extreme.
+  if (t < absl::UnixEpoch() ||
+      t >= absl::FromCivil(absl::CivilSecond(2200, 1, 1), absl::UTCTimeZone())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "time \"", text, "\" is out of range (1970 to 2199)"));
+  }
   return absl::ToChronoTime(t);
 }
 

@@ -12,7 +12,8 @@
 namespace etcdisc::internal {
 
 std::string FormatUtcTime(std::chrono::system_clock::time_point t);
-// Any RFC 3339 time; InvalidArgument saying what is wrong with `text`.
+// An RFC 3339 time from 1970 to 2199; InvalidArgument saying what is wrong
+// with `text`.
 absl::StatusOr<std::chrono::system_clock::time_point> ParseUtcTime(
     absl::string_view text);
 
