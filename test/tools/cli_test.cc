@@ -661,6 +661,7 @@ TEST_F(CliTest, BashCompletionOffersCommandsFlagsValuesAndLiveServices) {
   EXPECT_EQ(Complete("etcdisc get web", Env()), "webcache webshop\n");
   EXPECT_EQ(Complete("etcdisc watch webs", Env()), "webshop\n");
   EXPECT_EQ(Complete("etcdisc fleet webs", Env()), "webshop\n");
+  EXPECT_EQ(Complete("etcdisc fleet se", Env()), "serve\n");
   EXPECT_EQ(Complete("etcdisc get webshop ", Env()), "\n");
   // Every word after `wait` is a service.
   EXPECT_EQ(Complete("etcdisc wait webshop webc", Env()), "webcache\n");

@@ -28,7 +28,7 @@ _etcdisc() {
     return
   fi
   case "$token" in
-    --password-file=*|--etcd-password-file=*|--cacert=*|--cert=*|--key=*|--metrics-file=*)
+    --password-file=*|--etcd-password-file=*|--cacert=*|--cert=*|--key=*|--metrics-file=*|--tls-cert=*|--tls-key=*|--client-ca=*)
       COMPREPLY=($(compgen -f -- "${token#*=}")); return ;;
     --log-level=*)
       COMPREPLY=($(compgen -W "debug info warning error" -- "${token#*=}")); return ;;
@@ -66,6 +66,8 @@ _etcdisc() {
     fi
   elif [[ $command == run ]]; then
     COMPREPLY=($(compgen -c -- "$cur"))
+  elif [[ $command == fleet && $positional -eq 0 ]]; then
+    COMPREPLY=($(compgen -W "serve $(_etcdisc_services)" -- "$cur"))
   elif [[ $command == wait ]] ||
      [[ $command != services && $positional -eq 0 ]]; then
     COMPREPLY=($(compgen -W "$(_etcdisc_services)" -- "$cur"))
