@@ -310,7 +310,13 @@ TEST_F(ServiceViewTest, AShardViewCallsBackOnlyForItsShardsChanges) {
   on_b.shard = "b";
   auto rb = MustRegister("web", on_b);
   ASSERT_NE(rb, nullptr);
-  const int64_t b_written = *cluster().Revision();
+  // The revision of b's record (not etcd's latest: b's health writes come
+  // after it, on another prefix, and the view never settles at theirs).
+  internal::RangeRequest read;
+  read.key = "/services/web/" + rb->UUID();
+  auto record = client().kv().Range(read);
+  ASSERT_TRUE(record.ok() && !record->kvs.empty());
+  const int64_t b_written = record->kvs[0].mod_revision;
   ASSERT_TRUE(WaitFor([&] { return view->hosts().revision() >= b_written; },
                       seconds(10)));
   // A call for b would be queued on the client's one callback thread by
