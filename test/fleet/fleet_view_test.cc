@@ -176,10 +176,23 @@ TEST_F(FleetViewTest, EachReaderFollowsFromItsOwnCursor) {
   auto reg = MustRegister("web", WebHost("web-1"), Fast(seconds(3600)));
   ASSERT_NE(reg, nullptr);
   uint64_t first = start, second = start;
-  ASSERT_TRUE(WaitEvent(*view, &first, Is(FleetEvent::Kind::kOnline, reg->UUID())));
-  // A second reader from the same start reads the same events.
-  ASSERT_TRUE(WaitEvent(*view, &second, Is(FleetEvent::Kind::kOnline, reg->UUID())));
-  EXPECT_EQ(first, second);
+  std::vector<FleetEvent> first_seen, second_seen;
+  ASSERT_TRUE(WaitEvent(*view, &first, Is(FleetEvent::Kind::kOnline, reg->UUID()),
+                        &first_seen));
+  // A second reader from the same start reads the same events, though the
+  // first has read them already.
+  ASSERT_TRUE(WaitEvent(*view, &second, Is(FleetEvent::Kind::kOnline, reg->UUID()),
+                        &second_seen));
+  const auto same = [](const std::vector<FleetEvent>& events) {
+    std::vector<std::string> out;
+    for (const FleetEvent& e : events) {
+      out.push_back(std::to_string(e.sequence) + " " +
+                    FleetEventKindName(e.kind) + " " + e.host.uuid);
+    }
+    return out;
+  };
+  EXPECT_FALSE(first_seen.empty());
+  EXPECT_EQ(same(first_seen), same(second_seen));
   // A cursor the view never gave is told to read the snapshot again.
   FleetChanges ahead =
       view->WaitChanges(view->snapshot().sequence + 100, milliseconds(0));
@@ -203,23 +216,28 @@ TEST_F(FleetViewTest, AViewOfOneServiceSeesOnlyIt) {
 }
 
 TEST_F(FleetViewTest, AMalformedRecordIsSkippedAndAGoodOneAfterItIsSeen) {
+  // Malformed before the view's first read...
+  ASSERT_TRUE(client().kv().Put({"/service_health/web/old", "{", 0, false}).ok());
+  ASSERT_TRUE(client().kv().Put({"/services/web/old2", "[]", 0, false}).ok());
   auto view = MustOpen();
   ASSERT_NE(view, nullptr);
+  EXPECT_TRUE(view->snapshot().hosts->empty());
   uint64_t cursor = view->snapshot().sequence;
+  // ... and while it follows.
   ASSERT_TRUE(client().kv().Put({"/service_health/web/junk", "][", 0, false}).ok());
   ASSERT_TRUE(client().kv().Put({"/services/web/junk2", "not a host", 0, false}).ok());
   auto reg = MustRegister("web", WebHost("web-1"), Fast(seconds(3600)));
   ASSERT_NE(reg, nullptr);
   std::vector<FleetEvent> seen;
+  // Each watch delivers in etcd's order: once the good host record and its
+  // health are seen, so are the malformed ones written before them.
   ASSERT_TRUE(WaitEvent(*view, &cursor, Is(FleetEvent::Kind::kOnline, reg->UUID()), &seen));
-  for (const FleetEvent& e : seen) {
-    EXPECT_NE(e.host.uuid, "junk");
-    EXPECT_NE(e.host.uuid, "junk2");
-  }
-  for (const FleetHost& f : *view->snapshot().hosts) {
-    EXPECT_NE(f.uuid, "junk");
-    EXPECT_NE(f.uuid, "junk2");
-  }
+  ASSERT_TRUE(WaitEvent(*view, &cursor, [&](const FleetEvent& e) {
+    return e.host.uuid == reg->UUID() && e.host.health.has_value();
+  }, &seen));
+  for (const FleetEvent& e : seen) EXPECT_EQ(e.host.uuid, reg->UUID());
+  ASSERT_EQ(view->snapshot().hosts->size(), 1u);
+  EXPECT_EQ(view->snapshot().hosts->front().uuid, reg->UUID());
   EXPECT_TRUE(view->status().ok()) << view->status();
 }
 
