@@ -70,9 +70,9 @@ absl::StatusOr<Query> ParseQuery(const httplib::Request& req,
   return q;
 }
 
-std::vector<FleetHost> Shown(const FleetView& view, const Query& q) {
+std::vector<FleetHost> Shown(const FleetSnapshot& now, const Query& q) {
   std::vector<FleetHost> out;
-  for (const FleetHost& h : *view.snapshot().hosts) {
+  for (const FleetHost& h : *now.hosts) {
     if (Shows(q, h)) out.push_back(h);
   }
   return out;
@@ -227,7 +227,8 @@ void FleetServer::Route() {
                              httplib::Response& res) {
     auto q = ParseQuery(req, {"service", "online"});
     if (!q.ok()) return ReplyError(res, 400, q.status().message());
-    Reply(res, 200, FleetJson(Shown(view_, *q)) + "\n", "application/json");
+    Reply(res, 200, FleetJson(Shown(view_.snapshot(), *q)) + "\n",
+          "application/json");
   });
   s.Get("/api/history", [this](const httplib::Request& req,
                                httplib::Response& res) {
@@ -297,7 +298,7 @@ std::string FleetServer::Page(const std::string& service) const {
   const Query q{service, false};
   // In a <script>: no "<" at all, so that no value from etcd can end it.
   std::string state =
-      absl::StrCat("{\"fleet\":", FleetJson(Shown(view_, q)),
+      absl::StrCat("{\"fleet\":", FleetJson(Shown(view_.snapshot(), q)),
                    ",\"history\":", history_.Json(), "}");
   absl::StrReplaceAll({{"<", "\\u003c"}}, &state);
   std::string page = kFleetPage;
@@ -328,11 +329,7 @@ void FleetServer::Stream(const std::string& service,
         std::string out;
         if (!cursor->started) {
           FleetSnapshot now = view_.snapshot();
-          std::vector<FleetHost> shown;
-          for (const FleetHost& h : *now.hosts) {
-            if (Shows(q, h)) shown.push_back(h);
-          }
-          out = Event("snapshot", FleetJson(shown));
+          out = Event("snapshot", FleetJson(Shown(now, q)));
           cursor->sequence = now.sequence;
           cursor->started = true;
         } else {

@@ -38,16 +38,44 @@ Labels HostLabels(const FleetHost& h) {
   return {{"service", h.service}, {"uuid", h.uuid}, {"hostname", h.hostname}};
 }
 
-// One family with one sample per host that has health.
-void HealthFamily(const std::vector<FleetHost>& fleet, const char* name,
-                  const char* type, const char* help,
-                  double (*value)(const FleetHost&),
-                  internal::PrometheusWriter* w) {
-  w->Family(name, type, help);
-  for (const FleetHost& h : fleet) {
-    if (h.health) w->Sample(name, HostLabels(h), value(h));
-  }
-}
+// A metric family of the host's health: one sample per host that has it.
+struct HealthMetric {
+  const char* name;
+  const char* type;
+  const char* help;
+  double (*value)(const HostHealth& h);
+};
+
+constexpr HealthMetric kHealthMetrics[] = {
+    {"fleet_machine_load1", "gauge",
+     "The host's machine's load average over 1 minute.",
+     [](const HostHealth& h) { return h.load1; }},
+    {"fleet_machine_load5", "gauge",
+     "The host's machine's load average over 5 minutes.",
+     [](const HostHealth& h) { return h.load5; }},
+    {"fleet_machine_load15", "gauge",
+     "The host's machine's load average over 15 minutes.",
+     [](const HostHealth& h) { return h.load15; }},
+    {"fleet_machine_memory_total_bytes", "gauge", "The host's machine's memory.",
+     [](const HostHealth& h) { return static_cast<double>(h.mem_total_bytes); }},
+    {"fleet_machine_memory_available_bytes", "gauge",
+     "The host's machine's memory available.",
+     [](const HostHealth& h) {
+       return static_cast<double>(h.mem_available_bytes);
+     }},
+    {"fleet_machine_uptime_seconds", "gauge",
+     "How long the host's machine has been up.",
+     [](const HostHealth& h) { return static_cast<double>(h.uptime_seconds); }},
+    {"fleet_process_resident_memory_bytes", "gauge",
+     "The registering process's resident memory.",
+     [](const HostHealth& h) { return static_cast<double>(h.rss_bytes); }},
+    {"fleet_process_cpu_seconds_total", "counter",
+     "The registering process's user and system CPU time.",
+     [](const HostHealth& h) { return h.cpu_seconds; }},
+    {"fleet_process_start_time_seconds", "gauge",
+     "When the registering process started (Unix time).",
+     [](const HostHealth& h) { return UnixSeconds(h.process_start); }},
+};
 
 }  // namespace
 
@@ -92,51 +120,20 @@ std::string FleetPrometheusText(const std::vector<FleetHost>& fleet) {
   for (const FleetHost& h : fleet) {
     w.Sample("fleet_host_up", HostLabels(h), h.online ? 1 : 0);
   }
-  HealthFamily(fleet, "fleet_host_last_seen_seconds", "gauge",
-               "When the host last wrote its health (Unix time).",
-               [](const FleetHost& h) { return UnixSeconds(h.last_seen); }, &w);
-  HealthFamily(fleet, "fleet_machine_load1", "gauge",
-               "The host's machine's load average over 1 minute.",
-               [](const FleetHost& h) { return h.health->load1; }, &w);
-  HealthFamily(fleet, "fleet_machine_load5", "gauge",
-               "The host's machine's load average over 5 minutes.",
-               [](const FleetHost& h) { return h.health->load5; }, &w);
-  HealthFamily(fleet, "fleet_machine_load15", "gauge",
-               "The host's machine's load average over 15 minutes.",
-               [](const FleetHost& h) { return h.health->load15; }, &w);
-  HealthFamily(fleet, "fleet_machine_memory_total_bytes", "gauge",
-               "The host's machine's memory.",
-               [](const FleetHost& h) {
-                 return static_cast<double>(h.health->mem_total_bytes);
-               },
-               &w);
-  HealthFamily(fleet, "fleet_machine_memory_available_bytes", "gauge",
-               "The host's machine's memory available.",
-               [](const FleetHost& h) {
-                 return static_cast<double>(h.health->mem_available_bytes);
-               },
-               &w);
-  HealthFamily(fleet, "fleet_machine_uptime_seconds", "gauge",
-               "How long the host's machine has been up.",
-               [](const FleetHost& h) {
-                 return static_cast<double>(h.health->uptime_seconds);
-               },
-               &w);
-  HealthFamily(fleet, "fleet_process_resident_memory_bytes", "gauge",
-               "The registering process's resident memory.",
-               [](const FleetHost& h) {
-                 return static_cast<double>(h.health->rss_bytes);
-               },
-               &w);
-  HealthFamily(fleet, "fleet_process_cpu_seconds_total", "counter",
-               "The registering process's user and system CPU time.",
-               [](const FleetHost& h) { return h.health->cpu_seconds; }, &w);
-  HealthFamily(fleet, "fleet_process_start_time_seconds", "gauge",
-               "When the registering process started (Unix time).",
-               [](const FleetHost& h) {
-                 return UnixSeconds(h.health->process_start);
-               },
-               &w);
+  w.Family("fleet_host_last_seen_seconds", "gauge",
+           "When the host last wrote its health (Unix time).");
+  for (const FleetHost& h : fleet) {
+    if (h.health) {
+      w.Sample("fleet_host_last_seen_seconds", HostLabels(h),
+               UnixSeconds(h.last_seen));
+    }
+  }
+  for (const HealthMetric& m : kHealthMetrics) {
+    w.Family(m.name, m.type, m.help);
+    for (const FleetHost& h : fleet) {
+      if (h.health) w.Sample(m.name, HostLabels(h), m.value(*h.health));
+    }
+  }
   w.Family("fleet_gauge", "gauge",
            "What the application set with Registration::SetGauge.");
   for (const FleetHost& h : fleet) {
