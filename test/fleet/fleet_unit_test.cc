@@ -95,25 +95,61 @@ TEST(ProcHealthTest, PublishesOnlyWhatChangedBeyondTheThreshold) {
   last.cpu_seconds = 10;
   const auto ten = seconds(10);
   HostHealth now = last;
-  now.load1 = 1.04;
+  now.load1 = 1.4;   // A quiet machine's drift.
+  now.load15 = 0.6;
   now.rss_bytes += 1000;
   now.mem_available_bytes += 1 << 20;  // 0.1% of the total.
-  now.cpu_seconds += 0.05;             // 0.5% of 10 s.
-  EXPECT_FALSE(WorthPublishing(last, now, ten));
+  now.cpu_seconds += 0.4;              // 0.04 core over 10 s.
+  EXPECT_FALSE(WorthPublishing(last, 0, now, ten));
   for (auto change : std::vector<void (*)(HostHealth*)>{
-           [](HostHealth* h) { h->load1 = 1.06; },
-           [](HostHealth* h) { h->load15 = 0.9; },
+           [](HostHealth* h) { h->load1 = 1.5; },
+           [](HostHealth* h) { h->load5 = 0.5; },
+           [](HostHealth* h) { h->load15 = 0.4; },
            [](HostHealth* h) { h->mem_available_bytes -= 20 << 20; },
+           [](HostHealth* h) { h->mem_total_bytes += 1; },
            [](HostHealth* h) { h->rss_bytes += 2 << 20; },
            [](HostHealth* h) { h->cpu_seconds += 0.2; },
            [](HostHealth* h) { h->gauges["queue_depth"] = 1; },
            [](HostHealth* h) { h->version = "9.9.9"; }}) {
     HostHealth changed = now;
     change(&changed);
-    EXPECT_TRUE(WorthPublishing(last, changed, ten));
+    EXPECT_TRUE(WorthPublishing(last, 0, changed, ten));
   }
-  EXPECT_FALSE(WorthPublishing(last, last, seconds(0)));
-  EXPECT_FALSE(WorthPublishing(HostHealth{}, HostHealth{}, ten));  // No /proc.
+  EXPECT_FALSE(WorthPublishing(last, 0, last, seconds(0)));
+  EXPECT_FALSE(WorthPublishing(HostHealth{}, 0, HostHealth{}, ten));  // No /proc.
+}
+
+TEST(ProcHealthTest, ALoadIsWrittenWhenItMovesByAQuarter) {
+  HostHealth last;
+  last.load1 = last.load5 = last.load15 = 8;
+  HostHealth now = last;
+  now.load1 = 9.9;  // Less than a quarter of 8.
+  EXPECT_FALSE(WorthPublishing(last, 0, now, seconds(10)));
+  now.load1 = 10;
+  EXPECT_TRUE(WorthPublishing(last, 0, now, seconds(10)));
+  now.load1 = 6;
+  EXPECT_TRUE(WorthPublishing(last, 0, now, seconds(10)));
+}
+
+TEST(ProcHealthTest, ASteadilyBusyProcessIsNotWrittenForItsCpuTime) {
+  HostHealth last;
+  last.cpu_seconds = 100;
+  HostHealth now = last;
+  now.cpu_seconds += 5;  // Half a core over 10 s.
+  EXPECT_DOUBLE_EQ(CpuRate(last, now, seconds(10)), 0.5);
+  EXPECT_DOUBLE_EQ(CpuRate(last, now, seconds(0)), 0);
+  // As busy as when last written, within a quarter: not worth a write.
+  EXPECT_FALSE(WorthPublishing(last, 0.5, now, seconds(10)));
+  EXPECT_FALSE(WorthPublishing(last, 0.4, now, seconds(10)));
+  // Busier or quieter by a quarter or more: written.
+  EXPECT_TRUE(WorthPublishing(last, 0.3, now, seconds(10)));
+  now.cpu_seconds = last.cpu_seconds + 6.5;
+  EXPECT_TRUE(WorthPublishing(last, 0.5, now, seconds(10)));
+  // A nearly idle process: 0.05 core is the least change that counts.
+  now.cpu_seconds = last.cpu_seconds + 0.4;
+  EXPECT_FALSE(WorthPublishing(last, 0.001, now, seconds(10)));
+  now.cpu_seconds = last.cpu_seconds + 0.6;
+  EXPECT_TRUE(WorthPublishing(last, 0.001, now, seconds(10)));
 }
 
 HealthRecord SampleRecord() {

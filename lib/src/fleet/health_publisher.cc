@@ -98,15 +98,18 @@ void HealthPublisher::Tick() {
     ticking_ = true;
     sample.lease = lease_;
     sample.force = lease_ == 0 || !written_ || skipped_ >= kMaxSkipped;
+    sample.has_last = written_.has_value();
     if (written_) sample.last = written_->health;
+    sample.last_cpu_rate = written_cpu_rate_;
     sample.last_at = written_at_;
     sample.record.registered_at = registered_at_;
     sample.record.health.gauges = gauges_;
   }
   TakeSample(&sample);
+  const auto elapsed = Clock::now() - sample.last_at;
   const bool write =
-      sample.force || WorthPublishing(sample.last, sample.record.health,
-                                      Clock::now() - sample.last_at);
+      sample.force || WorthPublishing(sample.last, sample.last_cpu_rate,
+                                      sample.record.health, elapsed);
   const absl::Status result = write ? Write(&sample) : absl::OkStatus();
   std::optional<Final> final;
   int64_t refused = 0;
@@ -119,6 +122,9 @@ void HealthPublisher::Tick() {
     } else if (!write) {
       ++skipped_;
     } else if (result.ok() && lease_ == sample.lease) {
+      written_cpu_rate_ =
+          sample.has_last ? CpuRate(sample.last, sample.record.health, elapsed)
+                          : 0;
       written_ = std::move(sample.record);
       written_at_ = Clock::now();
       skipped_ = 0;

@@ -89,7 +89,9 @@ class HealthPublisher final
   struct Sample {
     int64_t lease = 0;
     bool force = false;  // Written whatever changed.
-    HostHealth last;     // As last written.
+    bool has_last = false;     // Something was written under the lease.
+    HostHealth last;           // As last written.
+    double last_cpu_rate = 0;  // When last written.
     std::chrono::steady_clock::time_point last_at;
     HealthRecord record;
   };
@@ -127,6 +129,8 @@ class HealthPublisher final
   // The record last written under lease_, and when.
   std::optional<HealthRecord> written_ ABSL_GUARDED_BY(mu_);
   std::chrono::steady_clock::time_point written_at_ ABSL_GUARDED_BY(mu_);
+  // The process's CPU rate from the write before written_ to written_.
+  double written_cpu_rate_ ABSL_GUARDED_BY(mu_) = 0;
   int skipped_ ABSL_GUARDED_BY(mu_) = 0;  // Ticks since the last write.
   // The id asked for until etcd grants it; 0 when none is being asked for.
   int64_t granting_ ABSL_GUARDED_BY(mu_) = 0;

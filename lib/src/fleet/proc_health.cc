@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -128,21 +129,42 @@ HostHealth SampleHealth() {
   return health;
 }
 
-bool WorthPublishing(const HostHealth& last, const HostHealth& now,
-                     std::chrono::steady_clock::duration elapsed) {
-  constexpr double kLoad = 0.05;
-  constexpr int64_t kRss = 1 << 20;
+double CpuRate(const HostHealth& from, const HostHealth& to,
+               std::chrono::steady_clock::duration elapsed) {
   const double seconds = std::chrono::duration<double>(elapsed).count();
-  const double cpu = now.cpu_seconds - last.cpu_seconds;
+  if (seconds <= 0) return 0;
+  return std::max(0.0, to.cpu_seconds - from.cpu_seconds) / seconds;
+}
+
+namespace {
+
+// Whether `now` is `last` moved by at least `least`, or by a quarter of
+// `last` when that is more.
+bool Moved(double last, double now, double least) {
+  return std::abs(now - last) >= std::max(least, 0.25 * std::abs(last));
+}
+
+}  // namespace
+
+bool WorthPublishing(const HostHealth& last, double last_cpu_rate,
+                     const HostHealth& now,
+                     std::chrono::steady_clock::duration elapsed) {
+  // A load average moves by about 0.1 every 10 s on a quiet machine (it is
+  // a one-minute average of a whole number of runnable tasks), and a busy
+  // process's CPU rate by a tenth: less than this is noise, not news.
+  constexpr double kLoad = 0.5;
+  constexpr double kCpuRate = 0.05;  // Of a core.
+  constexpr int64_t kRss = 1 << 20;
   const int64_t available =
       std::abs(now.mem_available_bytes - last.mem_available_bytes);
-  return std::abs(now.load1 - last.load1) >= kLoad ||
-         std::abs(now.load5 - last.load5) >= kLoad ||
-         std::abs(now.load15 - last.load15) >= kLoad ||
+  return Moved(last.load1, now.load1, kLoad) ||
+         Moved(last.load5, now.load5, kLoad) ||
+         Moved(last.load15, now.load15, kLoad) ||
          (available > 0 && available * 100 >= now.mem_total_bytes) ||
          now.mem_total_bytes != last.mem_total_bytes ||
          std::abs(now.rss_bytes - last.rss_bytes) >= kRss ||
-         (cpu > 0 && cpu >= 0.01 * seconds) ||
+         (elapsed > elapsed.zero() &&
+          Moved(last_cpu_rate, CpuRate(last, now, elapsed), kCpuRate)) ||
          now.gauges != last.gauges || now.version != last.version;
 }
 

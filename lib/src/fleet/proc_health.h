@@ -28,10 +28,19 @@ bool ParseSelfStat(absl::string_view text, long ticks_per_second,
 bool ParseBootTime(absl::string_view text,
                    std::chrono::system_clock::time_point* boot);
 
-// Whether `now` differs from `last` enough to be written: load by 0.05,
-// available memory by 1% of the total, RSS by 1 MiB, CPU time by 1% of
-// `elapsed`, or any gauge or the version.
-bool WorthPublishing(const HostHealth& last, const HostHealth& now,
+// The process's CPU use from `from` to `to`, `elapsed` apart, in cores
+// (CPU seconds per second); 0 when no time passed.
+double CpuRate(const HostHealth& from, const HostHealth& to,
+               std::chrono::steady_clock::duration elapsed);
+
+// Whether `now` differs from `last` enough to be written: a load average by
+// 0.5 or a quarter, available memory by 1% of the total, RSS by 1 MiB, any
+// gauge or the version, or the CPU rate since `last` (`elapsed` ago) from
+// `last_cpu_rate` (the rate when `last` was written) by 0.05 core or a
+// quarter. A rate, not the CPU time: a steadily busy process is not written
+// every tick.
+bool WorthPublishing(const HostHealth& last, double last_cpu_rate,
+                     const HostHealth& now,
                      std::chrono::steady_clock::duration elapsed);
 
 }  // namespace etcdisc::internal
