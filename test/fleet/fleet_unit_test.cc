@@ -136,20 +136,38 @@ TEST(ProcHealthTest, ASteadilyBusyProcessIsNotWrittenForItsCpuTime) {
   last.cpu_seconds = 100;
   HostHealth now = last;
   now.cpu_seconds += 5;  // Half a core over 10 s.
-  EXPECT_DOUBLE_EQ(CpuRate(last, now, seconds(10)), 0.5);
-  EXPECT_DOUBLE_EQ(CpuRate(last, now, seconds(0)), 0);
+  EXPECT_EQ(CpuRate(last, now, seconds(10)), 0.5);
   // As busy as when last written, within a quarter: not worth a write.
   EXPECT_FALSE(WorthPublishing(last, 0.5, now, seconds(10)));
-  EXPECT_FALSE(WorthPublishing(last, 0.4, now, seconds(10)));
+  EXPECT_FALSE(WorthPublishing(last, 0.42, now, seconds(10)));
+  EXPECT_FALSE(WorthPublishing(last, 0.58, now, seconds(10)));
   // Busier or quieter by a quarter or more: written.
-  EXPECT_TRUE(WorthPublishing(last, 0.3, now, seconds(10)));
-  now.cpu_seconds = last.cpu_seconds + 6.5;
-  EXPECT_TRUE(WorthPublishing(last, 0.5, now, seconds(10)));
+  EXPECT_TRUE(WorthPublishing(last, 0.38, now, seconds(10)));
+  EXPECT_TRUE(WorthPublishing(last, 0.7, now, seconds(10)));
   // A nearly idle process: 0.05 core is the least change that counts.
   now.cpu_seconds = last.cpu_seconds + 0.4;
   EXPECT_FALSE(WorthPublishing(last, 0.001, now, seconds(10)));
   now.cpu_seconds = last.cpu_seconds + 0.6;
   EXPECT_TRUE(WorthPublishing(last, 0.001, now, seconds(10)));
+}
+
+TEST(ProcHealthTest, NoCpuRateIsComparedWithoutOne) {
+  HostHealth last;
+  last.cpu_seconds = 100;
+  HostHealth now = last;
+  now.cpu_seconds += 5;
+  // No rate when last written (its first write): the CPU is not compared.
+  EXPECT_FALSE(WorthPublishing(last, std::nullopt, now, seconds(10)));
+  // No time passed, or no CPU time read from /proc: no rate now.
+  EXPECT_EQ(CpuRate(last, now, seconds(0)), std::nullopt);
+  EXPECT_FALSE(WorthPublishing(last, 0.5, now, seconds(0)));
+  HostHealth unread = now;
+  unread.cpu_seconds = 0;
+  EXPECT_EQ(CpuRate(last, unread, seconds(10)), std::nullopt);
+  EXPECT_EQ(CpuRate(unread, now, seconds(10)), std::nullopt);
+  EXPECT_FALSE(WorthPublishing(unread, 0.001, now, seconds(10)));
+  // CPU time going back (never, but not a negative rate either).
+  EXPECT_EQ(CpuRate(now, last, seconds(10)), 0.0);
 }
 
 HealthRecord SampleRecord() {

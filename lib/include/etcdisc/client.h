@@ -166,9 +166,9 @@ struct RegisterOptions {
   std::chrono::milliseconds ttl{5000};
   // How often the host's health is sampled and published next to its record
   // (etcdisc/fleet.h): written when it changed beyond a threshold (load by
-  // a quarter or 0.5, 1% of memory, 1 MiB of RSS, the CPU rate by a quarter
-  // or 0.05 core, any gauge), and at least every sixth interval. 0 turns
-  // publishing off.
+  // a quarter or 0.5, whichever is more; 1% of memory; 1 MiB of RSS; the CPU
+  // rate by a quarter or 0.05 core, whichever is more; any gauge), and at
+  // least every sixth interval. 0 turns publishing off.
   std::chrono::milliseconds health_interval{10000};
   // How long the last health of a host that went stays in etcd (shown as
   // offline by Client::Fleet). Whole seconds, at least 1 s.

@@ -106,7 +106,7 @@ void HealthPublisher::Tick() {
     sample.record.health.gauges = gauges_;
   }
   TakeSample(&sample);
-  const auto elapsed = Clock::now() - sample.last_at;
+  const auto elapsed = sample.taken_at - sample.last_at;
   const bool write =
       sample.force || WorthPublishing(sample.last, sample.last_cpu_rate,
                                       sample.record.health, elapsed);
@@ -124,9 +124,9 @@ void HealthPublisher::Tick() {
     } else if (result.ok() && lease_ == sample.lease) {
       written_cpu_rate_ =
           sample.has_last ? CpuRate(sample.last, sample.record.health, elapsed)
-                          : 0;
+                          : std::nullopt;
       written_ = std::move(sample.record);
-      written_at_ = Clock::now();
+      written_at_ = sample.taken_at;
       skipped_ = 0;
     } else if (absl::IsNotFound(result) && lease_ == sample.lease) {
       lease_ = 0;  // Gone from etcd, with the record: the next tick grants.
@@ -148,6 +148,7 @@ void HealthPublisher::TakeSample(Sample* sample) const {
   std::map<std::string, double> gauges = std::move(record.health.gauges);
   record.hostname = target_.hostname;
   record.last_seen = WallClock::now();
+  sample->taken_at = Clock::now();
   record.health = SampleHealth();
   record.health.gauges = std::move(gauges);
   record.health.version = Version();

@@ -89,11 +89,13 @@ class HealthPublisher final
   struct Sample {
     int64_t lease = 0;
     bool force = false;  // Written whatever changed.
-    bool has_last = false;     // Something was written under the lease.
-    HostHealth last;           // As last written.
-    double last_cpu_rate = 0;  // When last written.
-    std::chrono::steady_clock::time_point last_at;
+    // A record was written before (perhaps under a lease since lost).
+    bool has_last = false;
+    HostHealth last;  // As last written.
+    std::optional<double> last_cpu_rate;  // When last written.
+    std::chrono::steady_clock::time_point last_at;  // Its taken_at.
     HealthRecord record;
+    std::chrono::steady_clock::time_point taken_at;  // When /proc was read.
   };
 
   void ScheduleLocked(std::chrono::steady_clock::duration delay)
@@ -126,11 +128,13 @@ class HealthPublisher final
   std::chrono::system_clock::time_point registered_at_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, double> gauges_ ABSL_GUARDED_BY(mu_);
   int64_t lease_ ABSL_GUARDED_BY(mu_) = 0;
-  // The record last written under lease_, and when.
+  // The record last written (under lease_, or under a lease since lost),
+  // and when its sample was taken.
   std::optional<HealthRecord> written_ ABSL_GUARDED_BY(mu_);
   std::chrono::steady_clock::time_point written_at_ ABSL_GUARDED_BY(mu_);
-  // The process's CPU rate from the write before written_ to written_.
-  double written_cpu_rate_ ABSL_GUARDED_BY(mu_) = 0;
+  // The process's CPU rate from the record written before written_ to
+  // written_; none after the first write.
+  std::optional<double> written_cpu_rate_ ABSL_GUARDED_BY(mu_);
   int skipped_ ABSL_GUARDED_BY(mu_) = 0;  // Ticks since the last write.
   // The id asked for until etcd grants it; 0 when none is being asked for.
   int64_t granting_ ABSL_GUARDED_BY(mu_) = 0;

@@ -129,10 +129,12 @@ HostHealth SampleHealth() {
   return health;
 }
 
-double CpuRate(const HostHealth& from, const HostHealth& to,
-               std::chrono::steady_clock::duration elapsed) {
+std::optional<double> CpuRate(const HostHealth& from, const HostHealth& to,
+                              std::chrono::steady_clock::duration elapsed) {
   const double seconds = std::chrono::duration<double>(elapsed).count();
-  if (seconds <= 0) return 0;
+  if (!(seconds > 0) || !(from.cpu_seconds > 0) || !(to.cpu_seconds > 0)) {
+    return std::nullopt;
+  }
   return std::max(0.0, to.cpu_seconds - from.cpu_seconds) / seconds;
 }
 
@@ -146,7 +148,8 @@ bool Moved(double last, double now, double least) {
 
 }  // namespace
 
-bool WorthPublishing(const HostHealth& last, double last_cpu_rate,
+bool WorthPublishing(const HostHealth& last,
+                     std::optional<double> last_cpu_rate,
                      const HostHealth& now,
                      std::chrono::steady_clock::duration elapsed) {
   // A load average moves by about 0.1 every 10 s on a quiet machine (it is
@@ -157,14 +160,15 @@ bool WorthPublishing(const HostHealth& last, double last_cpu_rate,
   constexpr int64_t kRss = 1 << 20;
   const int64_t available =
       std::abs(now.mem_available_bytes - last.mem_available_bytes);
+  const std::optional<double> cpu_rate = CpuRate(last, now, elapsed);
   return Moved(last.load1, now.load1, kLoad) ||
          Moved(last.load5, now.load5, kLoad) ||
          Moved(last.load15, now.load15, kLoad) ||
          (available > 0 && available * 100 >= now.mem_total_bytes) ||
          now.mem_total_bytes != last.mem_total_bytes ||
          std::abs(now.rss_bytes - last.rss_bytes) >= kRss ||
-         (elapsed > elapsed.zero() &&
-          Moved(last_cpu_rate, CpuRate(last, now, elapsed), kCpuRate)) ||
+         (last_cpu_rate && cpu_rate &&
+          Moved(*last_cpu_rate, *cpu_rate, kCpuRate)) ||
          now.gauges != last.gauges || now.version != last.version;
 }
 

@@ -4,6 +4,7 @@
 #define ETCDISC_FLEET_PROC_HEALTH_H_
 
 #include <chrono>
+#include <optional>
 
 #include "absl/strings/string_view.h"
 #include "etcdisc/fleet.h"
@@ -29,17 +30,19 @@ bool ParseBootTime(absl::string_view text,
                    std::chrono::system_clock::time_point* boot);
 
 // The process's CPU use from `from` to `to`, `elapsed` apart, in cores
-// (CPU seconds per second); 0 when no time passed.
-double CpuRate(const HostHealth& from, const HostHealth& to,
-               std::chrono::steady_clock::duration elapsed);
+// (CPU seconds per second); none when no time passed, or when either has no
+// CPU time (/proc/self/stat could not be read).
+std::optional<double> CpuRate(const HostHealth& from, const HostHealth& to,
+                              std::chrono::steady_clock::duration elapsed);
 
 // Whether `now` differs from `last` enough to be written: a load average by
-// 0.5 or a quarter, available memory by 1% of the total, RSS by 1 MiB, any
-// gauge or the version, or the CPU rate since `last` (`elapsed` ago) from
-// `last_cpu_rate` (the rate when `last` was written) by 0.05 core or a
-// quarter. A rate, not the CPU time: a steadily busy process is not written
-// every tick.
-bool WorthPublishing(const HostHealth& last, double last_cpu_rate,
+// 0.5 or a quarter (whichever is more), available memory by 1% of the total,
+// RSS by 1 MiB, any gauge or the version, or the CPU rate since `last`
+// (`elapsed` ago) from `last_cpu_rate` (the rate when `last` was written;
+// none: not compared) by 0.05 core or a quarter (whichever is more). A rate,
+// not the CPU time: a steadily busy process is not written every tick.
+bool WorthPublishing(const HostHealth& last,
+                     std::optional<double> last_cpu_rate,
                      const HostHealth& now,
                      std::chrono::steady_clock::duration elapsed);
 
