@@ -3,7 +3,7 @@
 // process (this same binary in another role) observes and timestamps.
 //
 //   e2e_benchmark run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH]
-//                 [--only=membership|fleet]
+//                 [--only=membership|fleet|grpc]
 // writes OUT_DIR/report.md and CDF data files for the plots. Helper roles:
 //   subscribe ENDPOINTS SERVICE[,SERVICE...]   etcdisc Subscribe, one line per event
 //   raw-watch ENDPOINTS PREFIX                 the etcd layer's watch, one line per event
@@ -34,6 +34,7 @@
 #include "benchmarks/bench_util.h"
 #include "benchmarks/e2e_common.h"
 #include "benchmarks/fleet_benchmark.h"
+#include "benchmarks/grpc_benchmark.h"
 #include "benchmarks/membership_benchmark.h"
 #include "benchmarks/view_benchmark.h"
 #include "discovery/options.h"
@@ -491,6 +492,11 @@ int RoleRun(int argc, char** argv) {
     std::ofstream(o.out + "/report.md") << body;
     return 0;
   }
+  if (o.only == "grpc") {
+    GrpcBenchmarks((*cluster)->endpoints(), 50, &body);
+    std::ofstream(o.out + "/report.md") << body;
+    return 0;
+  }
   if (o.only == "membership") {
     MembershipBenchmarks((*cluster)->endpoints(), o.kills, o.samples, o.out,
                          &body);
@@ -519,6 +525,8 @@ int RoleRun(int argc, char** argv) {
                        &body);
   phase("fleet");
   FleetBenchmarks((*cluster)->endpoints(), o.cli, 1000, 60, &body);
+  phase("grpc");
+  GrpcBenchmarks((*cluster)->endpoints(), 50, &body);
   std::ofstream(o.out + "/report.md") << run.Targets(view_ratio) << body;
   return 0;
 }
@@ -543,7 +551,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "usage: %s run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH] "
-               "[--only=membership|fleet]\n",
+               "[--only=membership|fleet|grpc]\n",
                argv[0]);
   return 2;
 }

@@ -180,6 +180,10 @@ run get web
 run get web --url=http --path=/health
 run services
 
+step "Picking hosts" "pick does what a client-side balancer in a program does: hosts in turn, or the host that owns a key."
+run pick web --count=4
+run pick web --hash-key=user-42
+
 step "Watching 'web'" "watch prints hosts as they appear (new) and go (down); it runs from now on."
 "$etcdisc" watch web > >(sed -u "s/^/   [watch] /") 2>&1 &
 pids+=($!)

@@ -62,7 +62,9 @@ step "3. AddressSanitizer + UndefinedBehaviorSanitizer"
 TARGETS="etcd_unit_test etcd_integration_test discovery_unit_test
   discovery_integration_test views_integration_test membership_unit_test
   membership_integration_test fleet_unit_test fleet_integration_test
-  fleet_serve_test cli_test storm_test corpus_replay_test consumer_test" \
+  fleet_serve_test cli_test storm_test corpus_replay_test consumer_test
+  balancing_unit_test balancing_integration_test grpc_unit_test
+  grpc_integration_test greeter_server greeter_client" \
   configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DETCDISC_SANITIZE=address
 # The storm (100 registrar processes) and the 100 rounds of racing CLI
 # joiners ran in step 1; under ASan they would only be slower.
@@ -70,16 +72,18 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   LSAN_OPTIONS="suppressions=$root/test/lsan_suppressions.txt" \
   ctest --test-dir build-asan --output-on-failure --parallel "$jobs" -LE 'chaos|package' -E 'Storm|OfTwoProcessesJoining|InABrowser'
 
-step "4. ThreadSanitizer (queues, scheduler, watch multiplexing, keep-alive, shutdown, health)"
+step "4. ThreadSanitizer (queues, scheduler, watch multiplexing, keep-alive, shutdown, health, balancing)"
 # Only the binaries this step runs (a TSan build of the others costs minutes).
 TARGETS="etcd_unit_test discovery_unit_test membership_unit_test fleet_unit_test
-  corpus_replay_test etcd_integration_test discovery_integration_test
-  views_integration_test membership_integration_test fleet_integration_test" \
+  balancing_unit_test grpc_unit_test corpus_replay_test etcd_integration_test
+  discovery_integration_test views_integration_test membership_integration_test
+  fleet_integration_test balancing_integration_test grpc_integration_test
+  greeter_server greeter_client" \
   configure_and_build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DETCDISC_SANITIZE=thread
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/test/tsan_suppressions.txt"
 ctest --test-dir build-tsan --output-on-failure --parallel "$jobs" -L unit
 ctest --test-dir build-tsan --output-on-failure --parallel "$jobs" \
-  -R 'WatchHubTest|LeaseKeeperTest|FailoverTest|SubscribeTest|FaultTest\.Shutdown|EndpointSyncTest|MetricsTest|RegisterTest\.(Many|Stop|LeaseRevoked)|RegisterLifeTest|RegistrationRaceTest|SubscriptionRepairTest|ProxyTest|AuthTest\.APassword|ShortTokenTest|AuthTokensTest|ServiceViewTest|MembershipTest|FleetTest|FleetViewTest'
+  -R 'WatchHubTest|LeaseKeeperTest|FailoverTest|SubscribeTest|FaultTest\.Shutdown|EndpointSyncTest|MetricsTest|RegisterTest\.(Many|Stop|LeaseRevoked)|RegisterLifeTest|RegistrationRaceTest|SubscriptionRepairTest|ProxyTest|AuthTest\.APassword|ShortTokenTest|AuthTokensTest|ServiceViewTest|MembershipTest|FleetTest|FleetViewTest|BalancerTest|ServiceChannelsTest'
 unset TSAN_OPTIONS
 
 step "5. clang: lock annotations (-Wthread-safety -Werror) and fuzzing"

@@ -29,6 +29,7 @@ int RunWait(const std::vector<std::string>& args);
 int RunRun(const std::vector<std::string>& args);
 int RunCluster(const std::vector<std::string>& args);
 int RunFleet(const std::vector<std::string>& args);
+int RunPick(const std::vector<std::string>& args);
 
 const std::vector<Command>& Commands();
 

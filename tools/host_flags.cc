@@ -28,6 +28,12 @@ DEFINE_string(health_interval, "10s",
 DEFINE_string(health_retention, "24h",
               "register, run: how long `etcdisc fleet` shows the host "
               "offline after it went");
+DEFINE_string(go_grpc_target, "",
+              "register, run: also publish the host for Go clients dialing "
+              "etcd:///TARGET (etcd's gRPC resolver), at its port "
+              "--go-grpc-port");
+DEFINE_string(go_grpc_port, "grpc",
+              "register, run: the port (by scheme) Go clients call");
 
 namespace etcdisc::cli {
 
@@ -90,6 +96,8 @@ absl::StatusOr<RegisterOptions> RegisterOptionsFromFlags() {
   if (!retention.ok()) return retention.status();
   options.health_retention =
       std::chrono::duration_cast<std::chrono::seconds>(*retention);
+  options.go_grpc_target = FLAGS_go_grpc_target;
+  options.go_grpc_port = FLAGS_go_grpc_port;
   return options;
 }
 

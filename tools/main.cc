@@ -124,7 +124,7 @@ const std::vector<Command>& Commands() {
        "SERVICE --hostname=H --ports=http=80,https=443 [flags]",
        {"hostname", "ports", "private_hostname", "private_ports", "public",
         "critical", "shard", "user", "password_file", "ttl", "health_interval",
-        "health_retention", "metrics_file",
+        "health_retention", "go_grpc_target", "go_grpc_port", "metrics_file",
         "endpoint_sync"},
        "  etcdisc register web --hostname=10.0.0.7 --ports=http=8080\n"
        "      register this machine as a host of web until Ctrl-C\n"
@@ -145,6 +145,17 @@ const std::vector<Command>& Commands() {
        "      a URL to call, e.g. http://10.0.0.7:8080/health\n"
        "  etcdisc get db --shard=eu-1       the hosts of db on shard eu-1\n",
        &RunGet},
+      {"pick", "pick hosts of SERVICE as a client-side balancer does, or the "
+               "host that owns a key",
+       "SERVICE [--policy=P] [--hash-key=K] [--count=N] [--shard=S]",
+       {"policy", "hash_key", "count", "shard"},
+       "  etcdisc pick api --count=6        six picks in turn (round_robin)\n"
+       "  etcdisc pick api --hash-key=user-42\n"
+       "      the host that owns user-42 (rendezvous hashing: the one every\n"
+       "      etcdisc balancer with key_hash picks for it)\n"
+       "  etcdisc pick api --policy=random --count=100 --json\n"
+       "      one JSON line per pick\n",
+       &RunPick},
       {"watch", "print hosts of SERVICE as they appear and go down, until "
                 "interrupted",
        "SERVICE [--events=new,down] [--existing] | SERVICE --snapshot "
@@ -176,7 +187,7 @@ const std::vector<Command>& Commands() {
        {"wait", "register", "ready_tcp", "hostname", "ports",
         "private_hostname", "private_ports", "public", "critical", "shard",
         "user", "password_file", "ttl", "health_interval", "health_retention",
-        "endpoint_sync"},
+        "go_grpc_target", "go_grpc_port", "endpoint_sync"},
        "  etcdisc run --wait=db,cache -- ./server --port=8080\n"
        "      start the server once db and cache each have a host\n"
        "  etcdisc run --register=web --hostname=10.0.0.7 --ports=http=8080 \\\n"

@@ -218,6 +218,52 @@ TEST_F(RegisterTest, LeaseRevokedBehindItsBackIsReplacedWithTheSameUuid) {
   EXPECT_TRUE(reg->Ready());
 }
 
+TEST_F(RegisterTest, GoResolverRecordLivesAndDiesWithTheHost) {
+  Host host = WebHost("10.0.0.7");
+  host.ports["grpc"] = "50051";
+  RegisterOptions options;
+  options.go_grpc_target = "services/greeter";
+  EventRecorder events;
+  auto reg = MustRegister("greeter", host, options, events.Callback());
+  ASSERT_NE(reg, nullptr);
+  const std::string go_key = "services/greeter/" + reg->UUID();
+  const std::string host_key = "/services/greeter/" + reg->UUID();
+  EXPECT_EQ(RawValue(go_key),
+            R"({"Op":0,"Addr":"10.0.0.7:50051","Metadata":null})");
+  EXPECT_EQ(RawLease(go_key), RawLease(host_key));
+  // Lost with the lease, written again with the host.
+  ASSERT_TRUE(client().lease().Revoke(RawLease(host_key)).ok());
+  ASSERT_TRUE(WaitFor([&] { return events.Saw(RegistrationEvent::Kind::kReregistered); },
+                      seconds(20)));
+  EXPECT_NE(RawValue(go_key), "");
+  EXPECT_EQ(RawLease(go_key), RawLease(host_key));
+  ASSERT_TRUE(reg->Stop().ok());
+  EXPECT_EQ(RawValue(go_key), "");
+}
+
+TEST_F(RegisterTest, ABadGoResolverTargetIsRefusedAndWritesNothing) {
+  RegisterOptions options;
+  options.go_grpc_target = "services/greeter/";
+  auto reg = discovery().Register("greeter", WebHost("10.0.0.7"), options);
+  EXPECT_EQ(reg.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(reg.status().message().find("services/greeter/"),
+            absl::string_view::npos);
+  options.go_grpc_target = "services/greeter";  // But no "grpc" port.
+  reg = discovery().Register("greeter", WebHost("10.0.0.7"), options);
+  EXPECT_EQ(reg.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(reg.status().message().find("port \"grpc\""), absl::string_view::npos)
+      << reg.status();
+  // On the host's own key: the Txn would put it twice.
+  Host grpc_host = WebHost("10.0.0.7");
+  grpc_host.ports["grpc"] = "50051";
+  options.go_grpc_target = "/services/greeter";
+  reg = discovery().Register("greeter", grpc_host, options);
+  EXPECT_EQ(reg.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(reg.status().message().find("/services/greeter"),
+            absl::string_view::npos);
+  EXPECT_EQ(RawValue("/service_infos/greeter"), "");
+}
+
 TEST_F(RegisterTest, ServiceRecordIsPutBackWhenItsHolderGoes) {
   auto a = MustRegister("web", WebHost("10.0.0.1"));
   auto b = MustRegister("web", WebHost("10.0.0.2"));

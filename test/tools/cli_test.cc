@@ -641,9 +641,11 @@ std::string Complete(const std::string& line,
 
 TEST_F(CliTest, BashCompletionOffersCommandsFlagsValuesAndLiveServices) {
   EXPECT_EQ(Complete("etcdisc ", Env()),
-            "register get watch wait run cluster services fleet --help "
+            "register get pick watch wait run cluster services fleet --help "
             "--version\n");
   EXPECT_EQ(Complete("etcdisc fleet --on", Env()), "--online\n");
+  EXPECT_EQ(Complete("etcdisc pick web --policy=r", Env()),
+            "round_robin random\n");
   // cluster: a subcommand, then its own flags.
   EXPECT_EQ(Complete("etcdisc cluster m", Env()), "members\n");
   EXPECT_EQ(Complete("etcdisc cluster join chat --on", Env()), "--on-down=\n");

@@ -32,6 +32,8 @@ _etcdisc() {
       COMPREPLY=($(compgen -f -- "${token#*=}")); return ;;
     --log-level=*)
       COMPREPLY=($(compgen -W "debug info warning error" -- "${token#*=}")); return ;;
+    --policy=*)
+      COMPREPLY=($(compgen -W "round_robin random least_in_flight key_hash" -- "${token#*=}")); return ;;
     --events=*)
       COMPREPLY=($(compgen -W "new down new,down" -- "${token#*=}")); return ;;
     --register=*)

@@ -173,6 +173,14 @@ struct RegisterOptions {
   // How long the last health of a host that went stays in etcd (shown as
   // offline by Client::Fleet). Whole seconds, at least 1 s.
   std::chrono::seconds health_retention{24 * 3600};
+  // Also publish the host for etcd's Go gRPC resolver, so that Go clients
+  // dialing "etcd:///<go_grpc_target>" call it: the key
+  // <go_grpc_target>/<uuid>, under the host's lease, holding
+  // {"Op":0,"Addr":"<hostname>:<port>","Metadata":null}, where port is the
+  // host's port named go_grpc_port (public, else private). Written with the
+  // host's record, gone with it. Empty: not published.
+  std::string go_grpc_target{};
+  std::string go_grpc_port = "grpc";
 };
 
 // What happens to a registration over its life.

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "discovery/client_core.h"
+#include "discovery/go_endpoint.h"
 #include "discovery/host_rules.h"
 #include "discovery/host_watch.h"
 #include "discovery/keys.h"
@@ -60,6 +61,14 @@ absl::StatusOr<std::unique_ptr<Registration>> Client::Register(
   ETCDISC_RETURN_IF_ERROR(
       internal::ValidateHostname(host.private_hostname, "private hostname"));
   ETCDISC_RETURN_IF_ERROR(internal::ValidateRecordSize(service, host));
+  ETCDISC_RETURN_IF_ERROR(internal::GoEndpointFor(host, options).status());
+  if (!options.go_grpc_target.empty()) {
+    const internal::KeyLayout& keys = core_->keys();
+    ETCDISC_RETURN_IF_ERROR(internal::CheckGoTargetIsFree(
+        options.go_grpc_target,
+        {keys.AllHostsPrefix(), keys.AllServicesPrefix(),
+         keys.AllClustersPrefix(), keys.AllHealthPrefix()}));
+  }
   ETCDISC_ASSIGN_OR_RETURN(auto health,
                            internal::NewHealthPublisher(core_, service, host,
                                                         options, &on_event));

@@ -23,6 +23,7 @@ RegistrationImpl::RegistrationImpl(std::shared_ptr<RegistrationEnv> env,
       host_key_(env_->keys().HostKey(service_, host.uuid)),
       service_key_(env_->keys().ServiceKey(service_)),
       options_(options),
+      go_endpoint_(GoEndpointFor(host, options).value_or(std::nullopt)),
       on_event_(on_event ? std::make_shared<const RegistrationCallback>(
                                std::move(on_event))
                          : nullptr),
@@ -377,6 +378,10 @@ absl::Status RegistrationImpl::Write(Plan plan) {
       Compare::Value(service_key_, Compare::Result::kEqual, record));
   txn.success.push_back(
       TxnOp::Put({host_key_, EncodeHost(plan.host), plan.lease, false}));
+  if (go_endpoint_) {
+    txn.success.push_back(TxnOp::Put(
+        {go_endpoint_->key, go_endpoint_->value, plan.lease, false}));
+  }
   txn.failure = txn.success;
   txn.failure.push_back(TxnOp::Put({service_key_, record, plan.lease, false}));
   auto written = env_->Txn(txn);

@@ -11,6 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "discovery/go_endpoint.h"
 #include "discovery/registration_env.h"
 #include "discovery/stoppable.h"
 #include "etcd/watch_hub.h"
@@ -167,6 +168,8 @@ class RegistrationImpl final
   const std::string host_key_;
   const std::string service_key_;
   const RegisterOptions options_;
+  // Written with the host key when the options ask for it.
+  const std::optional<GoEndpoint> go_endpoint_;
   const std::shared_ptr<const RegistrationCallback> on_event_;
 
   mutable Mutex mu_;

@@ -1,0 +1,54 @@
+// A gRPC channel to one host (hostname:port), shared by the endpoints of
+// that target, and whether it is worth a call now.
+#ifndef ETCDISC_CHANNELS_HOST_CHANNEL_H_
+#define ETCDISC_CHANNELS_HOST_CHANNEL_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include <grpcpp/channel.h>
+
+namespace etcdisc::internal {
+
+// The channel is reached through std::atomic_load/atomic_store: Release
+// drops it while pickers may read it, and an endpoint kept by a picker's
+// stale copy of a table then holds this small object, never a connection.
+//
+// Reachability, read on the pick path without a lock:
+//   READY                picked
+//   never connected yet  picked while IDLE or CONNECTING (a call waits for
+//                        the first connection); not in TRANSIENT_FAILURE
+//   connected once, then IDLE, CONNECTING or TRANSIENT_FAILURE
+//                        not picked until READY again: a host killed -9
+//                        or going away gets no new call. An IDLE channel
+//                        is asked to reconnect; one that went IDLE for
+//                        another reason (no call for gRPC's idle timeout,
+//                        a server's connection age) is skipped only for
+//                        the time it takes to reconnect. When no host is
+//                        reachable, the balancer still picks one.
+class HostChannel {
+ public:
+  HostChannel(std::string target, std::shared_ptr<grpc::Channel> channel);
+
+  const std::string& target() const { return target_; }
+  // The channel, or nullptr once released.
+  std::shared_ptr<grpc::Channel> channel() const;
+  // Whether a call should go to it now (see the class comment); cheap.
+  bool Reachable() const;
+  // Drops the channel: its connection closes once no call uses it.
+  void Release();
+
+ private:
+  const std::string target_;
+  std::shared_ptr<grpc::Channel> channel_;  // Atomic access only.
+  // Connected at least once: from then on only READY is reachable.
+  mutable std::atomic<bool> was_ready_{false};
+};
+
+// For BalancerCore: whether the HostChannel `attachment` is reachable.
+bool HostChannelReachable(const void* attachment);
+
+}  // namespace etcdisc::internal
+
+#endif  // ETCDISC_CHANNELS_HOST_CHANNEL_H_
