@@ -114,7 +114,7 @@ void CallLatency(Client& client, std::string* report) {
       "channel to the server, and through `ServiceChannels` (Pick, a stub "
       "made for the call, the call, Done).\n\n"
       "| call, ms | n | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|\n",
-      Row("plain channel", d), "\n", Row("through ServiceChannels", t), "\n\n",
+      Row("plain channel", d), Row("through ServiceChannels", t), "\n",
       "Added by etcdisc at the median: ",
       Fixed((t.p50 - d.p50) * 1000.0, 1), " us (",
       Fixed(d.p50 > 0 ? t.p50 / d.p50 : 0, 2), "x).\n\n");
@@ -159,8 +159,8 @@ void RegisterToFirstCall(Client& client, int samples, std::string* report) {
       "host); ", samples, " samples, each from just before Register.\n\n"
       "| ms | n | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|\n",
       Row("Register -> in etcd (WaitRegistration)", Summarize(registered)),
-      "\n", Row("Register -> its first call answered", Summarize(first_call)),
-      "\n\n");
+      Row("Register -> its first call answered", Summarize(first_call)),
+      "\n");
 }
 
 }  // namespace
