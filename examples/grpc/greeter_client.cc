@@ -76,7 +76,9 @@ void CallOnce(const etcdisc::ServiceChannels& channels, int n,
   if (gone != tally->calls_after_down.end()) ++gone->second;
   if (answer.status.ok()) {
     ++tally->ok;
-    ++tally->calls[answer.server_uuid];
+    // By the host picked: a server answers with its uuid only once its
+    // Register has returned, and a first call may come just before.
+    ++tally->calls[answer.host_uuid];
     return;
   }
   ++tally->failed;

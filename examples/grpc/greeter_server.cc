@@ -4,6 +4,7 @@
 //
 //   ETCD_HOSTS=http://127.0.0.1:2379 greeter_server --service=greeter --port=0
 //   port=41527 uuid=6f1c...-127.0.0.1
+//   first_call                          (when the first call comes)
 #include <signal.h>
 
 #include <atomic>
@@ -37,7 +38,11 @@ class Greeter final : public etcdisc::examples::Greeter::Service {
   grpc::Status SayHello(grpc::ServerContext*,
                         const etcdisc::examples::HelloRequest* request,
                         etcdisc::examples::HelloReply* reply) override {
-    calls_.fetch_add(1);
+    // "first_call" on stdout once, for whoever waits for traffic.
+    if (calls_.fetch_add(1) == 0) {
+      std::printf("first_call\n");
+      std::fflush(stdout);
+    }
     reply->set_message("hello " + request->name());
     std::lock_guard<std::mutex> lock(mu_);
     reply->set_server_uuid(uuid_);
