@@ -28,7 +28,7 @@ namespace etcdisc {
 
 namespace internal {
 class BalancerCore;
-struct Endpoint;
+struct BalancedHost;
 }  // namespace internal
 
 enum class BalancePolicy {
@@ -85,9 +85,9 @@ class PickedHost {
 
  private:
   friend class internal::BalancerCore;
-  PickedHost(std::shared_ptr<internal::Endpoint> endpoint,
+  PickedHost(std::shared_ptr<internal::BalancedHost> endpoint,
              bool picked_while_skipped);
-  std::shared_ptr<internal::Endpoint> endpoint_;
+  std::shared_ptr<internal::BalancedHost> endpoint_;
   // Every host was skipped, this one the least bad: its success ends it.
   bool picked_while_skipped_ = false;
 };

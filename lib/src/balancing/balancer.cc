@@ -6,12 +6,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "balancing/balancer_core.h"
-#include "balancing/endpoint.h"
+#include "balancing/balanced_host.h"
 #include "util/status_macros.h"
 
 namespace etcdisc {
 
-PickedHost::PickedHost(std::shared_ptr<internal::Endpoint> endpoint,
+PickedHost::PickedHost(std::shared_ptr<internal::BalancedHost> endpoint,
                        bool picked_while_skipped)
     : endpoint_(std::move(endpoint)),
       picked_while_skipped_(picked_while_skipped) {

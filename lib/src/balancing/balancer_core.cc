@@ -109,7 +109,7 @@ void BalancerCore::Update(const HostSnapshot& hosts) {
     MutexLock lock(&mu_);
     old = table_;
   }
-  std::map<absl::string_view, const std::shared_ptr<Endpoint>*> kept;
+  std::map<absl::string_view, const std::shared_ptr<BalancedHost>*> kept;
   for (const auto& endpoint : old->endpoints) {
     kept.emplace(endpoint->host.uuid, &endpoint);
   }
@@ -131,7 +131,7 @@ void BalancerCore::Update(const HostSnapshot& hosts) {
       if (attachment == nullptr) continue;  // Not a host to pick.
     }
     table->endpoints.push_back(
-        std::make_shared<Endpoint>(host, policy_, std::move(attachment)));
+        std::make_shared<BalancedHost>(host, policy_, std::move(attachment)));
     picked_from.push_back(host);
   }
   table->hosts = picked_from.size() == hosts.size()
@@ -188,7 +188,8 @@ absl::StatusOr<PickedHost> BalancerCore::Pick(absl::string_view key) const {
                                : absl::StrCat(" on shard \"", options_.shard,
                                               "\"")));
   }
-  const std::shared_ptr<Endpoint>& endpoint = table.endpoints[Choose(table, key)];
+  const std::shared_ptr<BalancedHost>& endpoint =
+      table.endpoints[Choose(table, key)];
   int64_t now = 0;
   return PickedHost(endpoint, endpoint->Skipped(&now));
 }
@@ -228,8 +229,8 @@ size_t BalancerCore::ChooseOfTwo(const EndpointTable& table,
   const size_t a = Random() % n;
   size_t b = Random() % (n - 1);
   if (b >= a) ++b;
-  const Endpoint& first = *table.endpoints[a];
-  const Endpoint& second = *table.endpoints[b];
+  const BalancedHost& first = *table.endpoints[a];
+  const BalancedHost& second = *table.endpoints[b];
   const bool first_usable = first.Usable(now);
   const bool second_usable = second.Usable(now);
   if (first_usable && second_usable) {
@@ -252,7 +253,7 @@ size_t BalancerCore::ChooseByHash(const EndpointTable& table,
   size_t best = n, best_any = 0;
   uint64_t best_score = 0, best_any_score = 0;
   for (size_t i = 0; i < n; ++i) {
-    const Endpoint& endpoint = *table.endpoints[i];
+    const BalancedHost& endpoint = *table.endpoints[i];
     const uint64_t score = MixHashes(key_hash, endpoint.hash);
     if (i == 0 || score > best_any_score) {
       best_any = i;
@@ -282,7 +283,7 @@ size_t BalancerCore::FirstUsable(const EndpointTable& table, size_t start,
   for (bool reachable_only : {true, false}) {
     for (size_t k = 0; k < n; ++k) {
       const size_t i = (start + k) % n;
-      const Endpoint& endpoint = *table.endpoints[i];
+      const BalancedHost& endpoint = *table.endpoints[i];
       if (reachable_only && !endpoint.Reachable()) continue;
       const int64_t until = endpoint.skipped_until.load(std::memory_order_relaxed);
       if (least_bad == n || until < soonest) {

@@ -14,7 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "balancing/endpoint.h"
+#include "balancing/balanced_host.h"
 #include "etcdisc/balancer.h"
 #include "etcdisc/view.h"
 #include "util/mutex.h"
@@ -24,7 +24,7 @@ namespace etcdisc::internal {
 // The hosts at one change, in key order. Never changes once made.
 struct EndpointTable {
   HostSnapshot hosts;
-  std::vector<std::shared_ptr<Endpoint>> endpoints;
+  std::vector<std::shared_ptr<BalancedHost>> endpoints;
 };
 
 // InvalidArgument naming the first bad value of `options`.
@@ -46,7 +46,7 @@ absl::Status WaitFirstUpdate(const ServiceView& view, const BalancerCore& core,
 // picks from others or exits. Safe for concurrent use.
 class BalancerCore {
  public:
-  // What to keep with a host that enters the table (Endpoint::attachment);
+  // What to keep with a host that enters the table (BalancedHost::attachment);
   // nullptr leaves the host out (it is never picked).
   using Attach = std::function<std::shared_ptr<const void>(const Host& host)>;
 
@@ -55,7 +55,7 @@ class BalancerCore {
                Attach attach = nullptr, ReachableFn reachable = nullptr);
 
   // The endpoint a pick of this balancer returned.
-  static const Endpoint& EndpointOf(const PickedHost& picked) {
+  static const BalancedHost& BalancedHostOf(const PickedHost& picked) {
     return *picked.endpoint_;
   }
 

@@ -71,7 +71,7 @@ ChannelSet::Pick(absl::string_view key) const {
     absl::StatusOr<PickedHost> picked = core_.Pick(key);
     if (!picked.ok()) return picked.status();
     const auto* host_channel = static_cast<const HostChannel*>(
-        BalancerCore::EndpointOf(*picked).attachment.get());
+        BalancerCore::BalancedHostOf(*picked).attachment.get());
     if (auto channel = host_channel->channel()) {
       return std::make_pair(*std::move(picked), std::move(channel));
     }

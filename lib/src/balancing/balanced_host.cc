@@ -1,4 +1,4 @@
-#include "balancing/endpoint.h"
+#include "balancing/balanced_host.h"
 
 #include <algorithm>
 #include <utility>
@@ -42,25 +42,26 @@ uint64_t MixHashes(uint64_t a, uint64_t b) {
   return z ^ (z >> 31);
 }
 
-Endpoint::Endpoint(Host host_record, std::shared_ptr<const EndpointRules> p,
-                   std::shared_ptr<const void> attached)
+BalancedHost::BalancedHost(Host host_record,
+                           std::shared_ptr<const EndpointRules> p,
+                           std::shared_ptr<const void> attached)
     : host(std::move(host_record)),
       hash(HashText(host.uuid)),
       policy(std::move(p)),
       attachment(std::move(attached)) {}
 
-bool Endpoint::Skipped(int64_t* now_ns) const {
+bool BalancedHost::Skipped(int64_t* now_ns) const {
   const int64_t until = skipped_until.load(std::memory_order_relaxed);
   if (until == 0) return false;
   if (*now_ns == 0) *now_ns = ToNanos(policy->now());
   return *now_ns < until;
 }
 
-bool Endpoint::Usable(int64_t* now_ns) const {
+bool BalancedHost::Usable(int64_t* now_ns) const {
   return Reachable() && !Skipped(now_ns);
 }
 
-void Endpoint::Failed() {
+void BalancedHost::Failed() {
   const EjectionOptions& options = policy->options;
   if (options.failures <= 0) return;
   const Clock::time_point now = policy->now();
@@ -80,7 +81,7 @@ void Endpoint::Failed() {
   ++streak_;
 }
 
-void Endpoint::Succeeded(bool picked_while_skipped) {
+void BalancedHost::Succeeded(bool picked_while_skipped) {
   // The common case, a healthy host, takes no lock.
   if (!failing_.load(std::memory_order_acquire)) return;
   const int64_t now = ToNanos(policy->now());

@@ -1,8 +1,8 @@
 // One host as a balancer picks it: its record, its calls in flight and its
 // failures. The pick path reads only atomics; failures take the host's own
 // lock, never one that pickers share.
-#ifndef ETCDISC_BALANCING_ENDPOINT_H_
-#define ETCDISC_BALANCING_ENDPOINT_H_
+#ifndef ETCDISC_BALANCING_BALANCED_HOST_H_
+#define ETCDISC_BALANCING_BALANCED_HOST_H_
 
 #include <atomic>
 #include <chrono>
@@ -20,7 +20,7 @@ namespace etcdisc::internal {
 using SteadyNow = std::function<std::chrono::steady_clock::time_point()>;
 
 // Whether a host may be picked now, by what its balancer's owner keeps
-// with it (Endpoint::attachment: the state of its channel). Called on the
+// with it (BalancedHost::attachment: the state of its channel). Called on the
 // pick path: it must be quick, and must not block.
 using ReachableFn = bool (*)(const void* attachment);
 
@@ -33,9 +33,9 @@ struct EndpointRules {
   ReachableFn reachable = nullptr;
 };
 
-struct Endpoint {
-  Endpoint(Host host, std::shared_ptr<const EndpointRules> policy,
-           std::shared_ptr<const void> attachment = nullptr);
+struct BalancedHost {
+  BalancedHost(Host host, std::shared_ptr<const EndpointRules> policy,
+               std::shared_ptr<const void> attachment = nullptr);
 
   // Whether a pick may choose it at `*now` (read from the clock only when
   // the host has been skipped; 0 until then): reachable and not skipped.
@@ -82,4 +82,4 @@ uint64_t MixHashes(uint64_t a, uint64_t b);
 
 }  // namespace etcdisc::internal
 
-#endif  // ETCDISC_BALANCING_ENDPOINT_H_
+#endif  // ETCDISC_BALANCING_BALANCED_HOST_H_
