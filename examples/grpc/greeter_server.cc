@@ -4,7 +4,7 @@
 //
 //   ETCD_HOSTS=http://127.0.0.1:2379 greeter_server --service=greeter --port=0
 //   port=41527 uuid=6f1c...-127.0.0.1
-//   first_call                          (when the first call comes)
+//   first_call                          (at the first call, always second)
 #include <signal.h>
 
 #include <atomic>
@@ -38,11 +38,8 @@ class Greeter final : public etcdisc::examples::Greeter::Service {
   grpc::Status SayHello(grpc::ServerContext*,
                         const etcdisc::examples::HelloRequest* request,
                         etcdisc::examples::HelloReply* reply) override {
-    // "first_call" on stdout once, for whoever waits for traffic.
-    if (calls_.fetch_add(1) == 0) {
-      std::printf("first_call\n");
-      std::fflush(stdout);
-    }
+    calls_.fetch_add(1);
+    if (!first_call_said_.load()) SayFirstCall();
     reply->set_message("hello " + request->name());
     std::lock_guard<std::mutex> lock(mu_);
     reply->set_server_uuid(uuid_);
@@ -55,10 +52,37 @@ class Greeter final : public etcdisc::examples::Greeter::Service {
     uuid_ = std::move(uuid);
   }
   int calls() const { return calls_.load(); }
+  // Prints the "port=... uuid=..." line. A call can come before it (a
+  // client sees the host in etcd before Register returns here); then
+  // "first_call" follows it at once, so that it always comes second.
+  void SayRegistered(int port) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::printf("port=%d uuid=%s\n", port, uuid_.c_str());
+    std::fflush(stdout);
+    registered_said_ = true;
+    SayFirstCallLocked();
+  }
 
  private:
+  void SayFirstCall() {
+    std::lock_guard<std::mutex> lock(mu_);
+    SayFirstCallLocked();
+  }
+  // "first_call" on stdout once, after the registered line, for whoever
+  // waits for traffic.
+  void SayFirstCallLocked() {
+    if (!registered_said_ || calls_.load() == 0 || first_call_said_.load()) {
+      return;
+    }
+    std::printf("first_call\n");
+    std::fflush(stdout);
+    first_call_said_.store(true);
+  }
+
   std::mutex mu_;
-  std::string uuid_;
+  std::string uuid_;  // Guarded by mu_.
+  bool registered_said_ = false;  // Guarded by mu_.
+  std::atomic<bool> first_call_said_{false};  // Written under mu_.
   std::atomic<int> calls_{0};
 };
 
@@ -111,8 +135,7 @@ int main(int argc, char** argv) {
       !up.ok()) {
     return Fail("register", up);
   }
-  std::printf("port=%d uuid=%s\n", port, (*registration)->UUID().c_str());
-  std::fflush(stdout);
+  greeter.SayRegistered(port);
 
   int signal = 0;
   sigwait(&signals, &signal);
