@@ -2,7 +2,8 @@
 # Builds etcdisc's Debian packages, installs them on this machine with apt-get
 # (which checks their declared dependencies), and uses what they installed:
 # `etcdisc --version`, the man page, bash completion, and the consumer examples
-# built against /usr and run against a throwaway etcd. Removes the packages at
+# (etcdisc, and etcdisc_grpc over it) built against /usr and run against a
+# throwaway etcd. Removes the packages at
 # the end. Run as root, or as a user with sudo. Called by scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,8 @@ root=$PWD
 sudo=""
 [[ $(id -u) -eq 0 ]] || sudo="sudo"
 work=$(mktemp -d)
-packages=(etcdisc libetcdisc-dev "libetcdisc$(sed -n 's/^project(etcdisc VERSION \([0-9]*\.[0-9]*\).*/\1/p' CMakeLists.txt)")
+soversion=$(sed -n 's/^project(etcdisc VERSION \([0-9]*\.[0-9]*\).*/\1/p' CMakeLists.txt)
+packages=(etcdisc libetcdisc-dev "libetcdisc$soversion" libetcdisc-grpc-dev "libetcdisc-grpc$soversion")
 etcd_pid=""
 cleanup() {
   if [[ -n "$etcd_pid" ]]; then kill "$etcd_pid" 2>/dev/null || true; fi
@@ -33,11 +35,17 @@ echo "installed: $(etcdisc --version), man page, bash completion"
 # The consumer examples, built against the installed -dev package.
 cmake -S examples/consumer/cmake -B "$work/cmake-build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/cmake-build" >/dev/null
-make -s -C examples/consumer/pkgconfig OUT="$work/pkgconfig-consumer"
+make -s -C examples/consumer/pkgconfig OUT="$work/pkgconfig-consumer" \
+  GRPC_OUT="$work/pkgconfig-grpc-consumer" "$work/pkgconfig-consumer" grpc
+uses() {  # BINARY LIBRARY: BINARY loads the installed LIBRARY.so
+  ldd "$1" | grep -Eq "$2\\.so\\.[0-9.]+ => /(usr/)?lib/" && return 0
+  echo "$1 does not use the installed $2:" >&2; ldd "$1" >&2; exit 1
+}
 for binary in "$work/cmake-build/consumer" "$work/pkgconfig-consumer"; do
-  if ldd "$binary" | grep -Eq 'libetcdisc\.so\.[0-9.]+ => /(usr/)?lib/'; then :; else
-    echo "$binary does not use the installed libetcdisc:" >&2; ldd "$binary" >&2; exit 1
-  fi
+  uses "$binary" libetcdisc
+done
+for binary in "$work/cmake-build/grpc_consumer" "$work/pkgconfig-grpc-consumer"; do
+  uses "$binary" libetcdisc; uses "$binary" libetcdisc_grpc
 done
 
 # ... and run against a throwaway etcd.
@@ -56,4 +64,6 @@ done
 $up || { echo "etcd did not start:" >&2; tail -5 "$work/etcd.log" >&2; exit 1; }
 "$work/cmake-build/consumer" deb-cmake-consumer
 "$work/pkgconfig-consumer" deb-pkgconfig-consumer
+"$work/cmake-build/grpc_consumer" deb-cmake-grpc-consumer
+"$work/pkgconfig-grpc-consumer" deb-pkgconfig-grpc-consumer
 echo "packages: installed, used and removed"

@@ -1,8 +1,12 @@
 // ServiceChannels against a real etcd and real gRPC servers in this process.
+#include <stdlib.h>
+
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include <grpcpp/grpcpp.h>
@@ -11,22 +15,32 @@
 #include "greeter_call.h"
 #include "gtest/gtest.h"
 #include "support/discovery_test.h"
+#include "support/process.h"
+#include "support/test_certs.h"
 #include "support/wait.h"
 
 namespace etcdisc {
 namespace {
 
 using ::etcdisc::testing::DiscoveryTest;
+using ::etcdisc::testing::RunProcess;
 using ::etcdisc::testing::WaitFor;
 using std::chrono::seconds;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 // A Greeter that answers with its port.
 class TestServer final : public examples::Greeter::Service {
  public:
-  TestServer() {
+  explicit TestServer(std::shared_ptr<grpc::ServerCredentials> credentials =
+                          grpc::InsecureServerCredentials()) {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port_);
+    builder.AddListeningPort("127.0.0.1:0", credentials, &port_);
     builder.RegisterService(this);
     server_ = builder.BuildAndStart();
   }
@@ -147,6 +161,60 @@ TEST_F(ServiceChannelsTest, AHostThatStopsIsNotPickedAndItsCallUnderWayEnds) {
   examples::HelloReply reply;
   EXPECT_TRUE(stub.SayHello(&context, request, &reply).ok());
   EXPECT_EQ(reply.server_uuid(), a.port());
+}
+
+// With TLS, the name a server's certificate must hold is the hostname its
+// host registered: the same server passes as "localhost" (in its
+// certificate) and fails as "127.0.0.1" (not in it), and fails under
+// another CA.
+TEST_F(ServiceChannelsTest, TlsChecksTheRegisteredHostnameInTheCertificate) {
+  char dir[] = "/tmp/etcdisc-channels-tls-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  auto certs = testing::TestCerts::Make(dir);
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  auto localhost_only = certs->MakeServer("localhost-only", "DNS:localhost");
+  ASSERT_TRUE(localhost_only.ok()) << localhost_only.status();
+  grpc::SslServerCredentialsOptions server_tls;
+  server_tls.pem_key_cert_pairs.push_back(
+      {ReadFile(localhost_only->key_file), ReadFile(localhost_only->cert_file)});
+  TestServer server(grpc::SslServerCredentials(server_tls));
+
+  auto registered_as = [&](const std::string& service, const std::string& name) {
+    Host host;
+    host.name = name;
+    host.ports = {{"grpc", server.port()}};
+    return MustRegister(service, host);
+  };
+  auto by_name = registered_as("greeter-by-name", "localhost");
+  auto by_ip = registered_as("greeter-by-ip", "127.0.0.1");
+  auto open = [&](const std::string& service, const std::string& ca_file) {
+    grpc::SslCredentialsOptions tls;
+    tls.pem_root_certs = ReadFile(ca_file);
+    ChannelOptions options;
+    options.credentials = grpc::SslCredentials(tls);
+    auto channels = ServiceChannels::Open(discovery(), service, options);
+    EXPECT_TRUE(channels.ok()) << channels.status();
+    if (!channels.ok()) return std::unique_ptr<ServiceChannels>();
+    EXPECT_TRUE((*channels)->WaitReady(seconds(10)).ok());
+    return *std::move(channels);
+  };
+  auto name_channels = open("greeter-by-name", certs->ca_file);
+  auto ip_channels = open("greeter-by-ip", certs->ca_file);
+  auto other_ca_channels = open("greeter-by-name", certs->other_ca_file);
+  ASSERT_TRUE(name_channels && ip_channels && other_ca_channels);
+
+  EXPECT_EQ(Call(*name_channels), server.port());
+  EXPECT_EQ(Calls(*name_channels, 5),
+            (std::map<std::string, int>{{server.port(), 5}}));
+  const GreeterAnswer by_ip_answer = CallGreeter(*ip_channels, seconds(5));
+  EXPECT_EQ(by_ip_answer.status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << by_ip_answer.status.error_message();
+  EXPECT_EQ(by_ip_answer.host_uuid, by_ip->UUID());
+  const GreeterAnswer other_ca = CallGreeter(*other_ca_channels, seconds(5));
+  EXPECT_EQ(other_ca.status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << other_ca.status.error_message();
+  EXPECT_EQ(other_ca.host_uuid, by_name->UUID());
+  RunProcess({"/bin/rm", "-rf", dir});
 }
 
 TEST_F(ServiceChannelsTest, BadOptionsAreRefused) {

@@ -1,6 +1,6 @@
 // Installs etcdisc into a temporary prefix, builds the examples/consumer
-// projects against it (CMake package and pkg-config), and runs both against
-// a real etcd.
+// projects against it (CMake package and pkg-config; etcdisc alone, and
+// etcdisc_grpc over it), and runs them against a real etcd.
 #include <stdlib.h>
 
 #include <string>
@@ -28,7 +28,9 @@ TEST_F(ConsumerTest, ProjectsBuiltAgainstTheInstalledEtcdiscRegisterAndFind) {
       {}, minutes(10));
   ASSERT_EQ(built.exit_code, 0) << built.out << built.err;
 
-  for (const std::string name : {"cmake-consumer", "pkgconfig-consumer"}) {
+  for (const std::string name :
+       {"cmake-consumer", "pkgconfig-consumer", "cmake-grpc-consumer",
+        "pkgconfig-grpc-consumer"}) {
     SCOPED_TRACE(name);
     ProcessResult run = RunProcess({work + "/" + name, name},
                                    {{"ETCD_HOSTS", cluster().endpoints()}});

@@ -99,4 +99,14 @@ absl::StatusOr<CertAndKey> TestCerts::MakeClient(const std::string& cn,
   return Files(dir_, name);
 }
 
+absl::StatusOr<CertAndKey> TestCerts::MakeServer(
+    const std::string& name, const std::string& subject_alt_names) const {
+  absl::Status made = MakeCert(
+      dir_, name, name,
+      "subjectAltName=" + subject_alt_names + "\nextendedKeyUsage=serverAuth",
+      ca_file, ca_key_file_);
+  if (!made.ok()) return made;
+  return Files(dir_, name);
+}
+
 }  // namespace etcdisc::testing

@@ -36,6 +36,10 @@ struct TestCerts {
   // kExpired gives one whose notAfter was a day ago.
   absl::StatusOr<CertAndKey> MakeClient(
       const std::string& cn, Validity validity = Validity::kCurrent) const;
+  // Another server certificate signed by the CA, valid for the names in
+  // `subject_alt_names` only (e.g. "DNS:localhost"); files `name`.pem/.key.
+  absl::StatusOr<CertAndKey> MakeServer(
+      const std::string& name, const std::string& subject_alt_names) const;
 
  private:
   std::string dir_;

@@ -3,6 +3,9 @@
 #   libetcdisc<SOVERSION>  the shared library
 #   libetcdisc-dev         headers, CMake package, pkg-config file
 #   etcdisc                the CLI, its bash completion and man page
+#   libetcdisc-grpc<SOVERSION>  etcdisc_grpc: gRPC channels that follow a service
+#   libetcdisc-grpc-dev    its header, CMake targets (find_package(etcdisc
+#                          COMPONENTS grpc)) and pkg-config file (etcdisc-grpc)
 # Library dependencies come from dpkg-shlibdeps; the rest is declared here.
 set(CPACK_PACKAGE_NAME etcdisc)
 set(CPACK_PACKAGE_VENDOR "etcdisc")
@@ -11,7 +14,7 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "service discovery on etcd v3")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_GENERATOR DEB)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
-set(CPACK_COMPONENTS_ALL lib dev cli)
+set(CPACK_COMPONENTS_ALL lib dev cli grpc_lib grpc_dev)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # The CLI needs libetcdisc, which is in this build, not in an installed package.
@@ -37,5 +40,20 @@ set(CPACK_DEBIAN_CLI_PACKAGE_NAME etcdisc)
 set(CPACK_DEBIAN_CLI_PACKAGE_DEPENDS "${_lib_package} ${_same_version}")
 set(CPACK_COMPONENT_CLI_DESCRIPTION
   "etcdisc: service discovery on etcd v3 (command-line tool)")
+
+set(_grpc_lib_package
+  libetcdisc-grpc${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+set(CPACK_DEBIAN_GRPC_LIB_PACKAGE_NAME ${_grpc_lib_package})
+set(CPACK_DEBIAN_GRPC_LIB_PACKAGE_SECTION libs)
+set(CPACK_DEBIAN_GRPC_LIB_PACKAGE_DEPENDS "${_lib_package} ${_same_version}")
+set(CPACK_COMPONENT_GRPC_LIB_DESCRIPTION
+  "etcdisc: gRPC channels that follow a service (library)")
+
+set(CPACK_DEBIAN_GRPC_DEV_PACKAGE_NAME libetcdisc-grpc-dev)
+set(CPACK_DEBIAN_GRPC_DEV_PACKAGE_SECTION libdevel)
+set(CPACK_DEBIAN_GRPC_DEV_PACKAGE_DEPENDS
+  "${_grpc_lib_package} ${_same_version}, libetcdisc-dev ${_same_version}, libgrpc++-dev")
+set(CPACK_COMPONENT_GRPC_DEV_DESCRIPTION
+  "etcdisc: gRPC channels that follow a service (header, CMake and pkg-config files)")
 
 include(CPack)
