@@ -81,7 +81,24 @@ TEST_F(BalancerTest, ANewHostIsPickedAndAStoppedOneIsNot) {
                       seconds(10)));
   // From the change that removed it, b is never picked again.
   EXPECT_EQ(Picks(*balancer, 200).count(b_uuid), 0u);
-  EXPECT_EQ(in_flight->host().uuid, b_uuid);  // Still readable.
+  // The call under way ends and reports (no use after free under ASan).
+  EXPECT_EQ(in_flight->host().ports.count("http"), 1u);
+  in_flight->Succeeded();
+}
+
+TEST_F(BalancerTest, ABalancerWhoseClientShutDownSaysSoAndKeepsTheLastHosts) {
+  auto a = MustRegister("api", WebHost("10.0.0.1"));
+  auto client = NewDiscoveryClient();
+  ASSERT_NE(client, nullptr);
+  auto balancer = Balancer::Open(*client, "api");
+  ASSERT_TRUE(balancer.ok()) << balancer.status();
+  ASSERT_TRUE((*balancer)->WaitReady(seconds(10)).ok());
+  EXPECT_TRUE((*balancer)->status().ok());
+  client.reset();
+  EXPECT_FALSE((*balancer)->status().ok());
+  auto picked = (*balancer)->Pick();
+  ASSERT_TRUE(picked.ok()) << picked.status();
+  EXPECT_EQ(picked->host().uuid, a->UUID());
 }
 
 TEST_F(BalancerTest, NoHostIsUnavailableUntilOneRegisters) {

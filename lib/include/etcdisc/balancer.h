@@ -80,16 +80,20 @@ class PickedHost {
   // The call failed because of the host: counts toward skipping it.
   void Failed();
   // The call succeeded: clears the host's failures and its back-off streak
-  // (and its skip, if it was picked while skipped as the least bad).
+  // (and its skip, if it was picked during that very skip, as the least
+  // bad: a skip that began after the pick stays).
   void Succeeded();
+  // host(), Failed() and Succeeded() need a PickedHost from a pick, not a
+  // default-constructed or moved-from one.
 
  private:
   friend class internal::BalancerCore;
   PickedHost(std::shared_ptr<internal::BalancedHost> endpoint,
-             bool picked_while_skipped);
+             int64_t skip_seen);
   std::shared_ptr<internal::BalancedHost> endpoint_;
-  // Every host was skipped, this one the least bad: its success ends it.
-  bool picked_while_skipped_ = false;
+  // The end of the host's skip when it was picked (every host skipped, this
+  // one the least bad); 0: it was not skipped.
+  int64_t skip_seen_ = 0;
 };
 
 // The live hosts of one service, and a pick among them per call. It follows
@@ -126,6 +130,10 @@ class Balancer {
   // The hosts picked from now (skipped ones included).
   HostSnapshot hosts() const;
   const std::string& service() const;
+  // OK while following the service; otherwise why its view stopped (the
+  // client shut down, or etcd refused to let it read the service), after
+  // which picks keep choosing among the last hosts it saw.
+  absl::Status status() const;
 
  private:
   Balancer(std::shared_ptr<internal::BalancerCore> core,

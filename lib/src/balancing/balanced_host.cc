@@ -50,11 +50,11 @@ BalancedHost::BalancedHost(Host host_record,
       policy(std::move(p)),
       attachment(std::move(attached)) {}
 
-bool BalancedHost::Skipped(int64_t* now_ns) const {
+int64_t BalancedHost::SkipEnd(int64_t* now_ns) const {
   const int64_t until = skipped_until.load(std::memory_order_relaxed);
-  if (until == 0) return false;
+  if (until == 0) return 0;
   if (*now_ns == 0) *now_ns = ToNanos(policy->now());
-  return *now_ns < until;
+  return *now_ns < until ? until : 0;
 }
 
 bool BalancedHost::Usable(int64_t* now_ns) const {
@@ -67,31 +67,30 @@ void BalancedHost::Failed() {
   const Clock::time_point now = policy->now();
   MutexLock lock(&mu_);
   failing_.store(true, std::memory_order_release);
+  // Calls that were in flight when it was skipped fail too: they neither
+  // lengthen the skip under way nor count toward the next one.
+  if (skipped_until.load(std::memory_order_relaxed) > ToNanos(now)) return;
   if (failures_ == 0 || now - window_start_ > options.window) {
     window_start_ = now;
     failures_ = 0;
   }
   if (++failures_ < options.failures) return;
   failures_ = 0;
-  // Calls that were in flight when it was skipped fail too: they do not
-  // lengthen the skip under way.
-  if (skipped_until.load(std::memory_order_relaxed) > ToNanos(now)) return;
   skipped_until.store(ToNanos(now + Backoff(options, streak_)),
                       std::memory_order_relaxed);
   ++streak_;
 }
 
-void BalancedHost::Succeeded(bool picked_while_skipped) {
+void BalancedHost::Succeeded(int64_t skip_seen) {
   // The common case, a healthy host, takes no lock.
   if (!failing_.load(std::memory_order_acquire)) return;
   const int64_t now = ToNanos(policy->now());
   MutexLock lock(&mu_);
   failures_ = 0;
-  // A success of a call picked before the skip does not end it.
-  if (!picked_while_skipped &&
-      skipped_until.load(std::memory_order_relaxed) > now) {
-    return;
-  }
+  // A success ends only the skip its call was picked in: not one that
+  // began after the pick.
+  const int64_t until = skipped_until.load(std::memory_order_relaxed);
+  if (until > now && until != skip_seen) return;
   streak_ = 0;
   skipped_until.store(0, std::memory_order_relaxed);
   failing_.store(false, std::memory_order_release);

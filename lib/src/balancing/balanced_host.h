@@ -43,13 +43,18 @@ struct BalancedHost {
   bool Reachable() const {
     return policy->reachable == nullptr || policy->reachable(attachment.get());
   }
-  // A call to it failed / succeeded. `picked_while_skipped`: the call was
-  // picked while the host was skipped (every host was): its success ends
-  // the skip, since the host answers again.
+  // A call to it failed. Not counted while the host is skipped: such
+  // failures come from calls picked before the skip (or from the least bad
+  // fallback), and the skip already holds.
   void Failed();
-  void Succeeded(bool picked_while_skipped = false);
+  // A call to it succeeded. `skip_seen`: the end of the skip under way when
+  // the call was picked (every host was skipped), or 0. A success ends that
+  // very skip, since the host answers again, but not a later one.
+  void Succeeded(int64_t skip_seen = 0);
   // Whether it is skipped now (at `*now_ns`, read as in Usable).
-  bool Skipped(int64_t* now_ns) const;
+  bool Skipped(int64_t* now_ns) const { return SkipEnd(now_ns) != 0; }
+  // When the skip under way ends (steady clock, ns); 0: not skipped now.
+  int64_t SkipEnd(int64_t* now_ns) const;
 
   const Host host;
   const uint64_t hash;  // Of the uuid, for rendezvous hashing.

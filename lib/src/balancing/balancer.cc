@@ -12,9 +12,8 @@
 namespace etcdisc {
 
 PickedHost::PickedHost(std::shared_ptr<internal::BalancedHost> endpoint,
-                       bool picked_while_skipped)
-    : endpoint_(std::move(endpoint)),
-      picked_while_skipped_(picked_while_skipped) {
+                       int64_t skip_seen)
+    : endpoint_(std::move(endpoint)), skip_seen_(skip_seen) {
   endpoint_->in_flight.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -24,20 +23,20 @@ PickedHost::~PickedHost() {
 
 PickedHost::PickedHost(PickedHost&& other) noexcept
     : endpoint_(std::move(other.endpoint_)),
-      picked_while_skipped_(other.picked_while_skipped_) {}
+      skip_seen_(other.skip_seen_) {}
 
 PickedHost& PickedHost::operator=(PickedHost&& other) noexcept {
   if (this != &other) {
     if (endpoint_) endpoint_->in_flight.fetch_sub(1, std::memory_order_relaxed);
     endpoint_ = std::move(other.endpoint_);
-    picked_while_skipped_ = other.picked_while_skipped_;
+    skip_seen_ = other.skip_seen_;
   }
   return *this;
 }
 
 const Host& PickedHost::host() const { return endpoint_->host; }
 void PickedHost::Failed() { endpoint_->Failed(); }
-void PickedHost::Succeeded() { endpoint_->Succeeded(picked_while_skipped_); }
+void PickedHost::Succeeded() { endpoint_->Succeeded(skip_seen_); }
 
 absl::StatusOr<std::unique_ptr<Balancer>> Balancer::Open(
     Client& client, absl::string_view service, BalancerOptions options) {
@@ -73,6 +72,7 @@ void Balancer::ReportSuccess(absl::string_view uuid) const {
   core_->Report(uuid, true);
 }
 HostSnapshot Balancer::hosts() const { return core_->hosts(); }
+absl::Status Balancer::status() const { return view_->status(); }
 const std::string& Balancer::service() const { return core_->service(); }
 
 }  // namespace etcdisc

@@ -155,6 +155,7 @@ absl::Status WaitFirstUpdate(const ServiceView& view, const BalancerCore& core,
   if (core.WaitUpdated(std::max(left, std::chrono::milliseconds(0)))) {
     return absl::OkStatus();
   }
+  if (absl::Status stopped = view.status(); !stopped.ok()) return stopped;
   return absl::DeadlineExceededError(absl::StrCat(
       what, " \"", core.service(), "\" not ready after ", timeout.count(),
       "ms: the client's callback thread is busy"));
@@ -191,7 +192,7 @@ absl::StatusOr<PickedHost> BalancerCore::Pick(absl::string_view key) const {
   const std::shared_ptr<BalancedHost>& endpoint =
       table.endpoints[Choose(table, key)];
   int64_t now = 0;
-  return PickedHost(endpoint, endpoint->Skipped(&now));
+  return PickedHost(endpoint, endpoint->SkipEnd(&now));
 }
 
 size_t BalancerCore::Choose(const EndpointTable& table,
