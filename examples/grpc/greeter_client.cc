@@ -1,6 +1,6 @@
 // greeter_client: calls the Greeter service through etcdisc's channels, one
 // call every --interval, for --calls calls or --duration, whichever ends
-// first, and prints what happened:
+// first (SIGTERM or SIGINT ends them early), and prints what happened:
 //
 //   ready
 //   ok=1994 failed=1
@@ -14,6 +14,9 @@
 // printed for each server that left the service while the client ran:
 // calls_after counts the calls started to it after the client's channels
 // dropped it (always 0: a host gone from the service is never picked).
+#include <signal.h>
+
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -42,6 +45,11 @@ DEFINE_string(policy, "round_robin",
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Set by SIGTERM or SIGINT: the call under way finishes, then the summary.
+std::atomic<bool> stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+extern "C" void RequestStop(int) { stop_requested.store(true); }
 
 // What the calls did, per server.
 struct Tally {
@@ -118,6 +126,10 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  struct sigaction stop = {};
+  stop.sa_handler = RequestStop;
+  sigaction(SIGTERM, &stop, nullptr);
+  sigaction(SIGINT, &stop, nullptr);
   std::printf("ready\n");
   std::fflush(stdout);
   Tally tally;
@@ -126,6 +138,7 @@ int main(int argc, char** argv) {
   auto next = Clock::now();
   for (int n = 0; FLAGS_calls <= 0 || n < FLAGS_calls; ++n) {
     if (duration.count() > 0 && Clock::now() >= end) break;
+    if (stop_requested.load()) break;
     CallOnce(**channels, n, deadline, &tally);
     // Servers the channels dropped since the last call.
     const std::set<std::string> now = Uuids((*channels)->hosts());

@@ -1,6 +1,7 @@
 // examples/grpc against a real etcd: three greeter servers and a client
-// calling through etcdisc's channels for 10 s while one server is killed
-// with -9, one is stopped with SIGTERM and a new one starts.
+// calling through etcdisc's channels while one server is killed with -9, one
+// is stopped with SIGTERM and a new one starts; the client is stopped once
+// the new one has had a call (the README runs it for 10 s).
 #include <signal.h>
 
 #include <chrono>
@@ -51,10 +52,11 @@ class GrpcExampleTest : public DiscoveryTest {
     return {{"ETCD_HOSTS", cluster().endpoints()}};
   }
   // A greeter server, registered once this returns; its uuid in `*uuid`.
+  // Its first line is "port=... uuid=..." even when a call came first.
   std::unique_ptr<BackgroundProcess> StartServer(std::string* uuid) {
     auto server = std::make_unique<BackgroundProcess>(
         std::vector<std::string>{GREETER_SERVER_PATH, "--service=greeter",
-                                 "--port=0", "--ttl=2s", "--grace=1s"},
+                                 "--port=0", "--ttl=2s", "--grace=2s"},
         Env());
     std::optional<std::string> line = server->ReadLine(seconds(20));
     EXPECT_TRUE(line.has_value()) << DescribeProcess(*server);
@@ -86,7 +88,7 @@ TEST_F(GrpcExampleTest, CallsFollowServersThatDieStopAndStart) {
   ASSERT_FALSE(HasFailure());
 
   BackgroundProcess client(
-      {GREETER_CLIENT_PATH, "--service=greeter", "--duration=10s",
+      {GREETER_CLIENT_PATH, "--service=greeter", "--duration=120s",
        "--interval=5ms"},
       Env());
   ASSERT_EQ(client.ReadLine(seconds(20)), "ready") << DescribeProcess(client);
@@ -99,6 +101,8 @@ TEST_F(GrpcExampleTest, CallsFollowServersThatDieStopAndStart) {
   ASSERT_TRUE(WaitFor([&] { return !InEtcd(stopped_uuid); }, seconds(20)));
   auto started = StartServer(&new_uuid);
   ASSERT_FALSE(HasFailure());
+  ASSERT_EQ(started->ReadLine(seconds(20)), "first_call");
+  client.Signal(SIGTERM);  // It finishes the call under way, then sums up.
 
   EXPECT_EQ(client.Wait(seconds(60)), 0) << DescribeProcess(client);
   EXPECT_EQ(stopped->Wait(seconds(20)), 0) << DescribeProcess(*stopped);

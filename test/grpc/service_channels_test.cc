@@ -34,20 +34,23 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
-// A Greeter that answers with its port.
+// A Greeter that answers with its port, or its label if it has one.
 class TestServer final : public examples::Greeter::Service {
  public:
   explicit TestServer(std::shared_ptr<grpc::ServerCredentials> credentials =
-                          grpc::InsecureServerCredentials()) {
+                          grpc::InsecureServerCredentials(),
+                      int port = 0, std::string label = "")
+      : label_(std::move(label)) {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", credentials, &port_);
+    builder.AddListeningPort("127.0.0.1:" + std::to_string(port), credentials,
+                             &port_);
     builder.RegisterService(this);
     server_ = builder.BuildAndStart();
   }
   ~TestServer() override { Shutdown(); }
   grpc::Status SayHello(grpc::ServerContext*, const examples::HelloRequest*,
                         examples::HelloReply* reply) override {
-    reply->set_server_uuid(std::to_string(port_));
+    reply->set_server_uuid(label_.empty() ? std::to_string(port_) : label_);
     return grpc::Status::OK;
   }
   // Refuses new calls and closes its connections.
@@ -57,6 +60,7 @@ class TestServer final : public examples::Greeter::Service {
   std::string port() const { return std::to_string(port_); }
 
  private:
+  const std::string label_;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
 };
@@ -97,6 +101,7 @@ TEST_F(ServiceChannelsTest, CallsReachEveryHostAndANewOne) {
   auto reg_b = RegisterServer(b);
   auto channels = MustOpen();
   ASSERT_NE(channels, nullptr);
+  EXPECT_TRUE(channels->status().ok()) << channels->status();
   EXPECT_EQ(Calls(*channels, 10),
             (std::map<std::string, int>{{a.port(), 5}, {b.port(), 5}}));
   TestServer c;
@@ -161,6 +166,35 @@ TEST_F(ServiceChannelsTest, AHostThatStopsIsNotPickedAndItsCallUnderWayEnds) {
   examples::HelloReply reply;
   EXPECT_TRUE(stub.SayHello(&context, request, &reply).ok());
   EXPECT_EQ(reply.server_uuid(), a.port());
+}
+
+// A server killed and started again on its port, registered anew before
+// its old record went: the new host shares the old one's channel, which
+// tries it at once rather than after gRPC's reconnect back-off (set to a
+// minute here, so that waiting it out would fail the test).
+TEST_F(ServiceChannelsTest, AServerBackOnItsPortIsCalledWithoutWaitingOutTheBackoff) {
+  RegisterOptions long_lived;
+  long_lived.ttl = std::chrono::minutes(5);  // The old record stays.
+  auto old_server = std::make_unique<TestServer>(
+      grpc::InsecureServerCredentials(), 0, "old");
+  const std::string port = old_server->port();
+  auto old_reg = RegisterServer(*old_server, long_lived);
+  ChannelOptions options;
+  options.arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 60000);
+  options.arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 60000);
+  options.arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 60000);
+  auto channels = MustOpen(options);
+  ASSERT_NE(channels, nullptr);
+  EXPECT_EQ(Call(*channels), "old");
+  old_server.reset();  // Gone; its channel fails to reconnect and backs off.
+  ASSERT_TRUE(WaitFor([&] { return Call(*channels) != "old"; }, seconds(10)));
+  EXPECT_NE(Call(*channels), "old");
+
+  TestServer new_server(grpc::InsecureServerCredentials(), std::stoi(port),
+                        "new");
+  ASSERT_EQ(new_server.port(), port);
+  auto new_reg = RegisterServer(new_server, long_lived);
+  EXPECT_TRUE(WaitFor([&] { return Call(*channels) == "new"; }, seconds(10)));
 }
 
 // With TLS, the name a server's certificate must hold is the hostname its

@@ -85,7 +85,10 @@ class ServiceCall {
 // with a live view: a new host gets a channel (connecting at once) from the
 // change that adds it, and a host that goes down is not picked from the
 // change that removes it; its channel closes once its calls in flight end.
-// Safe for concurrent use.
+// Safe for concurrent use. A pick is a Balancer's pick plus, per candidate
+// host, a read of its channel's state; that read briefly takes a lock
+// (libstdc++'s for atomic shared_ptr access) which pickers of the same host
+// share.
 class ServiceChannels {
  public:
   // InvalidArgument for an invalid service name or options; as
@@ -104,6 +107,8 @@ class ServiceChannels {
   absl::StatusOr<ServiceCall> Pick(absl::string_view key = "") const;
   // The hosts picked from now.
   HostSnapshot hosts() const;
+  // As Balancer::status: OK while following the service.
+  absl::Status status() const;
 
  private:
   ServiceChannels(std::unique_ptr<internal::ChannelSet> set,

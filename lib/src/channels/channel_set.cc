@@ -29,9 +29,7 @@ ChannelSet::~ChannelSet() {
 std::shared_ptr<const void> ChannelSet::Attach(const Host& host) {
   const std::optional<std::string> target = GrpcTarget(host, options_);
   if (!target) {
-    ETCDISC_LOG(kInfo, absl::StrCat("host ", host.uuid, " of ", service(),
-                                    " has no port \"", options_.port_name,
-                                    "\": no gRPC call goes to it"));
+    NoteNoPort(host);
     return nullptr;
   }
   MutexLock lock(&mu_);
@@ -41,8 +39,28 @@ std::shared_ptr<const void> ChannelSet::Attach(const Host& host) {
         *target, grpc::CreateCustomChannel(*target, credentials_,
                                            options_.arguments));
     channel->channel()->GetState(true);  // Connect now, not at the first call.
+  } else if (auto existing = channel->channel();
+             existing != nullptr &&
+             existing->GetState(false) != GRPC_CHANNEL_READY) {
+    // A new host at the address of another (a server restarted on its
+    // port before its old record went): try it now, not once gRPC's
+    // reconnect back-off from the old one's failures ends.
+    grpc::experimental::ChannelResetConnectionBackoff(existing.get());
   }
   return channel;
+}
+
+void ChannelSet::NoteNoPort(const Host& host) {
+  bool first;
+  {
+    // Attach is asked again at each change while the host stays.
+    MutexLock lock(&mu_);
+    first = portless_.insert(host.uuid).second;
+  }
+  if (!first) return;
+  ETCDISC_LOG(kInfo, absl::StrCat("host ", host.uuid, " of ", service(),
+                                  " has no port \"", options_.port_name,
+                                  "\": no gRPC call goes to it"));
 }
 
 void ChannelSet::Update(const HostSnapshot& hosts) {
@@ -52,7 +70,12 @@ void ChannelSet::Update(const HostSnapshot& hosts) {
   for (const Host& host : core_.hosts().hosts()) {
     if (auto target = GrpcTarget(host, options_)) used.insert(*target);
   }
+  std::set<std::string> present;
+  for (const Host& host : hosts.hosts()) present.insert(host.uuid);
   MutexLock lock(&mu_);
+  for (auto it = portless_.begin(); it != portless_.end();) {
+    it = present.count(*it) != 0 ? std::next(it) : portless_.erase(it);
+  }
   for (auto it = channels_.begin(); it != channels_.end();) {
     if (used.count(it->first) != 0) {
       ++it;

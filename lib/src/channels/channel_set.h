@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -40,6 +41,8 @@ class ChannelSet {
   // or shared by target; nullptr for a host without a gRPC port.
   std::shared_ptr<const void> Attach(const Host& host)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Logs that `host` has no gRPC port, once while it stays.
+  void NoteNoPort(const Host& host) ABSL_LOCKS_EXCLUDED(mu_);
 
   const ChannelOptions options_;
   const std::shared_ptr<grpc::ChannelCredentials> credentials_;
@@ -49,6 +52,8 @@ class ChannelSet {
   // By target ("hostname:port"): every channel a host of the table uses.
   std::map<std::string, std::shared_ptr<HostChannel>> channels_
       ABSL_GUARDED_BY(mu_);
+  // Hosts without the gRPC port, said once each while they stay.
+  std::set<std::string> portless_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace etcdisc::internal

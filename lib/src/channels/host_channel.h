@@ -14,8 +14,11 @@ namespace etcdisc::internal {
 // The channel is reached through std::atomic_load/atomic_store: Release
 // drops it while pickers may read it, and an endpoint kept by a picker's
 // stale copy of a table then holds this small object, never a connection.
+// In libstdc++ those take one of a small pool of process-wide mutexes,
+// chosen by address, for the copy of the pointer: pickers of one host
+// briefly share it (unlike a Balancer's pick, which takes no lock).
 //
-// Reachability, read on the pick path without a lock:
+// Reachability, read on the pick path:
 //   READY                picked
 //   never connected yet  picked while IDLE or CONNECTING (a call waits for
 //                        the first connection); not in TRANSIENT_FAILURE

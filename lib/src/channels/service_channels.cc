@@ -82,5 +82,6 @@ absl::StatusOr<ServiceCall> ServiceChannels::Pick(absl::string_view key) const {
 }
 
 HostSnapshot ServiceChannels::hosts() const { return set_->hosts(); }
+absl::Status ServiceChannels::status() const { return view_->status(); }
 
 }  // namespace etcdisc
