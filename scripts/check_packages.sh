@@ -38,7 +38,8 @@ cmake --build "$work/cmake-build" >/dev/null
 make -s -C examples/consumer/pkgconfig OUT="$work/pkgconfig-consumer" \
   GRPC_OUT="$work/pkgconfig-grpc-consumer" "$work/pkgconfig-consumer" grpc
 uses() {  # BINARY LIBRARY: BINARY loads the installed LIBRARY.so
-  ldd "$1" | grep -Eq "$2\\.so\\.[0-9.]+ => /(usr/)?lib/" && return 0
+  local libs; libs=$(ldd "$1")
+  grep -Eq "$2\\.so\\.[0-9.]+ => /(usr/)?lib/" <<<"$libs" && return 0
   echo "$1 does not use the installed $2:" >&2; ldd "$1" >&2; exit 1
 }
 for binary in "$work/cmake-build/consumer" "$work/pkgconfig-consumer"; do

@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
 
   struct sigaction stop = {};
   stop.sa_handler = RequestStop;
+  stop.sa_flags = SA_RESTART;
   sigaction(SIGTERM, &stop, nullptr);
   sigaction(SIGINT, &stop, nullptr);
   std::printf("ready\n");

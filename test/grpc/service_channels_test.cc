@@ -204,6 +204,10 @@ TEST_F(ServiceChannelsTest, AServerBackOnItsPortIsCalledWithoutWaitingOutTheBack
 TEST_F(ServiceChannelsTest, TlsChecksTheRegisteredHostnameInTheCertificate) {
   char dir[] = "/tmp/etcdisc-channels-tls-XXXXXX";
   ASSERT_NE(::mkdtemp(dir), nullptr);
+  struct RemoveAtEnd {
+    std::string dir;
+    ~RemoveAtEnd() { RunProcess({"/bin/rm", "-rf", dir}); }
+  } remove_at_end{dir};
   auto certs = testing::TestCerts::Make(dir);
   ASSERT_TRUE(certs.ok()) << certs.status();
   auto localhost_only = certs->MakeServer("localhost-only", "DNS:localhost");
@@ -248,7 +252,6 @@ TEST_F(ServiceChannelsTest, TlsChecksTheRegisteredHostnameInTheCertificate) {
   EXPECT_EQ(other_ca.status.error_code(), grpc::StatusCode::UNAVAILABLE)
       << other_ca.status.error_message();
   EXPECT_EQ(other_ca.host_uuid, by_name->UUID());
-  RunProcess({"/bin/rm", "-rf", dir});
 }
 
 TEST_F(ServiceChannelsTest, BadOptionsAreRefused) {

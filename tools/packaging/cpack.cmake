@@ -52,7 +52,9 @@ set(CPACK_COMPONENT_GRPC_LIB_DESCRIPTION
 set(CPACK_DEBIAN_GRPC_DEV_PACKAGE_NAME libetcdisc-grpc-dev)
 set(CPACK_DEBIAN_GRPC_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_GRPC_DEV_PACKAGE_DEPENDS
-  "${_grpc_lib_package} ${_same_version}, libetcdisc-dev ${_same_version}, libgrpc++-dev")
+  "${_grpc_lib_package} ${_same_version}, libetcdisc-dev ${_same_version}, libgrpc++-dev, libprotobuf-dev, protobuf-compiler-grpc")
+# gRPC's CMake package checks for its code generator plugins
+# (protobuf-compiler-grpc) and links protobuf's target (libprotobuf-dev).
 set(CPACK_COMPONENT_GRPC_DEV_DESCRIPTION
   "etcdisc: gRPC channels that follow a service (header, CMake and pkg-config files)")
 

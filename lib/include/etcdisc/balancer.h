@@ -77,7 +77,8 @@ class PickedHost {
 
   // The host's record; valid while this lives, even if the host goes down.
   const Host& host() const;
-  // The call failed because of the host: counts toward skipping it.
+  // The call failed because of the host: counts toward skipping it (not
+  // while it is skipped: the skip already holds).
   void Failed();
   // The call succeeded: clears the host's failures and its back-off streak
   // (and its skip, if it was picked during that very skip, as the least

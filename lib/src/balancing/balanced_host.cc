@@ -84,8 +84,8 @@ void BalancedHost::Failed() {
 void BalancedHost::Succeeded(int64_t skip_seen) {
   // The common case, a healthy host, takes no lock.
   if (!failing_.load(std::memory_order_acquire)) return;
-  const int64_t now = ToNanos(policy->now());
   MutexLock lock(&mu_);
+  const int64_t now = ToNanos(policy->now());  // After waiting for the lock.
   failures_ = 0;
   // A success ends only the skip its call was picked in: not one that
   // began after the pick.

@@ -189,42 +189,41 @@ absl::StatusOr<PickedHost> BalancerCore::Pick(absl::string_view key) const {
                                : absl::StrCat(" on shard \"", options_.shard,
                                               "\"")));
   }
+  Choice choice;
   const std::shared_ptr<BalancedHost>& endpoint =
-      table.endpoints[Choose(table, key)];
-  int64_t now = 0;
-  return PickedHost(endpoint, endpoint->SkipEnd(&now));
+      table.endpoints[Choose(table, key, &choice)];
+  return PickedHost(endpoint, choice.skip_seen);
 }
 
-size_t BalancerCore::Choose(const EndpointTable& table,
-                            absl::string_view key) const {
+size_t BalancerCore::Choose(const EndpointTable& table, absl::string_view key,
+                            Choice* choice) const {
   const size_t n = table.endpoints.size();
-  int64_t now = 0;  // Read from the clock at most once, and only if needed.
   switch (options_.policy) {
     case BalancePolicy::kRandom:
       for (int attempt = 0; attempt < 3; ++attempt) {
         const size_t i = Random() % n;
-        if (table.endpoints[i]->Usable(&now)) return i;
+        if (table.endpoints[i]->Usable(&choice->now)) return i;
       }
-      return FirstUsable(table, Random() % n, &now);
+      return FirstUsable(table, Random() % n, choice);
     case BalancePolicy::kRoundRobin:
       // A skipped host's turn passes to the next one, and the turn after
       // it: the others share its calls evenly.
       for (size_t attempt = 0; attempt < n; ++attempt) {
         const size_t i = next_.fetch_add(1, std::memory_order_relaxed) % n;
-        if (table.endpoints[i]->Usable(&now)) return i;
+        if (table.endpoints[i]->Usable(&choice->now)) return i;
       }
       return FirstUsable(
-          table, next_.fetch_add(1, std::memory_order_relaxed) % n, &now);
+          table, next_.fetch_add(1, std::memory_order_relaxed) % n, choice);
     case BalancePolicy::kLeastInFlight:
-      return ChooseOfTwo(table, &now);
+      return ChooseOfTwo(table, choice);
     case BalancePolicy::kKeyHash:
-      return ChooseByHash(table, key, &now);
+      return ChooseByHash(table, key, choice);
   }
   return 0;
 }
 
 size_t BalancerCore::ChooseOfTwo(const EndpointTable& table,
-                                 int64_t* now) const {
+                                 Choice* choice) const {
   const size_t n = table.endpoints.size();
   if (n == 1) return 0;
   const size_t a = Random() % n;
@@ -232,8 +231,8 @@ size_t BalancerCore::ChooseOfTwo(const EndpointTable& table,
   if (b >= a) ++b;
   const BalancedHost& first = *table.endpoints[a];
   const BalancedHost& second = *table.endpoints[b];
-  const bool first_usable = first.Usable(now);
-  const bool second_usable = second.Usable(now);
+  const bool first_usable = first.Usable(&choice->now);
+  const bool second_usable = second.Usable(&choice->now);
   if (first_usable && second_usable) {
     return second.in_flight.load(std::memory_order_relaxed) <
                    first.in_flight.load(std::memory_order_relaxed)
@@ -242,11 +241,12 @@ size_t BalancerCore::ChooseOfTwo(const EndpointTable& table,
   }
   if (first_usable) return a;
   if (second_usable) return b;
-  return FirstUsable(table, a, now);
+  return FirstUsable(table, a, choice);
 }
 
 size_t BalancerCore::ChooseByHash(const EndpointTable& table,
-                                  absl::string_view key, int64_t* now) const {
+                                  absl::string_view key,
+                                  Choice* choice) const {
   // Rendezvous hashing: the usable host with the highest score for the key;
   // when none is usable, the least bad, ties going to the key's own host.
   const uint64_t key_hash = HashText(key);
@@ -260,22 +260,22 @@ size_t BalancerCore::ChooseByHash(const EndpointTable& table,
       best_any = i;
       best_any_score = score;
     }
-    if (!endpoint.Usable(now)) continue;
+    if (!endpoint.Usable(&choice->now)) continue;
     if (best == n || score > best_score) {
       best = i;
       best_score = score;
     }
   }
   if (best < n) return best;
-  return FirstUsable(table, best_any, now);
+  return FirstUsable(table, best_any, choice);
 }
 
 size_t BalancerCore::FirstUsable(const EndpointTable& table, size_t start,
-                                 int64_t* now) const {
+                                 Choice* choice) const {
   const size_t n = table.endpoints.size();
   for (size_t k = 0; k < n; ++k) {
     const size_t i = (start + k) % n;
-    if (table.endpoints[i]->Usable(now)) return i;
+    if (table.endpoints[i]->Usable(&choice->now)) return i;
   }
   // No host is usable: of the reachable ones (else of all), the one whose
   // back-off ends first; of equals, the first from `start`.
@@ -292,7 +292,10 @@ size_t BalancerCore::FirstUsable(const EndpointTable& table, size_t start,
         least_bad = i;
       }
     }
-    if (least_bad < n) return least_bad;
+    if (least_bad < n) {
+      choice->skip_seen = soonest;
+      return least_bad;
+    }
   }
   return start % n;
 }

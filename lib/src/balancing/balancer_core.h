@@ -74,14 +74,22 @@ class BalancerCore {
 
  private:
   const EndpointTable& Current() const ABSL_LOCKS_EXCLUDED(mu_);
+  // What one pick saw: the clock (read at most once, and only if needed;
+  // 0 until then) and, when every host was skipped, the end of the skip of
+  // the least bad one it took (else 0), for PickedHost.
+  struct Choice {
+    int64_t now = 0;
+    int64_t skip_seen = 0;
+  };
   // The index of the endpoint to pick in a table with at least one.
-  size_t Choose(const EndpointTable& table, absl::string_view key) const;
+  size_t Choose(const EndpointTable& table, absl::string_view key,
+                Choice* choice) const;
   size_t ChooseByHash(const EndpointTable& table, absl::string_view key,
-                      int64_t* now) const;
-  size_t ChooseOfTwo(const EndpointTable& table, int64_t* now) const;
+                      Choice* choice) const;
+  size_t ChooseOfTwo(const EndpointTable& table, Choice* choice) const;
   // From `start` on, the first usable endpoint; the least bad when none is.
   size_t FirstUsable(const EndpointTable& table, size_t start,
-                     int64_t* now) const;
+                     Choice* choice) const;
 
   const std::string service_;
   const BalancerOptions options_;

@@ -33,11 +33,13 @@ std::shared_ptr<const void> ChannelSet::Attach(const Host& host) {
     return nullptr;
   }
   MutexLock lock(&mu_);
+  portless_.erase(host.uuid);  // Said again should it lose its port.
   std::shared_ptr<HostChannel>& channel = channels_[*target];
   if (channel == nullptr) {
     channel = std::make_shared<HostChannel>(
-        *target, grpc::CreateCustomChannel(*target, credentials_,
-                                           options_.arguments));
+        *target,
+        grpc::CreateCustomChannel(*target, credentials_, options_.arguments),
+        [] { return std::chrono::steady_clock::now(); });
     channel->channel()->GetState(true);  // Connect now, not at the first call.
   } else if (auto existing = channel->channel();
              existing != nullptr &&

@@ -5,8 +5,10 @@
 namespace etcdisc::internal {
 
 HostChannel::HostChannel(std::string target,
-                         std::shared_ptr<grpc::Channel> channel)
-    : target_(std::move(target)), channel_(std::move(channel)) {}
+                         std::shared_ptr<grpc::Channel> channel, SteadyNow now)
+    : target_(std::move(target)),
+      channel_(std::move(channel)),
+      now_(std::move(now)) {}
 
 std::shared_ptr<grpc::Channel> HostChannel::channel() const {
   return std::atomic_load(&channel_);
@@ -23,7 +25,12 @@ bool HostChannel::Reachable() const {
   const grpc_connectivity_state state = channel->GetState(false);
   if (state == GRPC_CHANNEL_READY) {
     was_ready_.store(true, std::memory_order_relaxed);
-    return true;
+    const int64_t suspect = suspect_until_.load(std::memory_order_relaxed);
+    return suspect == 0 || ToNanos(now_()) >= suspect;
+  }
+  // gRPC has seen the connection go: the rules below take over.
+  if (suspect_until_.load(std::memory_order_relaxed) != 0) {
+    suspect_until_.store(0, std::memory_order_relaxed);
   }
   if (!was_ready_.load(std::memory_order_relaxed)) {
     return state == GRPC_CHANNEL_IDLE || state == GRPC_CHANNEL_CONNECTING;
@@ -31,6 +38,11 @@ bool HostChannel::Reachable() const {
   // Connected once and lost it: reconnect, and skip it meanwhile.
   if (state == GRPC_CHANNEL_IDLE) channel->GetState(true);
   return false;
+}
+
+void HostChannel::CallFailed() const {
+  suspect_until_.store(ToNanos(now_() + kSuspectFor),
+                       std::memory_order_relaxed);
 }
 
 bool HostChannelReachable(const void* attachment) {

@@ -4,10 +4,14 @@
 #define ETCDISC_CHANNELS_HOST_CHANNEL_H_
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
 #include <grpcpp/channel.h>
+
+#include "balancing/balanced_host.h"
 
 namespace etcdisc::internal {
 
@@ -30,9 +34,19 @@ namespace etcdisc::internal {
 //                        a server's connection age) is skipped only for
 //                        the time it takes to reconnect. When no host is
 //                        reachable, the balancer still picks one.
+//   READY, but a call failed UNAVAILABLE since (CallFailed)
+//                        not picked until gRPC shows a state other than
+//                        READY (it had not seen the connection go yet:
+//                        the rules above then apply), or for kSuspectFor
+//                        if it never does (the server itself answered
+//                        UNAVAILABLE).
 class HostChannel {
  public:
-  HostChannel(std::string target, std::shared_ptr<grpc::Channel> channel);
+  static constexpr std::chrono::seconds kSuspectFor{1};
+
+  // `now`: the steady clock, or a test's.
+  HostChannel(std::string target, std::shared_ptr<grpc::Channel> channel,
+              SteadyNow now);
 
   const std::string& target() const { return target_; }
   // The channel, or nullptr once released.
@@ -41,12 +55,17 @@ class HostChannel {
   bool Reachable() const;
   // Drops the channel: its connection closes once no call uses it.
   void Release();
+  // A call to it failed UNAVAILABLE: see the class comment.
+  void CallFailed() const;
 
  private:
   const std::string target_;
   std::shared_ptr<grpc::Channel> channel_;  // Atomic access only.
+  const SteadyNow now_;
   // Connected at least once: from then on only READY is reachable.
   mutable std::atomic<bool> was_ready_{false};
+  // Not reachable while READY until then (steady clock, ns); 0: trusted.
+  mutable std::atomic<int64_t> suspect_until_{0};
 };
 
 // For BalancerCore: whether the HostChannel `attachment` is reachable.

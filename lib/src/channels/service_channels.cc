@@ -39,8 +39,14 @@ std::optional<std::string> GrpcTarget(const Host& host,
 }
 
 void ServiceCall::Done(const grpc::Status& status) {
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    // Its connection may be gone before gRPC's state says so: no new call
+    // goes to it until the state catches up (HostChannel::CallFailed).
+    static_cast<const internal::HostChannel*>(
+        internal::BalancerCore::BalancedHostOf(picked_).attachment.get())
+        ->CallFailed();
+    picked_.Failed();
+  } else if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
     picked_.Failed();
   } else {
     picked_.Succeeded();
