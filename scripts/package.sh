@@ -8,7 +8,7 @@ dir=${1:-build-package}
 scripts/setup.sh
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DBUILD_SHARED_LIBS=ON -DCMAKE_INSTALL_PREFIX=/usr \
-  -DETCDISC_BUILD_TESTS=OFF -DETCDISC_WERROR=ON >/dev/null
+  -DETCDISC_BUILD_TESTS=OFF -DETCDISC_BUILD_EXAMPLES=OFF -DETCDISC_WERROR=ON >/dev/null
 cmake --build "$dir" --parallel "$(nproc)"
 (cd "$dir" && cpack -G DEB >/dev/null)
 for deb in "$dir"/*.deb; do
