@@ -470,6 +470,27 @@ TEST(BalancerCoreTest, AnUnreachableHostIsPickedOnlyWhenNoneIsReachable) {
   EXPECT_EQ(Count(core, 10), (std::map<std::string, int>{{"c", 10}}));
 }
 
+TEST(BalancerCoreTest, AHostLeftOutIsAskedAboutOncePerRecord) {
+  std::map<std::string, int> asked;
+  BalancerCore core("api", Policy(BalancePolicy::kRoundRobin), TestClock().Fn(),
+                    [&](const Host& host) -> std::shared_ptr<const void> {
+                      ++asked[host.uuid];
+                      if (host.name == "no-port.example") return nullptr;
+                      return std::make_shared<int>(0);
+                    });
+  core.Update(Hosts({"a", "no-port"}));
+  core.Update(Hosts({"a", "b", "no-port"}));
+  core.Update(Hosts({"b", "no-port"}));
+  EXPECT_EQ(asked, (std::map<std::string, int>{{"a", 1}, {"b", 1}, {"no-port", 1}}));
+  EXPECT_EQ(core.hosts().size(), 1u);
+  // A changed record is asked about again, and enters when it is taken.
+  auto changed = std::make_shared<std::vector<Host>>(Hosts({"b", "no-port"}).hosts());
+  (*changed)[1].name = "has-port.example";
+  core.Update(HostSnapshot(changed, 2));
+  EXPECT_EQ(asked["no-port"], 2);
+  EXPECT_EQ(Count(core, 4), (std::map<std::string, int>{{"b", 2}, {"no-port", 2}}));
+}
+
 TEST(BalancerCoreTest, APickAllocatesNothingInTheSteadyState) {
 #ifndef ETCDISC_COUNTS_ALLOCATIONS
   GTEST_SKIP() << "allocations are not counted under AddressSanitizer";

@@ -113,6 +113,8 @@ void BalancerCore::Update(const HostSnapshot& hosts) {
   for (const auto& endpoint : old->endpoints) {
     kept.emplace(endpoint->host.uuid, &endpoint);
   }
+  std::map<absl::string_view, const Host*> left_out;
+  for (const Host& host : old->left_out) left_out.emplace(host.uuid, &host);
   // Built outside the lock: pickers that refresh their copy do not wait
   // for the attachments (channels) made here.
   auto table = std::make_shared<EndpointTable>();
@@ -125,10 +127,18 @@ void BalancerCore::Update(const HostSnapshot& hosts) {
       picked_from.push_back(host);
       continue;
     }
+    auto was_left_out = left_out.find(host.uuid);
+    if (was_left_out != left_out.end() && *was_left_out->second == host) {
+      table->left_out.push_back(host);
+      continue;
+    }
     std::shared_ptr<const void> attachment;
     if (attach_) {
       attachment = attach_(host);
-      if (attachment == nullptr) continue;  // Not a host to pick.
+      if (attachment == nullptr) {  // Not a host to pick.
+        table->left_out.push_back(host);
+        continue;
+      }
     }
     table->endpoints.push_back(
         std::make_shared<BalancedHost>(host, policy_, std::move(attachment)));

@@ -25,6 +25,9 @@ namespace etcdisc::internal {
 struct EndpointTable {
   HostSnapshot hosts;
   std::vector<std::shared_ptr<BalancedHost>> endpoints;
+  // The hosts of the change that Attach left out, not asked again while
+  // their records stay the same.
+  std::vector<Host> left_out;
 };
 
 // InvalidArgument naming the first bad value of `options`.
@@ -47,7 +50,8 @@ absl::Status WaitFirstUpdate(const ServiceView& view, const BalancerCore& core,
 class BalancerCore {
  public:
   // What to keep with a host that enters the table (BalancedHost::attachment);
-  // nullptr leaves the host out (it is never picked).
+  // nullptr leaves the host out (it is never picked). Asked once per host
+  // record: a record left out is not asked again until it changes.
   using Attach = std::function<std::shared_ptr<const void>(const Host& host)>;
 
   BalancerCore(std::string service, BalancerOptions options,

@@ -15,9 +15,9 @@ ChannelSet::ChannelSet(std::string service, ChannelOptions options)
       credentials_(options_.credentials != nullptr
                        ? options_.credentials
                        : grpc::InsecureChannelCredentials()),
+      now_([] { return std::chrono::steady_clock::now(); }),
       core_(
-          std::move(service), options_.balancer,
-          [] { return std::chrono::steady_clock::now(); },
+          std::move(service), options_.balancer, now_,
           [this](const Host& host) { return Attach(host); },
           &HostChannelReachable) {}
 
@@ -29,17 +29,18 @@ ChannelSet::~ChannelSet() {
 std::shared_ptr<const void> ChannelSet::Attach(const Host& host) {
   const std::optional<std::string> target = GrpcTarget(host, options_);
   if (!target) {
-    NoteNoPort(host);
+    ETCDISC_LOG(kInfo, absl::StrCat("host ", host.uuid, " of ", service(),
+                                    " has no port \"", options_.port_name,
+                                    "\": no gRPC call goes to it"));
     return nullptr;
   }
   MutexLock lock(&mu_);
-  portless_.erase(host.uuid);  // Said again should it lose its port.
   std::shared_ptr<HostChannel>& channel = channels_[*target];
   if (channel == nullptr) {
     channel = std::make_shared<HostChannel>(
         *target,
         grpc::CreateCustomChannel(*target, credentials_, options_.arguments),
-        [] { return std::chrono::steady_clock::now(); });
+        now_);
     channel->channel()->GetState(true);  // Connect now, not at the first call.
   } else if (auto existing = channel->channel();
              existing != nullptr &&
@@ -52,19 +53,6 @@ std::shared_ptr<const void> ChannelSet::Attach(const Host& host) {
   return channel;
 }
 
-void ChannelSet::NoteNoPort(const Host& host) {
-  bool first;
-  {
-    // Attach is asked again at each change while the host stays.
-    MutexLock lock(&mu_);
-    first = portless_.insert(host.uuid).second;
-  }
-  if (!first) return;
-  ETCDISC_LOG(kInfo, absl::StrCat("host ", host.uuid, " of ", service(),
-                                  " has no port \"", options_.port_name,
-                                  "\": no gRPC call goes to it"));
-}
-
 void ChannelSet::Update(const HostSnapshot& hosts) {
   core_.Update(hosts);
   // The targets the table uses now; the others' channels close.
@@ -72,12 +60,7 @@ void ChannelSet::Update(const HostSnapshot& hosts) {
   for (const Host& host : core_.hosts().hosts()) {
     if (auto target = GrpcTarget(host, options_)) used.insert(*target);
   }
-  std::set<std::string> present;
-  for (const Host& host : hosts.hosts()) present.insert(host.uuid);
   MutexLock lock(&mu_);
-  for (auto it = portless_.begin(); it != portless_.end();) {
-    it = present.count(*it) != 0 ? std::next(it) : portless_.erase(it);
-  }
   for (auto it = channels_.begin(); it != channels_.end();) {
     if (used.count(it->first) != 0) {
       ++it;

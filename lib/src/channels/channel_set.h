@@ -5,7 +5,6 @@
 
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <utility>
 
@@ -38,22 +37,20 @@ class ChannelSet {
 
  private:
   // For the balancer: the HostChannel of a host entering its table, made
-  // or shared by target; nullptr for a host without a gRPC port.
+  // or shared by target; nullptr (and a line in the log: the balancer asks
+  // once per record) for a host without a gRPC port.
   std::shared_ptr<const void> Attach(const Host& host)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Logs that `host` has no gRPC port, once while it stays.
-  void NoteNoPort(const Host& host) ABSL_LOCKS_EXCLUDED(mu_);
 
   const ChannelOptions options_;
   const std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  const SteadyNow now_;  // The balancer's clock and every channel's.
   BalancerCore core_;
 
   mutable Mutex mu_;
   // By target ("hostname:port"): every channel a host of the table uses.
   std::map<std::string, std::shared_ptr<HostChannel>> channels_
       ABSL_GUARDED_BY(mu_);
-  // Hosts without the gRPC port, said once each while they stay.
-  std::set<std::string> portless_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace etcdisc::internal
