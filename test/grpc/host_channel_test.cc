@@ -91,6 +91,25 @@ TEST_F(HostChannelTest, ASuspicionEndsOnceGrpcSeesTheConnectionGo) {
   EXPECT_TRUE(host_->Reachable());
 }
 
+// The client's first call reaches a server that is killed before any pick
+// saw its channel READY: the call fails UNAVAILABLE, and the channel, IDLE
+// after losing its connection, must not look like one not connected yet.
+TEST_F(HostChannelTest, AConnectionLostBeforeAnyPickSawItIsNotTakenForANewOne) {
+  auto channel = host_->channel();
+  server_->Shutdown(std::chrono::system_clock::now());
+  server_.reset();
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(10);
+  while (channel->GetState(false) == GRPC_CHANNEL_READY &&
+         channel->WaitForStateChange(GRPC_CHANNEL_READY, deadline)) {
+  }
+  // The state in which a channel never connected is picked.
+  ASSERT_EQ(channel->GetState(false), GRPC_CHANNEL_IDLE);
+  host_->CallFailed();
+  EXPECT_FALSE(host_->Reachable());
+  now_ += HostChannel::kSuspectFor;  // Not a matter of the suspicion's time.
+  EXPECT_FALSE(host_->Reachable());
+}
+
 TEST_F(HostChannelTest, AReleasedChannelIsNeverReachable) {
   host_->Release();
   EXPECT_EQ(host_->channel(), nullptr);

@@ -24,7 +24,7 @@ bool HostChannel::Reachable() const {
   // A read of the channel's state, without a lock inside gRPC.
   const grpc_connectivity_state state = channel->GetState(false);
   if (state == GRPC_CHANNEL_READY) {
-    was_ready_.store(true, std::memory_order_relaxed);
+    needs_ready_.store(true, std::memory_order_relaxed);
     const int64_t suspect = suspect_until_.load(std::memory_order_relaxed);
     return suspect == 0 || ToNanos(now_()) >= suspect;
   }
@@ -32,7 +32,7 @@ bool HostChannel::Reachable() const {
   if (suspect_until_.load(std::memory_order_relaxed) != 0) {
     suspect_until_.store(0, std::memory_order_relaxed);
   }
-  if (!was_ready_.load(std::memory_order_relaxed)) {
+  if (!needs_ready_.load(std::memory_order_relaxed)) {
     return state == GRPC_CHANNEL_IDLE || state == GRPC_CHANNEL_CONNECTING;
   }
   // Connected once and lost it: reconnect, and skip it meanwhile.
@@ -41,6 +41,9 @@ bool HostChannel::Reachable() const {
 }
 
 void HostChannel::CallFailed() const {
+  // The channel may have connected and lost it between two picks, unseen
+  // by Reachable: from now on it must show READY.
+  needs_ready_.store(true, std::memory_order_relaxed);
   suspect_until_.store(ToNanos(now_() + kSuspectFor),
                        std::memory_order_relaxed);
 }

@@ -26,7 +26,9 @@ namespace etcdisc::internal {
 //   READY                picked
 //   never connected yet  picked while IDLE or CONNECTING (a call waits for
 //                        the first connection); not in TRANSIENT_FAILURE
-//   connected once, then IDLE, CONNECTING or TRANSIENT_FAILURE
+//   connected once (seen READY at a pick, or a call failed UNAVAILABLE:
+//   it may have connected and lost it between two picks), then IDLE,
+//   CONNECTING or TRANSIENT_FAILURE
 //                        not picked until READY again: a host killed -9
 //                        or going away gets no new call. An IDLE channel
 //                        is asked to reconnect; one that went IDLE for
@@ -62,8 +64,9 @@ class HostChannel {
   const std::string target_;
   std::shared_ptr<grpc::Channel> channel_;  // Atomic access only.
   const SteadyNow now_;
-  // Connected at least once: from then on only READY is reachable.
-  mutable std::atomic<bool> was_ready_{false};
+  // Seen READY, or a call failed UNAVAILABLE: from then on only READY is
+  // reachable.
+  mutable std::atomic<bool> needs_ready_{false};
   // Not reachable while READY until then (steady clock, ns); 0: trusted.
   mutable std::atomic<int64_t> suspect_until_{0};
 };
