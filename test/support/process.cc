@@ -35,18 +35,20 @@ std::vector<char*> Pointers(const std::vector<std::string>& strings) {
   return out;
 }
 
-// Forks and execs `argv` with stdout and stderr to the given descriptors.
+// Forks and execs `argv` with stdout and stderr to the given descriptors, and
+// stdin from `in_fd` unless it is -1.
 // Everything is allocated before the fork: the child of a process with
 // threads only calls what is safe there.
 pid_t Spawn(const std::vector<std::string>& argv,
-            const std::map<std::string, std::string>& env, int out_fd,
-            int err_fd) {
+            const std::map<std::string, std::string>& env, int in_fd,
+            int out_fd, int err_fd) {
   std::vector<char*> args = Pointers(argv);
   const std::vector<std::string> environment = EnvironmentWith(env);
   std::vector<char*> envp = Pointers(environment);
   const std::string failed = "cannot run " + argv.at(0) + "\n";
   const pid_t pid = ::fork();
   if (pid != 0) return pid;
+  if (in_fd >= 0) ::dup2(in_fd, STDIN_FILENO);
   ::dup2(out_fd, STDOUT_FILENO);
   if (err_fd != STDERR_FILENO) ::dup2(err_fd, STDERR_FILENO);
   // Signals blocked by the test runner must not stay blocked in the child.
@@ -72,7 +74,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
     return result;
   }
-  const pid_t pid = Spawn(argv, env, out[1], err[1]);
+  const pid_t pid = Spawn(argv, env, -1, out[1], err[1]);
   ::close(out[1]);
   ::close(err[1]);
   const auto until = Clock::now() + timeout;
@@ -105,13 +107,18 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
 
 BackgroundProcess::BackgroundProcess(
     const std::vector<std::string>& argv,
-    const std::map<std::string, std::string>& env) {
-  int out[2];
+    const std::map<std::string, std::string>& env, bool with_stdin) {
+  int out[2], in[2] = {-1, -1};
   if (::pipe2(out, O_CLOEXEC) != 0) return;
+  if (with_stdin && ::pipe2(in, O_CLOEXEC) != 0) return;
   // Its stderr goes to the test's, where a failure's log shows it.
-  pid_ = Spawn(argv, env, out[1], STDERR_FILENO);
+  pid_ = Spawn(argv, env, in[0], out[1], STDERR_FILENO);
   ::close(out[1]);
   out_fd_ = out[0];
+  if (with_stdin) {
+    ::close(in[0]);
+    in_fd_ = in[1];
+  }
 }
 
 BackgroundProcess::~BackgroundProcess() {
@@ -120,6 +127,18 @@ BackgroundProcess::~BackgroundProcess() {
     ::waitpid(pid_, nullptr, 0);
   }
   if (out_fd_ >= 0) ::close(out_fd_);
+  if (in_fd_ >= 0) ::close(in_fd_);
+}
+
+bool BackgroundProcess::WriteLine(const std::string& line) {
+  const std::string text = line + "\n";
+  size_t done = 0;
+  while (in_fd_ >= 0 && done < text.size()) {
+    const ssize_t n = ::write(in_fd_, text.data() + done, text.size() - done);
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return done == text.size();
 }
 
 std::optional<std::string> BackgroundProcess::ReadLine(

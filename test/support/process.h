@@ -27,12 +27,14 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
                              std::chrono::seconds(30));
 
 // A child process whose stdout is read line by line; its stderr is the
-// test's. Not thread-safe. The
-// destructor kills it (SIGKILL) if it still runs.
+// test's, and its stdin this process's unless `with_stdin` gives it a pipe
+// for WriteLine. Not thread-safe. The destructor kills it (SIGKILL) if it
+// still runs.
 class BackgroundProcess {
  public:
   explicit BackgroundProcess(const std::vector<std::string>& argv,
-                             const std::map<std::string, std::string>& env = {});
+                             const std::map<std::string, std::string>& env = {},
+                             bool with_stdin = false);
   ~BackgroundProcess();
   BackgroundProcess(const BackgroundProcess&) = delete;
   BackgroundProcess& operator=(const BackgroundProcess&) = delete;
@@ -41,6 +43,9 @@ class BackgroundProcess {
   std::optional<std::string> ReadLine(std::chrono::milliseconds timeout);
   // The whole lines of stdout that have arrived, without waiting.
   std::vector<std::string> TakeLines();
+  // Writes `line` and a newline to its stdin (made `with_stdin`); false
+  // when that fails.
+  bool WriteLine(const std::string& line);
   void Signal(int signal);
   // Waits for the process to end; its exit code, or -1 when killed by a
   // signal or not ended within `timeout`.
@@ -52,6 +57,7 @@ class BackgroundProcess {
  private:
   pid_t pid_ = -1;
   int out_fd_ = -1;
+  int in_fd_ = -1;
   std::string buffer_;
   bool exited_ = false;
 };
