@@ -3,8 +3,11 @@
 // process (this same binary in another role) observes and timestamps.
 //
 //   e2e_benchmark run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH]
-//                 [--only=membership|fleet|grpc]
-// writes OUT_DIR/report.md and CDF data files for the plots. Helper roles:
+//                 [--clientv3-peer=PATH] [--only=membership|fleet|grpc|peer]
+// writes OUT_DIR/report.md and CDF data files for the plots. With the Go
+// peer (benchmarks/peers/clientv3) it sets etcd's Go client beside etcdisc;
+// --only=peer runs the latencies, kills and throughput it is compared with,
+// then the peer. Helper roles:
 //   subscribe ENDPOINTS SERVICE[,SERVICE...]   etcdisc Subscribe, one line per event
 //   raw-watch ENDPOINTS PREFIX                 the etcd layer's watch, one line per event
 //   register-one ENDPOINTS SERVICE TTL_MS      registers, prints its uuid, waits to be killed
@@ -36,6 +39,7 @@
 #include "benchmarks/fleet_benchmark.h"
 #include "benchmarks/grpc_benchmark.h"
 #include "benchmarks/membership_benchmark.h"
+#include "benchmarks/peer_benchmark.h"
 #include "benchmarks/view_benchmark.h"
 #include "discovery/options.h"
 #include "etcd/etcd_client.h"
@@ -125,7 +129,8 @@ struct Options {
   int samples = 1000;
   int kills = 20;
   std::string cli;
-  // --only=membership, --only=fleet: that section alone, in
+  std::string peer;  // the clientv3 peer's binary; empty: not built
+  // --only=membership, --only=fleet, ...: that section alone, in
   // OUT_DIR/report.md.
   std::string only;
 };
@@ -158,8 +163,16 @@ class Run {
     // etcdisc: Register -> New, Stop -> Down, seen by a subscriber process.
     auto subscriber = Helper({"subscribe", endpoints_, "bench"});
     auto client = MakeClient(endpoints_);
-    std::vector<double> reg_new, stop_down;
+    std::vector<double> reg_new, stop_down, quiet_new, quiet_down;
     RegisterAndStop(*client, *subscriber, &reg_new, &stop_down);
+    // The same without health publishing, whose writes (the first right
+    // after the registration's, the last right after the revoke) reach etcd
+    // while it delivers the event.
+    RegisterOptions quiet;
+    quiet.health_interval = milliseconds(0);
+    RegisterAndStop(*client, *subscriber, &quiet_new, &quiet_down, quiet);
+    figures_.quiet_reg_new = Summarize(quiet_new);
+    figures_.quiet_stop_down = Summarize(quiet_down);
     floor_ = Summarize(put_watch);
     reg_new_ = Summarize(reg_new);
     const Summary revoke = Summarize(revoke_delete);
@@ -175,10 +188,17 @@ class Run {
         Row("etcdisc: Register -> SubscribeNew", reg_new_),
         Row("floor: raw lease revoke -> raw watch delete", revoke),
         Row("etcdisc: Stop -> SubscribeDown", stop_down_),
+        Row("etcdisc, health publishing off: Register -> SubscribeNew",
+            figures_.quiet_reg_new),
+        Row("etcdisc, health publishing off: Stop -> SubscribeDown",
+            figures_.quiet_stop_down),
         absl::StrFormat("\nRatios of p50 to the floor: register -> New %.2fx; "
-                        "Stop -> Down %.2fx (to the put floor), %.2fx (to the revoke floor).\n\n",
+                        "Stop -> Down %.2fx (to the put floor), %.2fx (to the revoke floor). "
+                        "With health publishing off: %.2fx and %.2fx.\n\n",
                         reg_new_.p50 / floor_.p50, stop_down_.p50 / floor_.p50,
-                        stop_down_.p50 / revoke.p50),
+                        stop_down_.p50 / revoke.p50,
+                        figures_.quiet_reg_new.p50 / floor_.p50,
+                        figures_.quiet_stop_down.p50 / floor_.p50),
         "![CDF](register_new.png)\n\n");
   }
 
@@ -239,11 +259,40 @@ class Run {
     }
     kill_ = Summarize(kill_down);
     WriteCdf(o_.out + "/kill_down.dat", kill_down);
+    const Summary expiry = LeaseExpiry(o_.kills);
     absl::StrAppend(report,
         "## 3. kill -9 -> SubscribeDown at TTL 2 s\n\n",
         absl::StrFormat("%zu kills at random points of the keep-alive cycle: "
                         "min %.0f ms, median %.0f ms, max %.0f ms.\n\n",
-                        kill_.n, kill_.min, kill_.p50, kill_.max));
+                        kill_.n, kill_.min, kill_.p50, kill_.max),
+        absl::StrFormat("etcd's own part, without etcdisc: a lease of TTL 2 s "
+                        "granted and never refreshed, from the grant's answer to "
+                        "its key's delete seen by a raw watch, %zu times: min "
+                        "%.0f ms, median %.0f ms, max %.0f ms (the TTL, then "
+                        "etcd's expiry scan, which runs every 500 ms).\n\n",
+                        expiry.n, expiry.min, expiry.p50, expiry.max));
+  }
+
+  // A lease of TTL 2 s left to expire: its grant's answer -> the delete of
+  // its key seen by a raw watch, `n` times.
+  Summary LeaseExpiry(int n) {
+    auto raw_watch = Helper({"raw-watch", endpoints_, "/bench/expiry/"});
+    auto raw = RawClient(endpoints_);
+    std::vector<double> ms;
+    std::mt19937 rng(11);
+    for (int i = 0; i < n; ++i) {
+      // At a random point of etcd's scan cycle.
+      std::this_thread::sleep_for(
+          milliseconds(std::uniform_int_distribution<int>(0, 500)(rng)));
+      auto lease = raw->lease().Grant(seconds(2));
+      const int64_t t0 = NowNs();
+      const std::string key = absl::StrCat("/bench/expiry/", i);
+      if (!lease.ok() || !raw->kv().Put({key, "x", lease->id, false}).ok()) std::exit(1);
+      const int64_t t1 = AwaitEvent(*raw_watch, "D", key, seconds(10));
+      if (t1 < 0) std::exit(1);
+      ms.push_back((t1 - t0) / 1e6);
+    }
+    return Summarize(ms);
   }
 
   // Registrations (or raw puts) completed per second by `n` threads, each
@@ -310,7 +359,8 @@ class Run {
     for (int n : {1, 16}) {
       const double reg = RegistrationsPerSecond(n, milliseconds(3000));
       const double put = RawPutsPerSecond(n, milliseconds(3000));
-      if (n == 16) throughput_ratio_ = reg / put;
+      (n == 1 ? figures_.reg_per_s_1 : figures_.reg_per_s_16) = reg;
+      (n == 1 ? figures_.put_per_s_1 : figures_.put_per_s_16) = put;
       absl::StrAppend(report, absl::StrFormat("| %d | %.0f | %.0f | %.2f |\n", n,
                                               reg, put, reg / put));
     }
@@ -414,13 +464,14 @@ class Run {
   // timing Register -> New and Stop -> Down as `subscriber` sees them.
   void RegisterAndStop(Client& client, BackgroundProcess& subscriber,
                        std::vector<double>* reg_new,
-                       std::vector<double>* stop_down) {
+                       std::vector<double>* stop_down,
+                       const RegisterOptions& options = RegisterOptions()) {
     Host host;
     host.name = "10.0.0.1";
     host.ports = {{"http", "8080"}};
     for (int i = -50; i < o_.samples; ++i) {
       const int64_t t0 = NowNs();
-      auto reg = client.Register("bench", host);
+      auto reg = client.Register("bench", host, options);
       if (!reg.ok()) std::exit(1);
       const int64_t t1 = AwaitEvent(subscriber, "N", (*reg)->UUID(), seconds(10));
       const int64_t t2 = NowNs();
@@ -433,7 +484,17 @@ class Run {
     }
   }
 
-  std::string Targets(double view_ratio) const {
+  // What this run measured of etcdisc, for the clientv3 peer's section.
+  EtcdiscFigures figures() const {
+    EtcdiscFigures f = figures_;
+    f.floor = floor_;
+    f.reg_new = reg_new_;
+    f.stop_down = stop_down_;
+    f.kill_down = kill_;
+    return f;
+  }
+
+  std::string Targets(double view_ratio, const PeerFigures& peer) const {
     const auto met = [](bool ok) { return ok ? "met" : "NOT met"; };
     return absl::StrCat(
         "## Targets\n\n| Target | Measured | |\n|---|---|---|\n",
@@ -445,7 +506,7 @@ class Run {
                         "max %.0f ms, median %.0f ms | %s |\n",
                         kill_.max, kill_.p50, met(kill_.max <= 2500 && kill_.p50 < 2100)),
         absl::StrFormat("| registrations/s at 16 registrars >= 0.9x raw puts | %.2fx | %s |\n",
-                        throughput_ratio_, met(throughput_ratio_ >= 0.9)),
+                        throughput_ratio(), met(throughput_ratio() >= 0.9)),
         absl::StrFormat("| 1,000 subscriptions: RSS < 64 MiB, p99 within 1.5x idle | "
                         "%.1f MiB, %.2fx | %s |\n",
                         scale_rss_kib_ / 1024.0, loaded_.p99 / reg_new_.p99,
@@ -453,14 +514,37 @@ class Run {
         absl::StrFormat("| a change -> ServiceView OnChange p50 within 1.1x of "
                         "the raw watch floor | %.2fx | %s |\n",
                         view_ratio, met(view_ratio <= 1.1)),
-        "\n");
+        PeerTargets(peer), "\n");
+  }
+
+  // The targets set against etcd's Go client, when it was measured.
+  std::string PeerTargets(const PeerFigures& p) const {
+    if (!p.measured) return "| the targets against clientv3 | not measured (no peer) | |\n";
+    const auto met = [](bool ok) { return ok ? "met" : "NOT met"; };
+    const double new_ratio = reg_new_.p50 / p.go_reg_new.p50;
+    const double down_ratio = stop_down_.p50 / p.go_stop_down.p50;
+    const double rate_ratio = figures_.reg_per_s_16 / p.go_reg_per_s_16;
+    const double cpu_ratio = p.etcdisc_cpu_ms_per_1k / p.go_cpu_ms_per_1k;
+    return absl::StrCat(
+        absl::StrFormat("| register -> New p50 <= 1.0x clientv3 | %.2fx | %s |\n",
+                        new_ratio, met(new_ratio <= 1.0)),
+        absl::StrFormat("| Stop -> Down p50 <= 1.0x clientv3 | %.2fx | %s |\n",
+                        down_ratio, met(down_ratio <= 1.0)),
+        absl::StrFormat("| registrations/s at 16 registrars ahead of clientv3 | %.2fx | %s |\n",
+                        rate_ratio, met(rate_ratio > 1.0)),
+        absl::StrFormat("| client CPU per 1,000 events vs clientv3 (lower is better) "
+                        "| %.2fx | %s |\n", cpu_ratio, met(cpu_ratio <= 1.0)));
   }
 
  private:
   Options o_;
   std::string endpoints_;
+  double throughput_ratio() const {
+    return figures_.put_per_s_16 > 0 ? figures_.reg_per_s_16 / figures_.put_per_s_16 : 0;
+  }
+
   Summary floor_, reg_new_, stop_down_, kill_, loaded_;
-  double throughput_ratio_ = 0;
+  EtcdiscFigures figures_;
   long scale_rss_kib_ = 0;
   std::string many_ready_ = "?";
 };
@@ -474,6 +558,7 @@ int RoleRun(int argc, char** argv) {
     if (a.rfind("--kills=", 0) == 0) o.kills = std::atoi(a.c_str() + 8);
     if (a.rfind("--cli=", 0) == 0) o.cli = a.substr(6);
     if (a.rfind("--only=", 0) == 0) o.only = a.substr(7);
+    if (a.rfind("--clientv3-peer=", 0) == 0) o.peer = a.substr(16);
   }
   testing::EtcdClusterOptions eo;
   eo.members = 1;
@@ -494,6 +579,15 @@ int RoleRun(int argc, char** argv) {
   }
   if (o.only == "grpc") {
     GrpcBenchmarks((*cluster)->endpoints(), 50, &body);
+    std::ofstream(o.out + "/report.md") << body;
+    return 0;
+  }
+  if (o.only == "peer") {
+    run.Latencies(&body);
+    run.Kills(&body);
+    run.Throughput(&body);
+    PeerBenchmarks((*cluster)->endpoints(), o.peer, o.samples, o.kills, run.figures(),
+                   o.out, &body);
     std::ofstream(o.out + "/report.md") << body;
     return 0;
   }
@@ -527,7 +621,10 @@ int RoleRun(int argc, char** argv) {
   FleetBenchmarks((*cluster)->endpoints(), o.cli, 1000, 60, &body);
   phase("grpc");
   GrpcBenchmarks((*cluster)->endpoints(), 50, &body);
-  std::ofstream(o.out + "/report.md") << run.Targets(view_ratio) << body;
+  phase("clientv3 peer");
+  const PeerFigures peer = PeerBenchmarks((*cluster)->endpoints(), o.peer, o.samples,
+                                          o.kills, run.figures(), o.out, &body);
+  std::ofstream(o.out + "/report.md") << run.Targets(view_ratio, peer) << body;
   return 0;
 }
 
@@ -537,6 +634,9 @@ int RoleRun(int argc, char** argv) {
 int main(int argc, char** argv) {
   using namespace etcdisc::bench;
   self_path = argv[0];
+  // A helper that died must fail its section, not end this process at a
+  // write to its stdin.
+  ::signal(SIGPIPE, SIG_IGN);
   const std::string role = argc > 1 ? argv[1] : "";
   if (role == "run" && argc >= 3) return RoleRun(argc, argv);
   if (role == "subscribe" && argc == 4) return RoleSubscribe(argv[2], argv[3]);
@@ -551,7 +651,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "usage: %s run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH] "
-               "[--only=membership|fleet|grpc]\n",
+               "[--clientv3-peer=PATH] [--only=membership|fleet|grpc|peer]\n",
                argv[0]);
   return 2;
 }
