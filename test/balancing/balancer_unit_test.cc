@@ -471,24 +471,44 @@ TEST(BalancerCoreTest, AnUnreachableHostIsPickedOnlyWhenNoneIsReachable) {
 }
 
 TEST(BalancerCoreTest, AHostLeftOutIsAskedAboutOncePerRecord) {
+  TestClock clock;
   std::map<std::string, int> asked;
-  BalancerCore core("api", Policy(BalancePolicy::kRoundRobin), TestClock().Fn(),
+  BalancerCore core("api", Policy(BalancePolicy::kRoundRobin), clock.Fn(),
                     [&](const Host& host) -> std::shared_ptr<const void> {
                       ++asked[host.uuid];
                       if (host.name == "no-port.example") return nullptr;
                       return std::make_shared<int>(0);
                     });
+  // Renamed so that Attach declines it, or takes it again.
+  const auto with_name = [](HostSnapshot hosts, const std::string& uuid,
+                            const std::string& name) {
+    auto changed = std::make_shared<std::vector<Host>>(hosts.hosts());
+    for (Host& host : *changed) {
+      if (host.uuid == uuid) host.name = name;
+    }
+    return HostSnapshot(changed, hosts.revision() + 1);
+  };
   core.Update(Hosts({"a", "no-port"}));
   core.Update(Hosts({"a", "b", "no-port"}));
   core.Update(Hosts({"b", "no-port"}));
   EXPECT_EQ(asked, (std::map<std::string, int>{{"a", 1}, {"b", 1}, {"no-port", 1}}));
   EXPECT_EQ(core.hosts().size(), 1u);
   // A changed record is asked about again, and enters when it is taken.
-  auto changed = std::make_shared<std::vector<Host>>(Hosts({"b", "no-port"}).hosts());
-  (*changed)[1].name = "has-port.example";
-  core.Update(HostSnapshot(changed, 2));
+  const HostSnapshot both = with_name(Hosts({"b", "no-port"}), "no-port", "has-port.example");
+  core.Update(both);
   EXPECT_EQ(asked["no-port"], 2);
   EXPECT_EQ(Count(core, 4), (std::map<std::string, int>{{"b", 2}, {"no-port", 2}}));
+  // A taken host whose record loses its port: asked once, then left out.
+  const HostSnapshot b_portless = with_name(both, "b", "no-port.example");
+  core.Update(b_portless);
+  core.Update(b_portless);
+  EXPECT_EQ(asked["b"], 2);
+  EXPECT_EQ(Count(core, 2), (std::map<std::string, int>{{"no-port", 2}}));
+  // A host left out that goes, then comes back: asked again.
+  core.Update(with_name(Hosts({"no-port"}), "no-port", "has-port.example"));
+  core.Update(b_portless);
+  EXPECT_EQ(asked["b"], 3);
+  EXPECT_EQ(asked["no-port"], 2);
 }
 
 TEST(BalancerCoreTest, APickAllocatesNothingInTheSteadyState) {

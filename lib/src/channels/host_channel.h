@@ -25,7 +25,8 @@ namespace etcdisc::internal {
 // Reachability, read on the pick path:
 //   READY                picked
 //   never connected yet  picked while IDLE or CONNECTING (a call waits for
-//                        the first connection); not in TRANSIENT_FAILURE
+//                        the first connection), until a call fails
+//                        UNAVAILABLE; not in TRANSIENT_FAILURE
 //   connected once (seen READY at a pick, or a call failed UNAVAILABLE:
 //   it may have connected and lost it between two picks), then IDLE,
 //   CONNECTING or TRANSIENT_FAILURE
