@@ -164,13 +164,14 @@ class Run {
     auto subscriber = Helper({"subscribe", endpoints_, "bench"});
     auto client = MakeClient(endpoints_);
     std::vector<double> reg_new, stop_down, quiet_new, quiet_down;
-    RegisterAndStop(*client, *subscriber, &reg_new, &stop_down);
+    RegisterAndStop(*client, *subscriber, "bench", o_.samples, &reg_new, &stop_down);
     // The same without health publishing, whose writes (the first right
     // after the registration's, the last right after the revoke) reach etcd
     // while it delivers the event.
     RegisterOptions quiet;
     quiet.health_interval = milliseconds(0);
-    RegisterAndStop(*client, *subscriber, &quiet_new, &quiet_down, quiet);
+    RegisterAndStop(*client, *subscriber, "bench", o_.samples, &quiet_new, &quiet_down,
+                    quiet);
     figures_.quiet_reg_new = Summarize(quiet_new);
     figures_.quiet_stop_down = Summarize(quiet_down);
     floor_ = Summarize(put_watch);
@@ -223,7 +224,7 @@ class Run {
     auto client = Client::Create(client_options);
     if (!client.ok()) std::exit(1);
     std::vector<double> reg_new, stop_down;
-    RegisterAndStop(**client, *subscriber, &reg_new, &stop_down);
+    RegisterAndStop(**client, *subscriber, "bench", o_.samples, &reg_new, &stop_down);
     const Summary secure_new = Summarize(reg_new);
     const Summary secure_down = Summarize(stop_down);
     absl::StrAppend(report,
@@ -458,30 +459,6 @@ class Run {
                         "(Release), %.1f MiB stripped; "
                         "gRPC, protobuf and abseil are shared libraries.\n\n",
                         rss / 1024.0, cli_bytes / 1048576.0, stripped / 1048576.0));
-  }
-
-  // Registers and stops a host o_.samples times (after 50 for warm-up),
-  // timing Register -> New and Stop -> Down as `subscriber` sees them.
-  void RegisterAndStop(Client& client, BackgroundProcess& subscriber,
-                       std::vector<double>* reg_new,
-                       std::vector<double>* stop_down,
-                       const RegisterOptions& options = RegisterOptions()) {
-    Host host;
-    host.name = "10.0.0.1";
-    host.ports = {{"http", "8080"}};
-    for (int i = -50; i < o_.samples; ++i) {
-      const int64_t t0 = NowNs();
-      auto reg = client.Register("bench", host, options);
-      if (!reg.ok()) std::exit(1);
-      const int64_t t1 = AwaitEvent(subscriber, "N", (*reg)->UUID(), seconds(10));
-      const int64_t t2 = NowNs();
-      if (!(*reg)->Stop().ok()) std::exit(1);
-      const int64_t t3 = AwaitEvent(subscriber, "D", (*reg)->UUID(), seconds(10));
-      if (t1 < 0 || t3 < 0) std::exit(1);
-      if (i < 0) continue;
-      reg_new->push_back((t1 - t0) / 1e6);
-      stop_down->push_back((t3 - t2) / 1e6);
-    }
   }
 
   // What this run measured of etcdisc, for the clientv3 peer's section.

@@ -58,6 +58,28 @@ Summary RegisterToNew(Client& client, BackgroundProcess& watcher,
   return Summarize(ms);
 }
 
+void RegisterAndStop(Client& client, BackgroundProcess& watcher,
+                     const std::string& service, int samples,
+                     std::vector<double>* reg_new, std::vector<double>* stop_down,
+                     const RegisterOptions& options) {
+  Host host;
+  host.name = "10.0.0.1";
+  host.ports = {{"http", "8080"}};
+  for (int i = -50; i < samples; ++i) {
+    const int64_t t0 = NowNs();
+    auto reg = client.Register(service, host, options);
+    if (!reg.ok()) std::exit(1);
+    const int64_t t1 = AwaitEvent(watcher, "N", (*reg)->UUID(), seconds(10));
+    const int64_t t2 = NowNs();
+    if (!(*reg)->Stop().ok()) std::exit(1);
+    const int64_t t3 = AwaitEvent(watcher, "D", (*reg)->UUID(), seconds(10));
+    if (t1 < 0 || t3 < 0) std::exit(1);
+    if (i < 0) continue;
+    reg_new->push_back((t1 - t0) / 1e6);
+    stop_down->push_back((t3 - t2) / 1e6);
+  }
+}
+
 std::string ms3(double v) { return absl::StrFormat("%.3f", v); }
 
 std::string Row(const std::string& name, const Summary& s) {

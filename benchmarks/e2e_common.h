@@ -41,6 +41,13 @@ std::unique_ptr<internal::EtcdClient> RawClient(const std::string& endpoints);
 Summary RegisterToNew(Client& client, BackgroundProcess& watcher,
                       const std::string& service);
 
+// Registers and stops a host of `service` `samples` times (after 50 for
+// warm-up), timing Register -> New and Stop -> Down as `watcher` sees them.
+void RegisterAndStop(Client& client, BackgroundProcess& watcher,
+                     const std::string& service, int samples,
+                     std::vector<double>* reg_new, std::vector<double>* stop_down,
+                     const RegisterOptions& options = RegisterOptions());
+
 // "| name | n | p50 | p90 | p99 | max |" in ms.
 std::string Row(const std::string& name, const Summary& s);
 // Reads lines from `watcher` until one ends with " <tag> <id>"; returns its

@@ -75,6 +75,27 @@ void GoRegisterAndStop(BackgroundProcess& registrar, BackgroundProcess& watcher,
   }
 }
 
+// Which side a difference of latency is on: Go's writes seen by etcdisc's
+// subscriber, and etcdisc's registrations seen by the Go watcher.
+void Crossed(const std::string& endpoints, const std::string& peer, int samples,
+             PeerFigures* f) {
+  std::vector<double> reg_new, stop_down;
+  {
+    auto ours = Helper({"subscribe", endpoints, "crossed-go"});
+    auto registrar = StartPeer(peer, {"registrar", endpoints, "crossed-go", "10"}, true);
+    GoRegisterAndStop(*registrar, *ours, samples, &reg_new, &stop_down);
+  }
+  f->go_to_etcdisc_new = Summarize(reg_new);
+  f->go_to_etcdisc_down = Summarize(stop_down);
+  reg_new.clear();
+  stop_down.clear();
+  auto watcher = StartPeer(peer, {"watch", endpoints, "/services/crossed-etcdisc/"}, false);
+  auto client = MakeClient(endpoints);
+  RegisterAndStop(*client, *watcher, "crossed-etcdisc", samples, &reg_new, &stop_down);
+  f->etcdisc_to_go_new = Summarize(reg_new);
+  f->etcdisc_to_go_down = Summarize(stop_down);
+}
+
 // A Go registrar (TTL 2 s) killed -9 at a random point of its keep-alive
 // cycle -> the Go watcher sees its key deleted; `kills` times.
 Summary GoKillToDown(const std::string& peer, const std::string& endpoints, int kills) {
@@ -237,7 +258,13 @@ std::string LatencyRows(const EtcdiscFigures& e, const PeerFigures& f) {
       row("the same with etcdisc's health publishing off: Register -> New, p50 (ms)",
           e.quiet_reg_new.p50, f.go_reg_new.p50),
       row("the same with etcdisc's health publishing off: Stop -> Down, p50 (ms)",
-          e.quiet_stop_down.p50, f.go_stop_down.p50));
+          e.quiet_stop_down.p50, f.go_stop_down.p50),
+      row("crossed, each client's own watcher replaced by the other's: Register -> "
+          "New, p50 (ms; etcdisc's column: etcdisc writes, Go watches)",
+          f.etcdisc_to_go_new.p50, f.go_to_etcdisc_new.p50),
+      row("crossed: Stop -> Down, p50 (ms; etcdisc's column: etcdisc writes, Go "
+          "watches; clientv3's: Go writes, etcdisc subscribes)",
+          f.etcdisc_to_go_down.p50, f.go_to_etcdisc_down.p50));
 }
 
 }  // namespace
@@ -263,6 +290,7 @@ PeerFigures PeerBenchmarks(const std::string& endpoints, const std::string& peer
   f.go_stop_down = Summarize(stop_down);
   WriteCdf(out_dir + "/clientv3_register_new.dat", reg_new);
   WriteCdf(out_dir + "/clientv3_stop_down.dat", stop_down);
+  Crossed(endpoints, peer, samples, &f);
   f.go_kill_down = GoKillToDown(peer, endpoints, kills);
   const double go_1 = GoRegistrationsPerSecond(peer, endpoints, 1);
   f.go_reg_per_s_16 = GoRegistrationsPerSecond(peer, endpoints, 16);

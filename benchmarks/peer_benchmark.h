@@ -26,6 +26,8 @@ struct EtcdiscFigures {
 struct PeerFigures {
   bool measured = false;  // false: no peer binary; the rest is unset
   Summary go_reg_new, go_stop_down, go_kill_down;
+  // Crossed: Go writes and etcdisc's subscriber reads, and the reverse.
+  Summary go_to_etcdisc_new, go_to_etcdisc_down, etcdisc_to_go_new, etcdisc_to_go_down;
   double go_reg_per_s_16 = 0;
   double etcdisc_cpu_ms_per_1k = 0, go_cpu_ms_per_1k = 0;
 };
