@@ -249,11 +249,7 @@ class Run {
       BackgroundProcess victim({self_path, "register-one", endpoints_, "killed", "2000"});
       auto uuid = victim.ReadLine(seconds(30));
       if (!uuid || AwaitEvent(*subscriber, "N", *uuid, seconds(10)) < 0) std::exit(1);
-      std::this_thread::sleep_for(
-          milliseconds(std::uniform_int_distribution<int>(0, 667)(rng)));
-      const int64_t t0 = NowNs();
-      victim.Signal(SIGKILL);
-      victim.Wait(seconds(5));
+      const int64_t t0 = KillAtRandomPoint(victim, rng);
       const int64_t t1 = AwaitEvent(*subscriber, "D", *uuid, seconds(20));
       if (t1 < 0) std::exit(1);
       kill_down.push_back((t1 - t0) / 1e6);

@@ -1,8 +1,11 @@
 #include "benchmarks/e2e_common.h"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -102,18 +105,35 @@ int64_t AwaitEvent(BackgroundProcess& watcher, const std::string& tag,
   return -1;
 }
 
-std::unique_ptr<BackgroundProcess> Helper(
-    std::vector<std::string> args, std::string* ready,
+std::unique_ptr<BackgroundProcess> StartHelper(
+    const std::vector<std::string>& argv, std::string* ready,
     const std::map<std::string, std::string>& env) {
-  args.insert(args.begin(), self_path);
-  auto p = std::make_unique<BackgroundProcess>(args, env);
-  auto line = p->ReadLine(seconds(120));
+  auto p = std::make_unique<BackgroundProcess>(argv, env);
+  // 10,000 services take a while to follow.
+  auto line = p->ReadLine(seconds(300));
   if (!line || line->rfind("READY", 0) != 0) {
-    std::fprintf(stderr, "helper %s did not start\n", args[1].c_str());
+    std::fprintf(stderr, "helper %s %s did not start\n", argv[0].c_str(),
+                 argv.size() > 1 ? argv[1].c_str() : "");
     std::exit(1);
   }
   if (ready != nullptr) *ready = line->substr(std::min<size_t>(6, line->size()));
   return p;
+}
+
+std::unique_ptr<BackgroundProcess> Helper(
+    std::vector<std::string> args, std::string* ready,
+    const std::map<std::string, std::string>& env) {
+  args.insert(args.begin(), self_path);
+  return StartHelper(args, ready, env);
+}
+
+int64_t KillAtRandomPoint(BackgroundProcess& victim, std::mt19937& rng) {
+  std::this_thread::sleep_for(
+      milliseconds(std::uniform_int_distribution<int>(0, 667)(rng)));
+  const int64_t killed = NowNs();
+  victim.Signal(SIGKILL);
+  victim.Wait(seconds(5));
+  return killed;
 }
 
 }  // namespace etcdisc::bench

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -54,11 +55,19 @@ std::string Row(const std::string& name, const Summary& s);
 // timestamp (ns), or -1 after `timeout`.
 int64_t AwaitEvent(BackgroundProcess& watcher, const std::string& tag,
                    const std::string& id, milliseconds timeout);
-// Starts this binary in a helper role and waits for its READY line (the rest
-// of it kept in `ready` if asked for). Exits when it does not come.
+// Starts `argv` and waits for its READY line (the rest of it kept in `ready`
+// if asked for). Exits when it does not come.
+std::unique_ptr<BackgroundProcess> StartHelper(
+    const std::vector<std::string>& argv, std::string* ready = nullptr,
+    const std::map<std::string, std::string>& env = {});
+// StartHelper of this binary in a helper role.
 std::unique_ptr<BackgroundProcess> Helper(
     std::vector<std::string> args, std::string* ready = nullptr,
     const std::map<std::string, std::string>& env = {});
+
+// Waits until a random point of a keep-alive cycle of 2 s / 3, then kills
+// `victim` -9 and reaps it; returns when it was killed (NowNs).
+int64_t KillAtRandomPoint(BackgroundProcess& victim, std::mt19937& rng);
 
 }  // namespace etcdisc::bench
 

@@ -1,7 +1,5 @@
 #include "benchmarks/membership_benchmark.h"
 
-#include <signal.h>
-
 #include <cstdlib>
 #include <random>
 #include <thread>
@@ -33,11 +31,7 @@ void Kills(const std::string& endpoints, int kills, const std::string& out_dir,
     auto victim = Helper({"member", endpoints, "bench", node, "2000"}, &ready);
     const std::string id = absl::StrCat(node, "@", ready);
     if (AwaitEvent(*observer, "U", id, seconds(10)) < 0) std::exit(1);
-    std::this_thread::sleep_for(
-        milliseconds(std::uniform_int_distribution<int>(0, 667)(rng)));
-    const int64_t t0 = NowNs();
-    victim->Signal(SIGKILL);
-    victim->Wait(seconds(5));
+    const int64_t t0 = KillAtRandomPoint(*victim, rng);
     const int64_t t1 = AwaitEvent(*observer, "D", id, seconds(20));
     const int64_t t2 = AwaitEvent(*observer, "C", id, seconds(20));
     if (t1 < 0 || t2 < 0) std::exit(1);

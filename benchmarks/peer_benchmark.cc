@@ -1,21 +1,21 @@
 #include "benchmarks/peer_benchmark.h"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <random>
 #include <sstream>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "benchmarks/e2e_common.h"
+#include "util/proc_files.h"
 
 namespace etcdisc::bench {
 namespace {
@@ -29,20 +29,24 @@ constexpr int kCpuWriters = 4;
   std::exit(1);
 }
 
-// Starts the peer in a role and waits for its READY line (the rest of the
-// line kept in `ready` if asked for).
+// The peer in a role that prints READY once started (the rest of that line
+// kept in `ready` if asked for).
 std::unique_ptr<BackgroundProcess> StartPeer(const std::string& peer,
                                              std::vector<std::string> args,
-                                             bool with_stdin,
                                              std::string* ready = nullptr) {
   args.insert(args.begin(), peer);
-  auto p = std::make_unique<BackgroundProcess>(args, std::map<std::string, std::string>{},
-                                               with_stdin);
-  if (with_stdin) return p;  // The registrar says nothing until asked.
-  auto line = p->ReadLine(seconds(300));
-  if (!line || line->rfind("READY", 0) != 0) Fail(args[1] + " did not start");
-  if (ready != nullptr) *ready = line->substr(std::min<size_t>(6, line->size()));
-  return p;
+  return StartHelper(args, ready);
+}
+
+// A Go registrar of `service`, driven through its stdin; it says nothing
+// until asked.
+std::unique_ptr<BackgroundProcess> StartRegistrar(const std::string& peer,
+                                                  const std::string& endpoints,
+                                                  const std::string& service,
+                                                  const std::string& ttl_s) {
+  return std::make_unique<BackgroundProcess>(
+      std::vector<std::string>{peer, "registrar", endpoints, service, ttl_s},
+      std::map<std::string, std::string>{}, true);
 }
 
 // The registrar's answer "<ns> TAG <uuid>" to a command: its time and uuid.
@@ -82,14 +86,14 @@ void Crossed(const std::string& endpoints, const std::string& peer, int samples,
   std::vector<double> reg_new, stop_down;
   {
     auto ours = Helper({"subscribe", endpoints, "crossed-go"});
-    auto registrar = StartPeer(peer, {"registrar", endpoints, "crossed-go", "10"}, true);
+    auto registrar = StartRegistrar(peer, endpoints, "crossed-go", "10");
     GoRegisterAndStop(*registrar, *ours, samples, &reg_new, &stop_down);
   }
   f->go_to_etcdisc_new = Summarize(reg_new);
   f->go_to_etcdisc_down = Summarize(stop_down);
   reg_new.clear();
   stop_down.clear();
-  auto watcher = StartPeer(peer, {"watch", endpoints, "/services/crossed-etcdisc/"}, false);
+  auto watcher = StartPeer(peer, {"watch", endpoints, "/services/crossed-etcdisc/"});
   auto client = MakeClient(endpoints);
   RegisterAndStop(*client, *watcher, "crossed-etcdisc", samples, &reg_new, &stop_down);
   f->etcdisc_to_go_new = Summarize(reg_new);
@@ -99,19 +103,15 @@ void Crossed(const std::string& endpoints, const std::string& peer, int samples,
 // A Go registrar (TTL 2 s) killed -9 at a random point of its keep-alive
 // cycle -> the Go watcher sees its key deleted; `kills` times.
 Summary GoKillToDown(const std::string& peer, const std::string& endpoints, int kills) {
-  auto watcher = StartPeer(peer, {"watch", endpoints, "/services/killed-go/"}, false);
+  auto watcher = StartPeer(peer, {"watch", endpoints, "/services/killed-go/"});
   std::mt19937 rng(7);
   std::vector<double> ms;
   for (int k = 0; k < kills; ++k) {
-    auto victim = StartPeer(peer, {"registrar", endpoints, "killed-go", "2"}, true);
+    auto victim = StartRegistrar(peer, endpoints, "killed-go", "2");
     if (!victim->WriteLine("register")) Fail("registrar gone");
     const std::string uuid = Answer(*victim, "R").second;
     if (AwaitEvent(*watcher, "N", uuid, seconds(10)) < 0) Fail("watcher missed " + uuid);
-    std::this_thread::sleep_for(
-        milliseconds(std::uniform_int_distribution<int>(0, 667)(rng)));
-    const int64_t t0 = NowNs();
-    victim->Signal(SIGKILL);
-    victim->Wait(seconds(5));
+    const int64_t t0 = KillAtRandomPoint(*victim, rng);
     const int64_t t1 = AwaitEvent(*watcher, "D", uuid, seconds(20));
     if (t1 < 0) Fail("no delete after a kill");
     ms.push_back((t1 - t0) / 1e6);
@@ -131,13 +131,14 @@ double GoRegistrationsPerSecond(const std::string& peer, const std::string& endp
 
 // CPU time a process has used so far (user + system), in milliseconds.
 double CpuMs(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-  std::string skip;
-  for (int i = 0; i < 11; ++i) fields >> skip;  // state ... cmajflt
-  long utime = 0, stime = 0;
-  fields >> utime >> stime;
+  const std::string stat =
+      internal::ReadSmallFile("/proc/" + std::to_string(pid) + "/stat");
+  const std::vector<absl::string_view> fields = internal::StatFields(stat);
+  long utime = 0, stime = 0;  // stat(5)'s fields 14 and 15, in clock ticks.
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    Fail("cannot read the CPU time of process " + std::to_string(pid));
+  }
   return (utime + stime) * 1000.0 / ::sysconf(_SC_CLK_TCK);
 }
 
@@ -187,7 +188,7 @@ void PutThenDeleteHosts(const std::string& endpoints) {
 void CpuPerEvent(const std::string& endpoints, const std::string& peer,
                  PeerFigures* f) {
   auto ours = Helper({"subscribe", endpoints, "cpu"});
-  auto go = StartPeer(peer, {"watch", endpoints, "/services/cpu/"}, false);
+  auto go = StartPeer(peer, {"watch", endpoints, "/services/cpu/"});
   const double ours0 = CpuMs(ours->pid()), go0 = CpuMs(go->pid());
   std::thread writer([&] { PutThenDeleteHosts(endpoints); });
   // Both read on, so that neither blocks on a full pipe.
@@ -229,11 +230,11 @@ ManyWatches EtcdiscManyWatches(const std::string& endpoints) {
 
 ManyWatches GoManyWatches(const std::string& endpoints, const std::string& peer) {
   ManyWatches m;
-  auto many = StartPeer(peer, {"watches", endpoints, std::to_string(kWatches)}, false,
+  auto many = StartPeer(peer, {"watches", endpoints, std::to_string(kWatches)},
                         &m.goroutines);
   m.rss_kib = RssKiB(many->pid());
   m.threads = ThreadCount(many->pid());
-  auto registrar = StartPeer(peer, {"registrar", endpoints, "svc-500", "10"}, true);
+  auto registrar = StartRegistrar(peer, endpoints, "svc-500", "10");
   std::vector<double> reg_new, unused;
   GoRegisterAndStop(*registrar, *many, 300, &reg_new, &unused);
   m.reg_new = Summarize(reg_new);
@@ -282,8 +283,8 @@ PeerFigures PeerBenchmarks(const std::string& endpoints, const std::string& peer
   }
   std::vector<double> reg_new, stop_down;
   {
-    auto watcher = StartPeer(peer, {"watch", endpoints, "/services/bench-go/"}, false);
-    auto registrar = StartPeer(peer, {"registrar", endpoints, "bench-go", "10"}, true);
+    auto watcher = StartPeer(peer, {"watch", endpoints, "/services/bench-go/"});
+    auto registrar = StartRegistrar(peer, endpoints, "bench-go", "10");
     GoRegisterAndStop(*registrar, *watcher, samples, &reg_new, &stop_down);
   }
   f.go_reg_new = Summarize(reg_new);
