@@ -94,7 +94,12 @@ class ServiceChannels {
   // InvalidArgument for an invalid service name or options; as
   // Balancer::Open otherwise. Returns at once, before the first read.
   static absl::StatusOr<std::unique_ptr<ServiceChannels>> Open(
-      Client& client, absl::string_view service, ChannelOptions options = {});
+      Client& client, absl::string_view service, ChannelOptions options);
+  // With the default ChannelOptions. (An overload rather than a default
+  // argument: GCC 12 at -O3 warns, wrongly, that a default ChannelOptions
+  // built in the caller's code may be used uninitialized.)
+  static absl::StatusOr<std::unique_ptr<ServiceChannels>> Open(
+      Client& client, absl::string_view service);
   ~ServiceChannels();
   ServiceChannels(const ServiceChannels&) = delete;
   ServiceChannels& operator=(const ServiceChannels&) = delete;

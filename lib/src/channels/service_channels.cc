@@ -71,6 +71,11 @@ absl::StatusOr<std::unique_ptr<ServiceChannels>> ServiceChannels::Open(
       new ServiceChannels(std::move(set), std::move(view)));
 }
 
+absl::StatusOr<std::unique_ptr<ServiceChannels>> ServiceChannels::Open(
+    Client& client, absl::string_view service) {
+  return Open(client, service, ChannelOptions());
+}
+
 ServiceChannels::ServiceChannels(std::unique_ptr<internal::ChannelSet> set,
                                  std::unique_ptr<ServiceView> view)
     : set_(std::move(set)), view_(std::move(view)) {}
