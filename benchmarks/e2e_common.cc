@@ -64,7 +64,7 @@ Summary RegisterToNew(Client& client, BackgroundProcess& watcher,
 void RegisterAndStop(Client& client, BackgroundProcess& watcher,
                      const std::string& service, int samples,
                      std::vector<double>* reg_new, std::vector<double>* stop_down,
-                     const RegisterOptions& options) {
+                     const RegisterOptions& options, milliseconds settle) {
   Host host;
   host.name = "10.0.0.1";
   host.ports = {{"http", "8080"}};
@@ -73,6 +73,7 @@ void RegisterAndStop(Client& client, BackgroundProcess& watcher,
     auto reg = client.Register(service, host, options);
     if (!reg.ok()) std::exit(1);
     const int64_t t1 = AwaitEvent(watcher, "N", (*reg)->UUID(), seconds(10));
+    if (settle.count() > 0) std::this_thread::sleep_for(settle);
     const int64_t t2 = NowNs();
     if (!(*reg)->Stop().ok()) std::exit(1);
     const int64_t t3 = AwaitEvent(watcher, "D", (*reg)->UUID(), seconds(10));

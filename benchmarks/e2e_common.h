@@ -44,10 +44,12 @@ Summary RegisterToNew(Client& client, BackgroundProcess& watcher,
 
 // Registers and stops a host of `service` `samples` times (after 50 for
 // warm-up), timing Register -> New and Stop -> Down as `watcher` sees them.
+// Each registration is stopped `settle` after its New was seen (0: at once).
 void RegisterAndStop(Client& client, BackgroundProcess& watcher,
                      const std::string& service, int samples,
                      std::vector<double>* reg_new, std::vector<double>* stop_down,
-                     const RegisterOptions& options = RegisterOptions());
+                     const RegisterOptions& options = RegisterOptions(),
+                     milliseconds settle = milliseconds(0));
 
 // "| name | n | p50 | p90 | p99 | max |" in ms.
 std::string Row(const std::string& name, const Summary& s);

@@ -23,6 +23,7 @@ namespace {
 constexpr int kWatches = 10000;     // services held by one process
 constexpr int kCpuHosts = 10000;    // hosts put, then deleted: 2x events
 constexpr int kCpuWriters = 4;
+constexpr milliseconds kSettle{20};  // a registration's age at its Stop
 
 [[noreturn]] void Fail(const std::string& what) {
   std::fprintf(stderr, "bench: clientv3 peer: %s\n", what.c_str());
@@ -61,14 +62,17 @@ std::pair<int64_t, std::string> Answer(BackgroundProcess& registrar,
 }
 
 // What RegisterAndStop measures of etcdisc, done by the Go registrar and
-// seen by a Go watcher: `samples` after 50 for warm-up.
+// seen by a Go watcher: `samples` after 50 for warm-up, each registration
+// stopped `settle` after its New was seen.
 void GoRegisterAndStop(BackgroundProcess& registrar, BackgroundProcess& watcher,
                        int samples, std::vector<double>* reg_new,
-                       std::vector<double>* stop_down) {
+                       std::vector<double>* stop_down,
+                       milliseconds settle = milliseconds(0)) {
   for (int i = -50; i < samples; ++i) {
     if (!registrar.WriteLine("register")) Fail("registrar gone");
     const auto [t0, uuid] = Answer(registrar, "R");
     const int64_t t1 = AwaitEvent(watcher, "N", uuid, seconds(10));
+    if (settle.count() > 0) std::this_thread::sleep_for(settle);
     if (!registrar.WriteLine("stop " + uuid)) Fail("registrar gone");
     const int64_t t2 = Answer(registrar, "S").first;
     const int64_t t3 = AwaitEvent(watcher, "D", uuid, seconds(10));
@@ -98,6 +102,27 @@ void Crossed(const std::string& endpoints, const std::string& peer, int samples,
   RegisterAndStop(*client, *watcher, "crossed-etcdisc", samples, &reg_new, &stop_down);
   f->etcdisc_to_go_new = Summarize(reg_new);
   f->etcdisc_to_go_down = Summarize(stop_down);
+}
+
+// Stop -> Down of registrations that have been up for kSettle: an etcdisc
+// registration's first milliseconds carry the creation of its two key
+// watches, which a Stop right after New overlaps and a Go registration,
+// which watches nothing, does not have.
+void Settled(const std::string& endpoints, const std::string& peer, int samples,
+             PeerFigures* f) {
+  std::vector<double> reg_new, stop_down;
+  {
+    auto watcher = StartPeer(peer, {"watch", endpoints, "/services/settled-go/"});
+    auto registrar = StartRegistrar(peer, endpoints, "settled-go", "10");
+    GoRegisterAndStop(*registrar, *watcher, samples, &reg_new, &stop_down, kSettle);
+  }
+  f->go_settled_down = Summarize(stop_down);
+  stop_down.clear();
+  auto subscriber = Helper({"subscribe", endpoints, "settled"});
+  auto client = MakeClient(endpoints);
+  RegisterAndStop(*client, *subscriber, "settled", samples, &reg_new, &stop_down,
+                  RegisterOptions(), kSettle);
+  f->etcdisc_settled_down = Summarize(stop_down);
 }
 
 // A Go registrar (TTL 2 s) killed -9 at a random point of its keep-alive
@@ -265,7 +290,12 @@ std::string LatencyRows(const EtcdiscFigures& e, const PeerFigures& f) {
           f.etcdisc_to_go_new.p50, f.go_to_etcdisc_new.p50),
       row("crossed: Stop -> Down, p50 (ms; etcdisc's column: etcdisc writes, Go "
           "watches; clientv3's: Go writes, etcdisc subscribes)",
-          f.etcdisc_to_go_down.p50, f.go_to_etcdisc_down.p50));
+          f.etcdisc_to_go_down.p50, f.go_to_etcdisc_down.p50),
+      row(absl::StrFormat("settled: Stop -> Down %d ms after New, p50 (ms)",
+                          kSettle.count()),
+          f.etcdisc_settled_down.p50, f.go_settled_down.p50),
+      row("settled: Stop -> Down, p99 (ms)", f.etcdisc_settled_down.p99,
+          f.go_settled_down.p99));
 }
 
 }  // namespace
@@ -292,6 +322,7 @@ PeerFigures PeerBenchmarks(const std::string& endpoints, const std::string& peer
   WriteCdf(out_dir + "/clientv3_register_new.dat", reg_new);
   WriteCdf(out_dir + "/clientv3_stop_down.dat", stop_down);
   Crossed(endpoints, peer, samples, &f);
+  Settled(endpoints, peer, samples, &f);
   f.go_kill_down = GoKillToDown(peer, endpoints, kills);
   const double go_1 = GoRegistrationsPerSecond(peer, endpoints, 1);
   f.go_reg_per_s_16 = GoRegistrationsPerSecond(peer, endpoints, 16);

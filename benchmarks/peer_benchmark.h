@@ -28,6 +28,8 @@ struct PeerFigures {
   Summary go_reg_new, go_stop_down, go_kill_down;
   // Crossed: Go writes and etcdisc's subscriber reads, and the reverse.
   Summary go_to_etcdisc_new, go_to_etcdisc_down, etcdisc_to_go_new, etcdisc_to_go_down;
+  // Stop -> Down of registrations stopped a while after their New.
+  Summary etcdisc_settled_down, go_settled_down;
   double go_reg_per_s_16 = 0;
   double etcdisc_cpu_ms_per_1k = 0, go_cpu_ms_per_1k = 0;
 };
