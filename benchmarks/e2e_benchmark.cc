@@ -10,7 +10,9 @@
 // then the peer. Helper roles:
 //   subscribe ENDPOINTS SERVICE[,SERVICE...]   etcdisc Subscribe, one line per event
 //   raw-watch ENDPOINTS PREFIX                 the etcd layer's watch, one line per event
-//   register-one ENDPOINTS SERVICE TTL_MS      registers, prints its uuid, waits to be killed
+//   register-one ENDPOINTS SERVICE TTL_MS      registers, prints its uuid, then
+//                                              "<ns> K <uuid>" at each refresh of
+//                                              its lease; waits to be killed
 //   idle ENDPOINTS                             one registration + one subscription
 //   member ENDPOINTS CLUSTER NODE TTL_MS       joins; as "observer", prints ups,
 //                                              downs and cleanups
@@ -41,6 +43,7 @@
 #include "benchmarks/membership_benchmark.h"
 #include "benchmarks/peer_benchmark.h"
 #include "benchmarks/view_benchmark.h"
+#include "discovery/client_access.h"
 #include "discovery/options.h"
 #include "etcd/etcd_client.h"
 #include "etcdisc/client.h"
@@ -106,8 +109,28 @@ int RoleRegisterOne(const std::string& endpoints, const std::string& service,
   options.ttl = milliseconds(ttl_ms);
   auto reg = client->Register(service, host, options);
   if (!reg.ok() || !(*reg)->WaitRegistration(seconds(20)).ok()) return 1;
-  Emit((*reg)->UUID());
-  while (true) std::this_thread::sleep_for(seconds(1));
+  const std::string uuid = (*reg)->UUID();
+  Emit(uuid);
+  // Its lease, from its host key; then each refresh, as the time the
+  // refresh was sent (the lease keeper's valid-until less the TTL).
+  internal::EtcdClient& etcd = internal::ClientAccess::Core(*client).etcd();
+  internal::RangeRequest read;
+  read.key = absl::StrCat("/services/", service, "/", uuid);
+  auto got = etcd.kv().Range(read);
+  if (!got.ok() || got->kvs.empty()) return 1;
+  const int64_t lease = got->kvs[0].lease;
+  auto last = std::chrono::steady_clock::time_point{};
+  while (true) {
+    const auto valid_until = etcd.keeper().ValidUntil(lease);
+    if (valid_until != last) {
+      last = valid_until;
+      const auto sent = valid_until - std::chrono::seconds((ttl_ms + 999) / 1000);
+      Emit(absl::StrCat(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            sent.time_since_epoch()).count(),
+                        " K ", uuid));
+    }
+    std::this_thread::sleep_for(milliseconds(1));
+  }
 }
 
 int RoleIdle(const std::string& endpoints) {
@@ -244,24 +267,29 @@ class Run {
   void Kills(std::string* report) {
     auto subscriber = Helper({"subscribe", endpoints_, "killed"});
     std::mt19937 rng(7);
-    std::vector<double> kill_down;
+    KillSplit split;
     for (int k = 0; k < o_.kills; ++k) {
+      WaitRandomPointOfExpiryScan(rng);
       BackgroundProcess victim({self_path, "register-one", endpoints_, "killed", "2000"});
       auto uuid = victim.ReadLine(seconds(30));
       if (!uuid || AwaitEvent(*subscriber, "N", *uuid, seconds(10)) < 0) std::exit(1);
       const int64_t t0 = KillAtRandomPoint(victim, rng);
       const int64_t t1 = AwaitEvent(*subscriber, "D", *uuid, seconds(20));
       if (t1 < 0) std::exit(1);
-      kill_down.push_back((t1 - t0) / 1e6);
+      AddKill(t0, t1, victim.TakeLines(), milliseconds(2000), &split);
     }
-    kill_ = Summarize(kill_down);
-    WriteCdf(o_.out + "/kill_down.dat", kill_down);
+    kill_ = Summarize(split.total);
+    WriteCdf(o_.out + "/kill_down.dat", split.total);
     const Summary expiry = LeaseExpiry(o_.kills);
     absl::StrAppend(report,
         "## 3. kill -9 -> SubscribeDown at TTL 2 s\n\n",
-        absl::StrFormat("%zu kills at random points of the keep-alive cycle: "
-                        "min %.0f ms, median %.0f ms, max %.0f ms.\n\n",
-                        kill_.n, kill_.min, kill_.p50, kill_.max),
+        absl::StrFormat("%zu kills at random points of the keep-alive cycle "
+                        "(each victim started at a random point of etcd's "
+                        "expiry scan): "
+                        "min %.0f ms, median %.0f ms, max %.0f ms. Split at the "
+                        "end of the lease as the victim knew it: %s.\n\n",
+                        kill_.n, kill_.min, kill_.p50, kill_.max,
+                        DescribeSplit(split)),
         absl::StrFormat("etcd's own part, without etcdisc: a lease of TTL 2 s "
                         "granted and never refreshed, from the grant's answer to "
                         "its key's delete seen by a raw watch, %zu times: min "
@@ -278,9 +306,7 @@ class Run {
     std::vector<double> ms;
     std::mt19937 rng(11);
     for (int i = 0; i < n; ++i) {
-      // At a random point of etcd's scan cycle.
-      std::this_thread::sleep_for(
-          milliseconds(std::uniform_int_distribution<int>(0, 500)(rng)));
+      WaitRandomPointOfExpiryScan(rng);
       auto lease = raw->lease().Grant(seconds(2));
       const int64_t t0 = NowNs();
       const std::string key = absl::StrCat("/bench/expiry/", i);

@@ -128,6 +128,11 @@ std::unique_ptr<BackgroundProcess> Helper(
   return StartHelper(args, ready, env);
 }
 
+void WaitRandomPointOfExpiryScan(std::mt19937& rng) {
+  std::this_thread::sleep_for(
+      milliseconds(std::uniform_int_distribution<int>(0, 500)(rng)));
+}
+
 int64_t KillAtRandomPoint(BackgroundProcess& victim, std::mt19937& rng) {
   std::this_thread::sleep_for(
       milliseconds(std::uniform_int_distribution<int>(0, 667)(rng)));
@@ -135,6 +140,35 @@ int64_t KillAtRandomPoint(BackgroundProcess& victim, std::mt19937& rng) {
   victim.Signal(SIGKILL);
   victim.Wait(seconds(5));
   return killed;
+}
+
+void AddKill(int64_t killed_ns, int64_t down_ns,
+             const std::vector<std::string>& lines, milliseconds ttl,
+             KillSplit* split) {
+  int64_t refreshed = -1;
+  for (const std::string& line : lines) {
+    const size_t tag = line.find(" K ");
+    const int64_t at = std::atoll(line.c_str());
+    if (tag != std::string::npos && at < killed_ns) refreshed = std::max(refreshed, at);
+  }
+  if (refreshed < 0) {
+    std::fprintf(stderr, "bench: a victim printed no refresh before its kill\n");
+    std::exit(1);
+  }
+  const int64_t ends = refreshed + std::chrono::nanoseconds(ttl).count();
+  split->total.push_back((down_ns - killed_ns) / 1e6);
+  split->left.push_back((ends - killed_ns) / 1e6);
+  split->after.push_back((down_ns - ends) / 1e6);
+}
+
+std::string DescribeSplit(const KillSplit& split) {
+  const Summary left = Summarize(split.left), after = Summarize(split.after);
+  return absl::StrFormat(
+      "what the lease had left at the kill (last refresh + TTL - kill): min "
+      "%.0f, median %.0f, max %.0f ms; from the lease's end to the Down "
+      "(etcd's expiry scan, the revoke, the delivery): min %.0f, median %.0f, "
+      "max %.0f ms",
+      left.min, left.p50, left.max, after.min, after.p50, after.max);
 }
 
 }  // namespace etcdisc::bench

@@ -67,9 +67,33 @@ std::unique_ptr<BackgroundProcess> Helper(
     std::vector<std::string> args, std::string* ready = nullptr,
     const std::map<std::string, std::string>& env = {});
 
+// Waits until a random point of etcd's expiry scan, which runs every 500 ms:
+// call it before starting each victim of a kill loop. A victim started right
+// after the previous one's Down (which that scan produced) would grant its
+// lease, and so reach its end, at nearly the same point of every scan cycle,
+// and each kill would wait the same (nearly the longest) time for the scan.
+void WaitRandomPointOfExpiryScan(std::mt19937& rng);
+
 // Waits until a random point of a keep-alive cycle of 2 s / 3, then kills
 // `victim` -9 and reaps it; returns when it was killed (NowNs).
 int64_t KillAtRandomPoint(BackgroundProcess& victim, std::mt19937& rng);
+
+// kill -9 -> Down, split at the lease's end as its holder knew it. A victim
+// prints "<ns> K <uuid>" at each refresh of its lease; its last one before
+// the kill, plus the TTL, is when the lease ends. `left`: what the lease
+// had left at the kill (the client's part: how recently it refreshed);
+// `after`: from that end to the Down (etcd's part: its expiry scan, the
+// revoke through raft, the delivery).
+struct KillSplit {
+  std::vector<double> total, left, after;  // ms, one per kill
+};
+// Adds one kill to `split`: killed and down at `killed_ns` and `down_ns`,
+// `lines` all the victim printed. Exits when no refresh came before the kill.
+void AddKill(int64_t killed_ns, int64_t down_ns,
+             const std::vector<std::string>& lines, milliseconds ttl,
+             KillSplit* split);
+// "median total = median left + median after" in words, for a report.
+std::string DescribeSplit(const KillSplit& split);
 
 }  // namespace etcdisc::bench
 

@@ -28,6 +28,7 @@ void Kills(const std::string& endpoints, int kills, const std::string& out_dir,
   for (int k = 0; k < kills; ++k) {
     const std::string node = absl::StrCat("victim-", k);
     std::string ready;
+    WaitRandomPointOfExpiryScan(rng);
     auto victim = Helper({"member", endpoints, "bench", node, "2000"}, &ready);
     const std::string id = absl::StrCat(node, "@", ready);
     if (AwaitEvent(*observer, "U", id, seconds(10)) < 0) std::exit(1);

@@ -30,6 +30,7 @@ struct PeerFigures {
   Summary go_to_etcdisc_new, go_to_etcdisc_down, etcdisc_to_go_new, etcdisc_to_go_down;
   // Stop -> Down of registrations stopped a while after their New.
   Summary etcdisc_settled_down, go_settled_down;
+  std::string go_kill_split;  // DescribeSplit of the Go registrars' kills
   double go_reg_per_s_16 = 0;
   double etcdisc_cpu_ms_per_1k = 0, go_cpu_ms_per_1k = 0;
 };

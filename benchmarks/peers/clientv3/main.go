@@ -7,11 +7,12 @@
 //	clientv3-peer watch ENDPOINTS PREFIX
 //	    watches PREFIX; prints "READY", then "<ns> N <uuid>" for each key
 //	    created and "<ns> D <uuid>" for each key deleted.
-//	clientv3-peer registrar ENDPOINTS SERVICE TTL_S
+//	clientv3-peer registrar ENDPOINTS SERVICE TTL_S [refreshes]
 //	    reads commands on stdin: "register" grants a lease, puts a host
 //	    record under it and keeps it alive, printing "<ns> R <uuid>" with the
 //	    time before the grant; "stop UUID" revokes that lease, printing
-//	    "<ns> S <uuid>" with the time before the revoke.
+//	    "<ns> S <uuid>" with the time before the revoke. With "refreshes",
+//	    also "<ns> K <uuid>" when etcd answers a refresh of the lease.
 //	clientv3-peer throughput ENDPOINTS REGISTRARS MILLIS
 //	    REGISTRARS clients (one connection each) grant, put and keep alive
 //	    as fast as they can for MILLIS; prints "RATE <registrations per s>",
@@ -28,6 +29,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.etcd.io/etcd/clientv3"
@@ -44,7 +46,9 @@ func main() {
 	case os.Args[1] == "watch" && len(args) == 1:
 		err = watch(endpoints, []string{args[0]}, func() string { return "READY" })
 	case os.Args[1] == "registrar" && len(args) == 2:
-		err = registrar(endpoints, args[0], atoi(args[1]))
+		err = registrar(endpoints, args[0], atoi(args[1]), false)
+	case os.Args[1] == "registrar" && len(args) == 3 && args[2] == "refreshes":
+		err = registrar(endpoints, args[0], atoi(args[1]), true)
 	case os.Args[1] == "throughput" && len(args) == 2:
 		err = throughput(endpoints, atoi(args[0]), atoi(args[1]))
 	case os.Args[1] == "watches" && len(args) == 1:
@@ -77,9 +81,15 @@ func connect(endpoints []string) (*clientv3.Client, error) {
 }
 
 // out is stdout, flushed line by line: the measuring process reads it live.
-var out = bufio.NewWriter(os.Stdout)
+// Goroutines share it under outMu.
+var (
+	outMu sync.Mutex
+	out   = bufio.NewWriter(os.Stdout)
+)
 
 func emit(format string, a ...interface{}) {
+	outMu.Lock()
+	defer outMu.Unlock()
 	fmt.Fprintf(out, format+"\n", a...)
 	out.Flush()
 }
@@ -89,8 +99,9 @@ func lastPart(key []byte) string {
 	return k[strings.LastIndexByte(k, '/')+1:]
 }
 
-// registrar serves "register" and "stop UUID" commands read from stdin.
-func registrar(endpoints []string, service string, ttl int) error {
+// registrar serves "register" and "stop UUID" commands read from stdin;
+// with refreshes, it prints each refresh etcd answers.
+func registrar(endpoints []string, service string, ttl int, refreshes bool) error {
 	cli, err := connect(endpoints)
 	if err != nil {
 		return err
@@ -107,8 +118,12 @@ func registrar(endpoints []string, service string, ttl int) error {
 		switch {
 		case len(fields) == 1 && fields[0] == "register":
 			uuid := newUUID()
+			var refreshed func()
+			if refreshes {
+				refreshed = func() { emit("%d K %s", nowNs(), uuid) }
+			}
 			t0 := nowNs()
-			lease, stop, err := register(cli, service, uuid, int64(ttl))
+			lease, stop, err := register(cli, service, uuid, int64(ttl), refreshed)
 			if err != nil {
 				return err
 			}
@@ -134,8 +149,9 @@ func registrar(endpoints []string, service string, ttl int) error {
 }
 
 // register does what a Go service does to be found: grants a lease, puts its
-// host record under it, and keeps the lease alive until stop is called.
-func register(cli *clientv3.Client, service, uuid string, ttl int64) (clientv3.LeaseID, context.CancelFunc, error) {
+// host record under it, and keeps the lease alive until stop is called,
+// calling refreshed (if not nil) at each refresh etcd answers.
+func register(cli *clientv3.Client, service, uuid string, ttl int64, refreshed func()) (clientv3.LeaseID, context.CancelFunc, error) {
 	ctx := context.Background()
 	grant, err := cli.Grant(ctx, ttl)
 	if err != nil {
@@ -153,6 +169,9 @@ func register(cli *clientv3.Client, service, uuid string, ttl int64) (clientv3.L
 	}
 	go func() {
 		for range replies {
+			if refreshed != nil {
+				refreshed()
+			}
 		}
 	}()
 	return grant.ID, stop, nil

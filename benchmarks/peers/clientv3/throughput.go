@@ -31,7 +31,7 @@ func throughput(endpoints []string, n, millis int) error {
 		go func(i int, cli *clientv3.Client) {
 			defer wg.Done()
 			for atomic.LoadInt32(&stopped) == 0 {
-				lease, stop, err := register(cli, "throughput-go", newUUID(), 30)
+				lease, stop, err := register(cli, "throughput-go", newUUID(), 30, nil)
 				if err != nil {
 					continue
 				}
