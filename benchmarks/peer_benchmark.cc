@@ -273,7 +273,7 @@ ManyWatches GoManyWatches(const std::string& endpoints, const std::string& peer)
   m.threads = ThreadCount(many->pid());
   auto registrar = StartRegistrar(peer, endpoints, "svc-500", "10");
   std::vector<double> reg_new, unused;
-  GoRegisterAndStop(*registrar, *many, 300, &reg_new, &unused);
+  GoRegisterAndStop(*registrar, *many, kLoadedSamples, &reg_new, &unused);
   m.reg_new = Summarize(reg_new);
   return m;
 }
