@@ -183,6 +183,7 @@ class Run {
       put_watch.push_back((t1 - t0) / 1e6);
       revoke_delete.push_back((t3 - t2) / 1e6);
     }
+    const std::string revoke_rows = RevokeByLeaseContent(*raw, *raw_watch);
     // etcdisc: Register -> New, Stop -> Down, seen by a subscriber process.
     auto subscriber = Helper({"subscribe", endpoints_, "bench"});
     auto client = MakeClient(endpoints_);
@@ -211,6 +212,7 @@ class Run {
         Row("floor: raw put under a lease -> raw watch", floor_),
         Row("etcdisc: Register -> SubscribeNew", reg_new_),
         Row("floor: raw lease revoke -> raw watch delete", revoke),
+        revoke_rows,
         Row("etcdisc: Stop -> SubscribeDown", stop_down_),
         Row("etcdisc, health publishing off: Register -> SubscribeNew",
             figures_.quiet_reg_new),
@@ -224,6 +226,51 @@ class Run {
                         figures_.quiet_reg_new.p50 / floor_.p50,
                         figures_.quiet_stop_down.p50 / floor_.p50),
         "![CDF](register_new.png)\n\n");
+  }
+
+  // A raw revoke seen by a raw watch of the one watched key, by what else
+  // the lease carries: keys outside the watch (an etcdisc lease also holds
+  // the service record, when its registration wrote it), and whether the
+  // revoking client was keeping it alive. The variants take turns, sample
+  // by sample, so that drift of the machine falls on all alike.
+  std::string RevokeByLeaseContent(internal::EtcdClient& raw, BackgroundProcess& watch) {
+    struct Variant {
+      std::string name;
+      int other_keys;
+      bool kept;
+      std::vector<double> ms;
+    };
+    std::vector<Variant> variants = {
+        {"raw revoke, lease with the watched key and 1 other", 1, false, {}},
+        {"raw revoke, lease with the watched key and 2 others", 2, false, {}},
+        {"raw revoke, lease with one key, kept alive until the revoke", 0, true, {}},
+    };
+    const std::string value(180, 'x');
+    for (int i = -50; i < o_.samples; ++i) {
+      for (Variant& v : variants) {
+        auto lease = raw.lease().Grant(seconds(30));
+        if (!lease.ok()) std::exit(1);
+        const std::string key = absl::StrCat("/bench/raw/v", i + 50, "-", v.other_keys, v.kept);
+        internal::TxnRequest txn;
+        txn.success.push_back(internal::TxnOp::Put({key, value, lease->id, false}));
+        for (int k = 0; k < v.other_keys; ++k) {
+          txn.success.push_back(internal::TxnOp::Put(
+              {absl::StrCat("/bench/other/", i + 50, "/", k), value, lease->id, false}));
+        }
+        if (!raw.kv().Txn(txn).ok()) std::exit(1);
+        if (v.kept) raw.keeper().Keep(lease->id, lease->ttl_seconds, [](const absl::Status&) {});
+        if (AwaitEvent(watch, "P", key, seconds(10)) < 0) std::exit(1);
+        if (v.kept) raw.keeper().Forget(lease->id);
+        const int64_t t0 = NowNs();
+        if (!raw.lease().Revoke(lease->id).ok()) std::exit(1);
+        const int64_t t1 = AwaitEvent(watch, "D", key, seconds(10));
+        if (t1 < 0) std::exit(1);
+        if (i >= 0) v.ms.push_back((t1 - t0) / 1e6);
+      }
+    }
+    std::string rows;
+    for (const Variant& v : variants) absl::StrAppend(&rows, Row(v.name, Summarize(v.ms)));
+    return rows;
   }
 
   // The same, against an etcd with TLS and authentication (a password
