@@ -64,7 +64,8 @@ Summary RegisterToNew(Client& client, BackgroundProcess& watcher,
 void RegisterAndStop(Client& client, BackgroundProcess& watcher,
                      const std::string& service, int samples,
                      std::vector<double>* reg_new, std::vector<double>* stop_down,
-                     const RegisterOptions& options, milliseconds settle) {
+                     const RegisterOptions& options,
+                     const std::function<void()>& before_stop) {
   Host host;
   host.name = "10.0.0.1";
   host.ports = {{"http", "8080"}};
@@ -73,7 +74,7 @@ void RegisterAndStop(Client& client, BackgroundProcess& watcher,
     auto reg = client.Register(service, host, options);
     if (!reg.ok()) std::exit(1);
     const int64_t t1 = AwaitEvent(watcher, "N", (*reg)->UUID(), seconds(10));
-    if (settle.count() > 0) std::this_thread::sleep_for(settle);
+    if (before_stop) before_stop();
     const int64_t t2 = NowNs();
     if (!(*reg)->Stop().ok()) std::exit(1);
     const int64_t t3 = AwaitEvent(watcher, "D", (*reg)->UUID(), seconds(10));
@@ -82,6 +83,13 @@ void RegisterAndStop(Client& client, BackgroundProcess& watcher,
     reg_new->push_back((t1 - t0) / 1e6);
     stop_down->push_back((t3 - t2) / 1e6);
   }
+}
+
+uint64_t LeaseGrantsMade(const Client& client) {
+  for (const CallMetrics& call : client.Metrics().calls) {
+    if (call.method == "LeaseGrant") return call.duration_seconds.count;
+  }
+  return 0;
 }
 
 std::string ms3(double v) { return absl::StrFormat("%.3f", v); }

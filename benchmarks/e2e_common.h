@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -48,12 +49,16 @@ Summary RegisterToNew(Client& client, BackgroundProcess& watcher,
 
 // Registers and stops a host of `service` `samples` times (after 50 for
 // warm-up), timing Register -> New and Stop -> Down as `watcher` sees them.
-// Each registration is stopped `settle` after its New was seen (0: at once).
+// Each registration is stopped once its New was seen and `before_stop` (if
+// any) has returned.
 void RegisterAndStop(Client& client, BackgroundProcess& watcher,
                      const std::string& service, int samples,
                      std::vector<double>* reg_new, std::vector<double>* stop_down,
                      const RegisterOptions& options = RegisterOptions(),
-                     milliseconds settle = milliseconds(0));
+                     const std::function<void()>& before_stop = nullptr);
+
+// The LeaseGrant calls `client` has made so far.
+uint64_t LeaseGrantsMade(const Client& client);
 
 // "| name | n | p50 | p90 | p99 | max |" in ms.
 std::string Row(const std::string& name, const Summary& s);

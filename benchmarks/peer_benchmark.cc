@@ -127,7 +127,7 @@ void Settled(const std::string& endpoints, const std::string& peer, int samples,
   auto subscriber = Helper({"subscribe", endpoints, "settled"});
   auto client = MakeClient(endpoints);
   RegisterAndStop(*client, *subscriber, "settled", samples, &reg_new, &stop_down,
-                  RegisterOptions(), kSettle);
+                  RegisterOptions(), [] { std::this_thread::sleep_for(kSettle); });
   f->etcdisc_settled_down = Summarize(stop_down);
 }
 

@@ -18,6 +18,8 @@ struct EtcdiscFigures {
   Summary stop_down;   // Stop -> SubscribeDown in another process
   Summary kill_down;   // kill -9 of a registrar at TTL 2 s -> SubscribeDown
   Summary quiet_reg_new, quiet_stop_down;  // the same, health publishing off
+  // Stop -> Down, health off, each Stop after the next spare lease's grant.
+  Summary after_grant_stop_down;
   double reg_per_s_1 = 0, reg_per_s_16 = 0;   // registrars: 1, 16
   double put_per_s_1 = 0, put_per_s_16 = 0;   // raw puts under a lease
 };
