@@ -113,9 +113,10 @@ int RoleRegisterOne(const std::string& endpoints, const std::string& service,
   Emit(uuid);
   // Its lease, from its host key; then each refresh, as the time the
   // refresh was sent (the lease keeper's valid-until less the TTL).
-  internal::EtcdClient& etcd = internal::ClientAccess::Core(*client).etcd();
+  internal::ClientCore& core = internal::ClientAccess::Core(*client);
+  internal::EtcdClient& etcd = core.etcd();
   internal::RangeRequest read;
-  read.key = absl::StrCat("/services/", service, "/", uuid);
+  read.key = core.keys().HostKey(service, uuid);
   auto got = etcd.kv().Range(read);
   if (!got.ok() || got->kvs.empty()) return 1;
   const int64_t lease = got->kvs[0].lease;
@@ -152,12 +153,9 @@ int RoleIdle(const std::string& endpoints) {
 double MeanCallMs(const ClientMetrics& now, const std::string& method,
                   const ClientMetrics* since = nullptr) {
   const auto totals = [&](const ClientMetrics& m) {
-    for (const CallMetrics& c : m.calls) {
-      if (c.method == method) {
-        return std::make_pair(c.duration_seconds.count, c.duration_seconds.sum);
-      }
-    }
-    return std::make_pair(uint64_t{0}, 0.0);
+    const CallMetrics* c = FindCall(m, method);
+    return c != nullptr ? std::make_pair(c->duration_seconds.count, c->duration_seconds.sum)
+                        : std::make_pair(uint64_t{0}, 0.0);
   };
   auto [count, sum] = totals(now);
   if (since != nullptr) {

@@ -85,11 +85,17 @@ void RegisterAndStop(Client& client, BackgroundProcess& watcher,
   }
 }
 
-uint64_t LeaseGrantsMade(const Client& client) {
-  for (const CallMetrics& call : client.Metrics().calls) {
-    if (call.method == "LeaseGrant") return call.duration_seconds.count;
+const CallMetrics* FindCall(const ClientMetrics& metrics, const std::string& method) {
+  for (const CallMetrics& call : metrics.calls) {
+    if (call.method == method) return &call;
   }
-  return 0;
+  return nullptr;
+}
+
+uint64_t LeaseGrantsMade(const Client& client) {
+  const ClientMetrics metrics = client.Metrics();
+  const CallMetrics* grants = FindCall(metrics, "LeaseGrant");
+  return grants != nullptr ? grants->duration_seconds.count : 0;
 }
 
 std::string ms3(double v) { return absl::StrFormat("%.3f", v); }

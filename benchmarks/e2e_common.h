@@ -57,6 +57,8 @@ void RegisterAndStop(Client& client, BackgroundProcess& watcher,
                      const RegisterOptions& options = RegisterOptions(),
                      const std::function<void()>& before_stop = nullptr);
 
+// `method`'s calls in `metrics`; nullptr when it was never called.
+const CallMetrics* FindCall(const ClientMetrics& metrics, const std::string& method);
 // The LeaseGrant calls `client` has made so far.
 uint64_t LeaseGrantsMade(const Client& client);
 

@@ -40,14 +40,16 @@ std::unique_ptr<BackgroundProcess> StartPeer(const std::string& peer,
 }
 
 // A Go registrar of `service`, driven through its stdin; it says nothing
-// until asked.
+// until asked, but, with `refreshes`, prints each refresh of its leases.
 std::unique_ptr<BackgroundProcess> StartRegistrar(const std::string& peer,
                                                   const std::string& endpoints,
                                                   const std::string& service,
-                                                  const std::string& ttl_s) {
-  return std::make_unique<BackgroundProcess>(
-      std::vector<std::string>{peer, "registrar", endpoints, service, ttl_s},
-      std::map<std::string, std::string>{}, true);
+                                                  const std::string& ttl_s,
+                                                  bool refreshes = false) {
+  std::vector<std::string> argv = {peer, "registrar", endpoints, service, ttl_s};
+  if (refreshes) argv.push_back("refreshes");
+  return std::make_unique<BackgroundProcess>(argv, std::map<std::string, std::string>{},
+                                             true);
 }
 
 // The registrar's answer "<ns> TAG <uuid>" to a command: its time and uuid.
@@ -139,10 +141,7 @@ KillSplit GoKillToDown(const std::string& peer, const std::string& endpoints, in
   KillSplit split;
   for (int k = 0; k < kills; ++k) {
     WaitRandomPointOfExpiryScan(rng);
-    auto victim = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{peer, "registrar", endpoints, "killed-go", "2",
-                                 "refreshes"},
-        std::map<std::string, std::string>{}, true);
+    auto victim = StartRegistrar(peer, endpoints, "killed-go", "2", /*refreshes=*/true);
     if (!victim->WriteLine("register")) Fail("registrar gone");
     std::vector<std::string> lines;
     const std::string uuid = Answer(*victim, "R", &lines).second;
