@@ -232,20 +232,36 @@ TEST_F(AuthTest, ARegistrarThatLosesItsRoleLetsItsLeaseAndWatchesGo) {
       << state();
   EXPECT_TRUE(absl::IsPermissionDenied((*reg)->LastError()))
       << (*reg)->LastError();
-  // Only its health record's lease stays, no longer refreshed: the record
-  // says when it went, for the retention (etcdisc/fleet.h).
+  // The record says when it went, under the retired health lease, never
+  // refreshed, for the retention (etcdisc/fleet.h).
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        internal::RangeRequest read;
+        read.key = "/service_health/web/" + (*reg)->UUID();
+        auto range = client().kv().Range(read);
+        return range.ok() && !range->kvs.empty() &&
+               range->kvs[0].value.find("\"went_at\"") != std::string::npos;
+      },
+      seconds(10)));
+  // Its host's lease is revoked. Two leases stay: that retired one and the
+  // client's live health lease (still kept alive, for its next
+  // registrations).
   EXPECT_TRUE(WaitFor(
       [&] {
         auto leases = cluster().LeaseCount();
-        return leases.ok() && *leases == 1;
+        return leases.ok() && *leases == 2;
       },
       seconds(10)))
       << cluster().LeaseCount().status();
-  EXPECT_NE(HealthLease((*reg)->UUID()), 0);
+  const int64_t retired = HealthLease((*reg)->UUID());
+  EXPECT_NE(retired, 0);
+  auto ttl = client().lease().TimeToLive(retired, false);
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  EXPECT_EQ(ttl->granted_ttl_seconds, 24 * 3600 + 60);  // Retention + window.
   EXPECT_TRUE(WaitFor([&] { return writer->Metrics().watchers == 0; },
                       seconds(10)))
       << writer->Metrics().watchers;
-  EXPECT_EQ(writer->Metrics().leases_kept, 0u);
+  EXPECT_EQ(writer->Metrics().leases_kept, 1u);  // The live health lease.
 }
 
 // A watcher whose role loses its read permission: once etcd refuses the

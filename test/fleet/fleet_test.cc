@@ -4,6 +4,7 @@
 // and `etcdisc fleet`.
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <map>
@@ -256,6 +257,60 @@ TEST_F(FleetTest, ARecordWhoseLeaseWentIsWrittenAgainUnderANewLease) {
   EXPECT_TRUE(reg->Ready());  // The host's own lease is another.
 }
 
+// Answers of `what` are lost (the caller sees Unavailable, etcd has done
+// it) the first `times` times; counts down to 0.
+std::shared_ptr<std::atomic<int>> LoseAnswers(Client& client,
+                                              const std::string& what,
+                                              int times) {
+  auto left = std::make_shared<std::atomic<int>>(times);
+  internal::ClientAccess::Core(client).etcd().SetAnswerHookForTesting(
+      [left, what](absl::string_view call, absl::Status* status) {
+        if (call == what && left->load() > 0 && left->fetch_sub(1) > 0) {
+          *status = absl::UnavailableError("answer lost");
+        }
+      });
+  return left;
+}
+
+TEST_F(FleetTest, AFinalRecordStopCouldNotWriteIsWrittenLaterInTheBackground) {
+  auto reg = MustRegister("web", WebHost("web-1"), Fast());
+  ASSERT_NE(reg, nullptr);
+  const std::string uuid = reg->UUID();
+  ASSERT_TRUE(WaitFor([&] { return Record("web", uuid).has_value(); },
+                      seconds(20)));
+  // The retired lease's grant fails twice: Stop cannot move the record.
+  auto left = LoseAnswers(discovery(), "LeaseGrant", 2);
+  ASSERT_TRUE(reg->Stop().ok());
+  reg.reset();  // The retries do not need the handle.
+  auto record = FinalRecord("web", uuid);
+  internal::ClientAccess::Core(discovery()).etcd().SetAnswerHookForTesting(
+      nullptr);
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(left->load(), 0);
+  auto ttl = client().lease().TimeToLive(record->second, false);
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  EXPECT_EQ(ttl->granted_ttl_seconds, 3600 + 60);  // The retired lease.
+}
+
+TEST_F(FleetTest, ARecordWhosePutAnswerWasLostIsStillMovedAtStop) {
+  RegisterOptions options = Fast();
+  options.health_interval = seconds(60);  // One write: the first.
+  auto left = LoseAnswers(discovery(), "Put", 1);
+  auto reg = MustRegister("web", WebHost("web-1"), options);
+  ASSERT_NE(reg, nullptr);
+  const std::string uuid = reg->UUID();
+  ASSERT_TRUE(WaitFor([&] { return left->load() == 0; }, seconds(20)));
+  internal::ClientAccess::Core(discovery()).etcd().SetAnswerHookForTesting(
+      nullptr);
+  ASSERT_TRUE(Record("web", uuid).has_value());  // In etcd all the same.
+  ASSERT_TRUE(reg->Stop().ok());
+  auto record = FinalRecord("web", uuid);
+  ASSERT_TRUE(record.has_value());
+  auto ttl = client().lease().TimeToLive(record->second, false);
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  EXPECT_EQ(ttl->granted_ttl_seconds, 3600 + 60);  // The retired lease.
+}
+
 TEST_F(FleetTest, AStopDuringAWriteLeavesTheRecordOfThatWriteWithWhenItWent) {
   auto reg = MustRegister("web", WebHost("web-1"), Fast());
   ASSERT_NE(reg, nullptr);
@@ -288,7 +343,13 @@ TEST_F(FleetTest, AStopDuringAWriteLeavesTheRecordOfThatWriteWithWhenItWent) {
   EXPECT_EQ(record->first.last_seen, held->first.last_seen);
   EXPECT_EQ(record->first.health.gauges,
             (std::map<std::string, double>{{"step", 2}}));
-  EXPECT_EQ(record->second, held->second);
+  // It moved from the client's live lease (TTL: the retention) to a retired
+  // one, which nobody refreshes (TTL: the retention and its window).
+  auto live = client().lease().TimeToLive(held->second, false);
+  auto retired = client().lease().TimeToLive(record->second, false);
+  ASSERT_TRUE(live.ok() && retired.ok()) << live.status() << retired.status();
+  EXPECT_EQ(live->granted_ttl_seconds, 3600);
+  EXPECT_EQ(retired->granted_ttl_seconds, 3600 + 60);
   internal::ClientAccess::Core(discovery()).etcd().SetAnswerHookForTesting(
       nullptr);
 }

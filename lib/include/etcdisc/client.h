@@ -29,6 +29,7 @@ namespace internal {
 class ClientCore;
 class RegistrationImpl;
 class HealthPublisher;
+class HealthLeases;
 struct ClientAccess;  // Reaches the internals, for etcdisc's own tests.
 }  // namespace internal
 
@@ -438,6 +439,8 @@ class Client {
   friend struct internal::ClientAccess;
   explicit Client(std::shared_ptr<internal::ClientCore> core);
   std::shared_ptr<internal::ClientCore> core_;
+  // Shared by the health records of this client's registrations.
+  std::shared_ptr<internal::HealthLeases> health_leases_;
 };
 
 }  // namespace etcdisc

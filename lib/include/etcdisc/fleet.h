@@ -10,10 +10,12 @@
 // Where it lives in etcd, under the client's key prefix:
 //   /service_health/<service>/<uuid>  one JSON record per host, next to the
 //                                     Go-format host record /services/...
-// The record is under a lease of its own (one per registration, TTL = the
-// retention), refreshed every minute while the registration lives: so it
-// outlives the host by the retention and then etcd deletes it; nothing
-// grows without bound and no reader has to prune. Whether a host is online
+// While the host is registered its record is under a lease that its
+// client's registrations share (TTL = the retention), refreshed every minute
+// while the client lives; when the host stops, its last record moves to a
+// lease nobody refreshes. So it outlives the host by the retention (up to a
+// minute more) and then etcd deletes it; nothing grows without bound and no
+// reader has to prune. Whether a host is online
 // is whether its host record (under the host's lease) is in etcd, never
 // what the health record says: a host that dies is offline within its TTL.
 #ifndef ETCDISC_FLEET_H_

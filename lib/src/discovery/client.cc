@@ -39,7 +39,9 @@ absl::StatusOr<std::unique_ptr<Client>> Client::FromEnvironment() {
   return Create(std::move(options));
 }
 
-Client::Client(std::shared_ptr<ClientCore> core) : core_(std::move(core)) {}
+Client::Client(std::shared_ptr<ClientCore> core)
+    : core_(std::move(core)),
+      health_leases_(std::make_shared<internal::HealthLeases>(core_)) {}
 
 Client::~Client() { core_->Shutdown(); }
 
@@ -69,9 +71,9 @@ absl::StatusOr<std::unique_ptr<Registration>> Client::Register(
         {keys.AllHostsPrefix(), keys.AllServicesPrefix(),
          keys.AllClustersPrefix(), keys.AllHealthPrefix()}));
   }
-  ETCDISC_ASSIGN_OR_RETURN(auto health,
-                           internal::NewHealthPublisher(core_, service, host,
-                                                        options, &on_event));
+  ETCDISC_ASSIGN_OR_RETURN(
+      auto health, internal::NewHealthPublisher(core_, health_leases_, service,
+                                                host, options, &on_event));
   auto impl = std::make_shared<internal::RegistrationImpl>(
       internal::ClientRegistrationEnv(core_), std::string(service),
       std::move(host), options, std::move(on_event));

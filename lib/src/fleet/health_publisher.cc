@@ -1,7 +1,6 @@
 #include "fleet/health_publisher.h"
 
 #include <algorithm>
-#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -9,6 +8,7 @@
 #include "etcd/grpc_status.h"
 #include "fleet/proc_health.h"
 #include "util/log.h"
+#include "util/status_macros.h"
 
 namespace etcdisc::internal {
 namespace {
@@ -16,22 +16,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using WallClock = std::chrono::system_clock;
 
-// A record's lease is refreshed this often (not every third of its TTL, so
-// that it ends about one retention after its publisher stops).
-constexpr auto kLeaseRefresh = std::chrono::seconds(60);
 // Ticks skipped (nothing changed) before one writes anyway, so that
 // last_seen stays recent.
 constexpr int kMaxSkipped = 5;
-
-// A lease id of our own choosing (see LeaseClient::Grant): positive, random.
-int64_t NewLeaseId() {
-  static std::mt19937_64 random{std::random_device{}()};
-  static Mutex mu;
-  MutexLock lock(&mu);
-  int64_t id = 0;
-  while (id == 0) id = static_cast<int64_t>(random() >> 2);
-  return id;
-}
+// A final record that could not be written is tried again after these.
+constexpr auto kFirstFinalRetry = std::chrono::seconds(1);
+constexpr auto kMaxFinalRetry = std::chrono::seconds(30);
 
 std::chrono::milliseconds Left(Clock::time_point deadline) {
   return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -42,8 +32,11 @@ std::chrono::milliseconds Left(Clock::time_point deadline) {
 }  // namespace
 
 HealthPublisher::HealthPublisher(std::shared_ptr<ClientCore> core,
+                                 std::shared_ptr<HealthLeases> leases,
                                  HealthTarget target)
-    : core_(std::move(core)), target_(std::move(target)) {}
+    : core_(std::move(core)),
+      leases_(std::move(leases)),
+      target_(std::move(target)) {}
 
 void HealthPublisher::OnRegistrationRefused() {
   std::weak_ptr<HealthPublisher> weak = weak_from_this();
@@ -96,8 +89,8 @@ void HealthPublisher::Tick() {
     scheduled_ = false;
     if (state_ != State::kPublishing || ticking_) return;
     ticking_ = true;
-    sample.lease = lease_;
-    sample.force = lease_ == 0 || !written_ || skipped_ >= kMaxSkipped;
+    sample.written_under = lease_;
+    sample.force = !written_ || skipped_ >= kMaxSkipped;
     sample.has_last = written_.has_value();
     if (written_) sample.last = written_->health;
     sample.last_cpu_rate = written_cpu_rate_;
@@ -105,31 +98,31 @@ void HealthPublisher::Tick() {
     sample.record.registered_at = registered_at_;
     sample.record.health.gauges = gauges_;
   }
-  TakeSample(&sample);
-  const auto elapsed = sample.taken_at - sample.last_at;
-  const bool write =
-      sample.force || WorthPublishing(sample.last, sample.last_cpu_rate,
-                                      sample.record.health, elapsed);
-  const absl::Status result = write ? Write(&sample) : absl::OkStatus();
+  bool wrote = false;
+  const absl::Status result = SampleAndWrite(&sample, &wrote);
+  if (absl::IsNotFound(result)) leases_->Gone(sample.lease);
   std::optional<Final> final;
-  int64_t refused = 0;
   std::string warning;
   {
     MutexLock lock(&mu_);
     ticking_ = false;
     if (IsRefusal(result)) {
-      refused = RefusedLocked(result, &warning);
-    } else if (!write) {
+      warning = RefusedLocked(result);
+    } else if (result.ok() && !wrote) {
       ++skipped_;
-    } else if (result.ok() && lease_ == sample.lease) {
+    } else if (result.ok()) {
       written_cpu_rate_ =
-          sample.has_last ? CpuRate(sample.last, sample.record.health, elapsed)
+          sample.has_last ? CpuRate(sample.last, sample.record.health,
+                                    sample.taken_at - sample.last_at)
                           : std::nullopt;
       written_ = std::move(sample.record);
       written_at_ = sample.taken_at;
+      lease_ = sample.lease;
       skipped_ = 0;
-    } else if (absl::IsNotFound(result) && lease_ == sample.lease) {
-      lease_ = 0;  // Gone from etcd, with the record: the next tick grants.
+      tried_.reset();
+    } else if (wrote && !absl::IsNotFound(result)) {
+      // Perhaps in etcd, under the live lease: Stop must still move it.
+      tried_ = std::move(sample.record);
     }
     if (state_ == State::kPublishing) {
       ScheduleLocked(target_.interval);
@@ -140,7 +133,27 @@ void HealthPublisher::Tick() {
   }
   if (!warning.empty()) ETCDISC_LOG(kWarning, warning);
   if (final) WriteFinal(*final);
-  if (refused != 0) Release(refused, Clock::now() + core_->options().call_timeout);
+}
+
+absl::Status HealthPublisher::SampleAndWrite(Sample* sample, bool* wrote) {
+  ETCDISC_ASSIGN_OR_RETURN(sample->lease, leases_->Live(target_.retention));
+  {
+    // Stopped while waiting for the lease: the final record is the last one.
+    MutexLock lock(&mu_);
+    if (state_ != State::kPublishing) return absl::CancelledError("stopped");
+  }
+  TakeSample(sample);
+  // A record under another lease than the live one may be gone with it.
+  *wrote = sample->force || sample->lease != sample->written_under ||
+           WorthPublishing(sample->last, sample->last_cpu_rate,
+                           sample->record.health,
+                           sample->taken_at - sample->last_at);
+  if (!*wrote) return absl::OkStatus();
+  const std::string key = core_->keys().HealthKey(target_.service, target_.uuid);
+  return core_->etcd()
+      .kv()
+      .Put({key, EncodeHealthRecord(sample->record), sample->lease, false})
+      .status();
 }
 
 void HealthPublisher::TakeSample(Sample* sample) const {
@@ -154,64 +167,15 @@ void HealthPublisher::TakeSample(Sample* sample) const {
   record.health.version = Version();
 }
 
-absl::Status HealthPublisher::Write(Sample* sample) {
-  if (sample->lease == 0) {
-    auto lease = GrantLease();
-    if (!lease.ok()) return lease.status();
-    sample->lease = *lease;
-    MutexLock lock(&mu_);
-    // Stop came during the grant: the final record goes under this lease.
-    if (state_ != State::kPublishing) return absl::CancelledError("stopped");
-  }
-  const std::string key = core_->keys().HealthKey(target_.service, target_.uuid);
-  return core_->etcd()
-      .kv()
-      .Put({key, EncodeHealthRecord(sample->record), sample->lease, false})
-      .status();
-}
-
-int64_t HealthPublisher::RefusedLocked(const absl::Status& why,
-                                       std::string* warning) {
-  *warning = absl::StrCat(
+std::string HealthPublisher::RefusedLocked(const absl::Status& why) {
+  state_ = State::kStopped;
+  final_pending_ = false;  // etcd would refuse it too.
+  written_.reset();
+  return absl::StrCat(
       "the health of ", target_.uuid, " (", target_.service,
       ") is no longer published: ", why.message(),
       "; a registrar's role needs readwrite on the key prefix ",
       core_->keys().AllHealthPrefix());
-  state_ = State::kStopped;
-  final_pending_ = false;  // etcd would refuse it too.
-  written_.reset();
-  return std::exchange(lease_, 0);
-}
-
-absl::StatusOr<int64_t> HealthPublisher::GrantLease() {
-  int64_t id = 0;
-  {
-    MutexLock lock(&mu_);
-    if (granting_ == 0) granting_ = NewLeaseId();
-    id = granting_;
-  }
-  const auto asked_at = Clock::now();
-  auto grant = core_->etcd().lease().Grant(target_.retention, id,
-                                           core_->options().call_timeout);
-  // Not granted (or not known to be): the next try asks for the same id, so
-  // that a grant whose answer was lost leaves no second lease behind.
-  if (!grant.ok()) return grant.status();
-  std::weak_ptr<HealthPublisher> weak = weak_from_this();
-  core_->etcd().keeper().Keep(
-      id, grant->ttl_seconds,
-      [weak, id](const absl::Status&) {
-        if (auto self = weak.lock()) self->OnLeaseLost(id);
-      },
-      asked_at, kLeaseRefresh);
-  MutexLock lock(&mu_);
-  granting_ = 0;
-  lease_ = id;  // One tick at a time, and none after Stop: lease_ was 0.
-  return id;
-}
-
-void HealthPublisher::OnLeaseLost(int64_t lease) {
-  MutexLock lock(&mu_);
-  if (lease_ == lease) lease_ = 0;
 }
 
 void HealthPublisher::Stop(Clock::time_point deadline) {
@@ -234,52 +198,58 @@ void HealthPublisher::Stop(Clock::time_point deadline) {
 HealthPublisher::Final HealthPublisher::TakeFinalLocked() {
   // The last sample written, with the gauges as the application last set
   // them (a gauge set just before Stop is not lost).
-  if (written_) written_->health.gauges = gauges_;
-  Final final{lease_, std::move(written_), went_at_, deadline_};
-  lease_ = 0;
+  std::optional<HealthRecord> last = written_ ? std::move(written_)
+                                              : std::move(tried_);
+  if (last) last->health.gauges = gauges_;
+  Final final{std::move(last), went_at_, deadline_};
   written_.reset();
+  tried_.reset();
   return final;
 }
 
 void HealthPublisher::WriteFinal(const Final& final) {
-  if (final.lease != 0) core_->etcd().keeper().Forget(final.lease);
-  if (!final.record) {
-    // Nothing was written: the lease (if any) holds nothing worth keeping.
-    if (final.lease != 0) Release(final.lease, final.deadline);
-    return;
-  }
+  if (!final.record) return;  // Nothing was written: nothing to keep.
   HealthRecord record = *final.record;
   record.went_at = final.went_at;
   const std::string value = EncodeHealthRecord(record);
-  absl::Status put = PutFinal(value, final.lease, final.deadline);
-  if (final.lease != 0 && !absl::IsNotFound(put)) return;
-  // The lease went with the record: the last health goes back under a new
-  // one, which nobody refreshes either.
-  auto lease = core_->etcd().lease().Grant(target_.retention, NewLeaseId(),
-                                           Left(final.deadline));
-  if (!lease.ok()) return;
-  if (!PutFinal(value, lease->id, final.deadline).ok()) {
-    Release(lease->id, final.deadline);
-  }
+  absl::Status put = PutFinal(value, final.deadline);
+  // A retired lease etcd lost is replaced once.
+  if (absl::IsNotFound(put)) put = PutFinal(value, final.deadline);
+  if (!put.ok() && !IsRefusal(put)) RetryFinal(value, kFirstFinalRetry);
 }
 
-absl::Status HealthPublisher::PutFinal(const std::string& value, int64_t lease,
+void HealthPublisher::RetryFinal(std::string value, Clock::duration delay) {
+  // Owned by the task: the handle may be gone. A client shutting down drops
+  // the task, and what stays under its live lease ends one retention later.
+  auto self = shared_from_this();
+  core_->RunAfter(delay, [self, value = std::move(value), delay]() mutable {
+    auto& pool = self->core_->registration_pool();
+    pool.Post([self, value = std::move(value), delay] {
+      const absl::Status put = self->PutFinal(
+          value, Clock::now() + self->core_->options().call_timeout);
+      if (put.ok() || IsRefusal(put)) return;
+      self->RetryFinal(value, std::min<Clock::duration>(2 * delay,
+                                                        kMaxFinalRetry));
+    });
+  });
+}
+
+absl::Status HealthPublisher::PutFinal(const std::string& value,
                                        Clock::time_point deadline) {
-  if (lease == 0) return absl::NotFoundError("no lease");
+  ETCDISC_ASSIGN_OR_RETURN(int64_t lease,
+                           leases_->Retired(target_.retention, deadline));
   TxnRequest put;
   put.success.push_back(TxnOp::Put(
       {core_->keys().HealthKey(target_.service, target_.uuid), value, lease,
        false}));
-  return core_->etcd().kv().Txn(put, Left(deadline)).status();
-}
-
-void HealthPublisher::Release(int64_t lease, Clock::time_point deadline) {
-  core_->etcd().keeper().Forget(lease);
-  core_->etcd().lease().Revoke(lease, Left(deadline)).IgnoreError();
+  absl::Status status = core_->etcd().kv().Txn(put, Left(deadline)).status();
+  if (absl::IsNotFound(status)) leases_->Gone(lease);
+  return status;
 }
 
 absl::StatusOr<std::shared_ptr<HealthPublisher>> NewHealthPublisher(
-    std::shared_ptr<ClientCore> core, absl::string_view service,
+    std::shared_ptr<ClientCore> core, std::shared_ptr<HealthLeases> leases,
+    absl::string_view service,
     const Host& host, const RegisterOptions& options,
     RegistrationCallback* on_event) {
   if (options.health_interval.count() < 0) {
@@ -294,7 +264,7 @@ absl::StatusOr<std::shared_ptr<HealthPublisher>> NewHealthPublisher(
   }
   if (options.health_interval.count() == 0) return nullptr;
   auto publisher = std::make_shared<HealthPublisher>(
-      std::move(core),
+      std::move(core), std::move(leases),
       HealthTarget{std::string(service), host.uuid, host.name,
                    options.health_interval, options.health_retention});
   std::weak_ptr<HealthPublisher> weak = publisher;

@@ -1,6 +1,6 @@
-// Publishes one registration's health record (fleet/health_record.h) under a
-// lease of its own, every interval while the registration lives, and once
-// more with when it went when it stops.
+// Publishes one registration's health record (fleet/health_record.h) every
+// interval while the registration lives, and once more with when it went
+// when it stops.
 #ifndef ETCDISC_FLEET_HEALTH_PUBLISHER_H_
 #define ETCDISC_FLEET_HEALTH_PUBLISHER_H_
 
@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "discovery/client_core.h"
 #include "discovery/stoppable.h"
+#include "fleet/health_leases.h"
 #include "fleet/health_record.h"
 #include "util/mutex.h"
 
@@ -33,29 +34,35 @@ struct HealthTarget {
 //   kWaiting --OnRegistered--> kPublishing --Stop--> kStopped
 //   kWaiting --Stop--> kStopped (nothing was ever written)
 //   kPublishing --etcd refused the user or its permission--> kStopped
-//                 (its lease revoked at once; a warning names the prefix)
+//                 (a warning names the prefix)
 //
+// The record lives under the client's shared leases (fleet/health_leases.h):
+// the live one while the host is registered, the retired one after Stop.
 // In kPublishing one tick at a time samples /proc, and when the sample is
-// worth it (WorthPublishing, or five ticks skipped) writes the record under
-// lease_, granting that lease first when there is none (under an id chosen
-// here and asked for again until granted, so that no lost answer leaves a
-// lease behind). A tick captures
-// lease_ under the lock, calls etcd without it, and on the answer records
-// the write only if lease_ is still the lease it wrote under; a lease etcd
-// reports gone (NotFound) is dropped so that the next tick grants another.
+// worth it (WorthPublishing, five ticks skipped, or the live lease is not
+// the one the record was last written under) puts the record under the live
+// lease. A tick captures what was last written under the lock, calls etcd
+// without it, and on the answer records the write it made; a lease etcd
+// reports gone (NotFound) is reported to the leases, so that the next tick
+// writes under another.
 //
 // Stop writes the record once more with went_at, from the last sample
-// written, then stops refreshing the lease: etcd deletes the record one
-// retention later (a lease gone meanwhile is replaced by one nobody
-// refreshes). If a tick's call is under way, that tick writes it when its
-// call returns, so that the record with went_at is the last write of this
-// publisher. The registration stops its publisher after its host is down
-// (RegistrationImpl::StopAfterward). Safe for concurrent use.
+// written (or perhaps written: a put whose answer was lost), under the
+// retired lease, which nobody refreshes: etcd deletes the record one
+// retention later (up to the retired lease's window more). A final write
+// that fails is tried again in the background until it is done or the
+// client shuts down, so that no stopped host's record stays under the live
+// lease. If a tick's call is under way, that tick writes it when its call
+// returns, so that the record with went_at is the last write of this
+// publisher. The registration stops its publisher after
+// its host is down (RegistrationImpl::StopAfterward). Safe for concurrent
+// use.
 class HealthPublisher final
     : public Stoppable,
       public std::enable_shared_from_this<HealthPublisher> {
  public:
-  HealthPublisher(std::shared_ptr<ClientCore> core, HealthTarget target);
+  HealthPublisher(std::shared_ptr<ClientCore> core,
+                  std::shared_ptr<HealthLeases> leases, HealthTarget target);
 
   // The host is in etcd (first time, or again): starts publishing.
   void OnRegistered() ABSL_LOCKS_EXCLUDED(mu_);
@@ -77,9 +84,8 @@ class HealthPublisher final
 
  private:
   enum class State { kWaiting, kPublishing, kStopped };
-  // What Stop leaves to write: the last record written, under `lease`.
+  // What Stop leaves to write: the last record written.
   struct Final {
-    int64_t lease = 0;
     std::optional<HealthRecord> record;
     std::chrono::system_clock::time_point went_at;
     std::chrono::steady_clock::time_point deadline;
@@ -87,8 +93,9 @@ class HealthPublisher final
 
   // What a tick captured under the lock, and the record it makes.
   struct Sample {
-    int64_t lease = 0;
-    bool force = false;  // Written whatever changed.
+    int64_t written_under = 0;  // The lease of the last write; 0: none.
+    int64_t lease = 0;          // The live lease now.
+    bool force = false;         // Written whatever changed.
     // A record was written before (perhaps under a lease since lost).
     bool has_last = false;
     HostHealth last;  // As last written.
@@ -103,41 +110,43 @@ class HealthPublisher final
   void Tick() ABSL_LOCKS_EXCLUDED(mu_);
   // Fills the record from /proc, keeping the captured gauges.
   void TakeSample(Sample* sample) const;
-  // Writes the record, granting a lease first when the sample has none.
-  absl::Status Write(Sample* sample) ABSL_LOCKS_EXCLUDED(mu_);
-  // Grants the record's lease (under an id chosen once and kept until it is
-  // granted) and keeps it.
-  absl::StatusOr<int64_t> GrantLease() ABSL_LOCKS_EXCLUDED(mu_);
-  void OnLeaseLost(int64_t lease) ABSL_LOCKS_EXCLUDED(mu_);
+  // Samples and, when worth it, puts the record under the live lease;
+  // whether it wrote, and the outcome.
+  absl::Status SampleAndWrite(Sample* sample, bool* wrote);
   Final TakeFinalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // After a refusal of the tick's call: stops; the lease to release, and the
-  // warning to log once the lock is let go.
-  int64_t RefusedLocked(const absl::Status& why, std::string* warning)
+  // After a refusal of the tick's call: stops; the warning to log once the
+  // lock is let go.
+  std::string RefusedLocked(const absl::Status& why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriteFinal(const Final& final) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status PutFinal(const std::string& value, int64_t lease,
+  // PutFinal after `delay`, and again (the delay doubled) until it is done
+  // or refused, or the client shuts down.
+  void RetryFinal(std::string value, std::chrono::steady_clock::duration delay);
+  // Puts `value` under the retired lease.
+  absl::Status PutFinal(const std::string& value,
                         std::chrono::steady_clock::time_point deadline);
-  // Stops refreshing `lease` and revokes it.
-  void Release(int64_t lease, std::chrono::steady_clock::time_point deadline);
 
   const std::shared_ptr<ClientCore> core_;
+  const std::shared_ptr<HealthLeases> leases_;
   const HealthTarget target_;
 
   mutable Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kWaiting;
   std::chrono::system_clock::time_point registered_at_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, double> gauges_ ABSL_GUARDED_BY(mu_);
+  // The live lease the record was last written under; 0 before the first
+  // write.
   int64_t lease_ ABSL_GUARDED_BY(mu_) = 0;
-  // The record last written (under lease_, or under a lease since lost),
-  // and when its sample was taken.
+  // The record last written (under lease_, perhaps lost since), and when its
+  // sample was taken.
   std::optional<HealthRecord> written_ ABSL_GUARDED_BY(mu_);
   std::chrono::steady_clock::time_point written_at_ ABSL_GUARDED_BY(mu_);
+  // A record put since, whose answer was an error: perhaps in etcd.
+  std::optional<HealthRecord> tried_ ABSL_GUARDED_BY(mu_);
   // The process's CPU rate from the record written before written_ to
   // written_; none after the first write.
   std::optional<double> written_cpu_rate_ ABSL_GUARDED_BY(mu_);
   int skipped_ ABSL_GUARDED_BY(mu_) = 0;  // Ticks since the last write.
-  // The id asked for until etcd grants it; 0 when none is being asked for.
-  int64_t granting_ ABSL_GUARDED_BY(mu_) = 0;
   bool scheduled_ ABSL_GUARDED_BY(mu_) = false;  // A tick is posted.
   bool ticking_ ABSL_GUARDED_BY(mu_) = false;    // A tick runs.
   // Set by Stop.
@@ -152,7 +161,8 @@ class HealthPublisher final
 // publisher starts once the host is registered. InvalidArgument for a
 // negative interval or a retention under 1 s.
 absl::StatusOr<std::shared_ptr<HealthPublisher>> NewHealthPublisher(
-    std::shared_ptr<ClientCore> core, absl::string_view service,
+    std::shared_ptr<ClientCore> core, std::shared_ptr<HealthLeases> leases,
+    absl::string_view service,
     const Host& host, const RegisterOptions& options,
     RegistrationCallback* on_event);
 
