@@ -267,6 +267,40 @@ TEST_F(AuthTest, ARegistrarThatLosesItsRoleLetsItsLeaseAndWatchesGo) {
 // A watcher whose role loses its read permission: once etcd refuses the
 // watch (here when the restarted member makes the client create it again),
 // the subscription ends with PermissionDenied naming the prefix; no retry.
+// A registrar whose role loses the health prefix: its next health write is
+// refused, the host stays registered, and the client lets go of the live
+// health lease, so that the record it cannot move ends with the retention.
+TEST_F(AuthTest, ARefusedHealthWriteLetsTheLiveHealthLeaseGoAndKeepsTheHost) {
+  auto writer = ClientAs("registrar");
+  ASSERT_NE(writer, nullptr);
+  RegisterOptions options;
+  options.ttl = seconds(2);
+  options.health_interval = milliseconds(200);
+  auto reg = writer->Register("web", WebHost("10.0.0.1"), options);
+  ASSERT_TRUE(reg.ok()) << reg.status();
+  ASSERT_TRUE((*reg)->WaitRegistration(seconds(10)).ok());
+  ASSERT_TRUE(WaitFor([&] { return HealthLease((*reg)->UUID()) != 0; },
+                      seconds(10)));
+  const int64_t live = HealthLease((*reg)->UUID());
+  EXPECT_EQ(writer->Metrics().leases_kept, 2u);  // The host's, the health's.
+
+  ASSERT_TRUE(cluster()
+                  .Etcdctl({"role", "revoke-permission", "registrar",
+                            "/service_health/", "--prefix=true"},
+                           /*as_root=*/true)
+                  .ok());
+  ASSERT_TRUE((*reg)->SetGauge("queue", 1).ok());  // Worth a write.
+  EXPECT_TRUE(WaitFor([&] { return writer->Metrics().leases_kept == 1; },
+                      seconds(10)))
+      << writer->Metrics().leases_kept;
+  EXPECT_TRUE(absl::IsFailedPrecondition((*reg)->SetGauge("queue", 2)));
+  EXPECT_TRUE((*reg)->Ready());
+  EXPECT_EQ(HealthLease((*reg)->UUID()), live);  // Left to its TTL.
+  auto hosts = discovery().Get("web");
+  ASSERT_TRUE(hosts.ok()) << hosts.status();
+  EXPECT_EQ(hosts->All()->size(), 1u);
+}
+
 TEST_F(AuthTest, AWatcherWhoseReadIsTakenAwayIsToldAndNotRetried) {
   auto watcher = ClientAs("watcher");
   ASSERT_NE(watcher, nullptr);

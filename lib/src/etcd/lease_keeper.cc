@@ -50,7 +50,11 @@ void LeaseKeeper::Keep(int64_t id, int64_t ttl_seconds,
   kept.every = every > Clock::duration::zero() && every < kept.ttl / 3
                    ? every
                    : kept.ttl / 3;
-  kept.next_send = now + kept.every;
+  // Counted from the ask when known: a lease asked for long ago (a grant
+  // retried under the same id) has less of its TTL left.
+  kept.next_send =
+      std::min(now, asked_at == Clock::time_point{} ? now : asked_at) +
+      kept.every;
   kept.awaiting = false;
   kept.on_lost = std::move(on_lost);
   EnsureStreamLocked();

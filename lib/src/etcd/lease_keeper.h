@@ -46,7 +46,8 @@ class LeaseKeeper final
 
   // Starts keeping `id`, granted with `ttl_seconds` just now. Keeping a lease
   // already kept replaces its handler. `asked_at`, when known, is when the
-  // grant was asked for (see ValidUntil). `every`, when shorter than a third
+  // grant was asked for (see ValidUntil); the first refresh is counted from
+  // it. `every`, when shorter than a third
   // of the TTL, is how often it is refreshed (a long lease that should end
   // soon after its keeper stops).
   void Keep(int64_t id, int64_t ttl_seconds, LeaseLostHandler on_lost,

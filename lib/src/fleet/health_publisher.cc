@@ -131,7 +131,12 @@ void HealthPublisher::Tick() {
       final = TakeFinalLocked();
     }
   }
-  if (!warning.empty()) ETCDISC_LOG(kWarning, warning);
+  if (!warning.empty()) {
+    ETCDISC_LOG(kWarning, warning);
+    // The record cannot be moved: the live lease is let go, so that it ends
+    // one retention from now (the client's other records move to another).
+    if (sample.written_under != 0) leases_->Gone(sample.written_under);
+  }
   if (final) WriteFinal(*final);
 }
 
@@ -198,10 +203,11 @@ void HealthPublisher::Stop(Clock::time_point deadline) {
 HealthPublisher::Final HealthPublisher::TakeFinalLocked() {
   // The last sample written, with the gauges as the application last set
   // them (a gauge set just before Stop is not lost).
-  std::optional<HealthRecord> last = written_ ? std::move(written_)
-                                              : std::move(tried_);
+  // A record perhaps written is newer than the last one surely written.
+  std::optional<HealthRecord> last = tried_ ? std::move(tried_)
+                                            : std::move(written_);
   if (last) last->health.gauges = gauges_;
-  Final final{std::move(last), went_at_, deadline_};
+  Final final{std::move(last), lease_, went_at_, deadline_};
   written_.reset();
   tried_.reset();
   return final;
@@ -215,21 +221,27 @@ void HealthPublisher::WriteFinal(const Final& final) {
   absl::Status put = PutFinal(value, final.deadline);
   // A retired lease etcd lost is replaced once.
   if (absl::IsNotFound(put)) put = PutFinal(value, final.deadline);
-  if (!put.ok() && !IsRefusal(put)) RetryFinal(value, kFirstFinalRetry);
+  if (IsRefusal(put) && final.lease != 0) leases_->Gone(final.lease);
+  if (!put.ok() && !IsRefusal(put)) {
+    RetryFinal(value, final.lease, kFirstFinalRetry);
+  }
 }
 
-void HealthPublisher::RetryFinal(std::string value, Clock::duration delay) {
+void HealthPublisher::RetryFinal(std::string value, int64_t live_lease,
+                                 Clock::duration delay) {
   // Owned by the task: the handle may be gone. A client shutting down drops
   // the task, and what stays under its live lease ends one retention later.
   auto self = shared_from_this();
-  core_->RunAfter(delay, [self, value = std::move(value), delay]() mutable {
+  core_->RunAfter(delay, [self, value = std::move(value), live_lease,
+                          delay]() mutable {
     auto& pool = self->core_->registration_pool();
-    pool.Post([self, value = std::move(value), delay] {
+    pool.Post([self, value = std::move(value), live_lease, delay] {
       const absl::Status put = self->PutFinal(
           value, Clock::now() + self->core_->options().call_timeout);
+      if (IsRefusal(put) && live_lease != 0) self->leases_->Gone(live_lease);
       if (put.ok() || IsRefusal(put)) return;
-      self->RetryFinal(value, std::min<Clock::duration>(2 * delay,
-                                                        kMaxFinalRetry));
+      self->RetryFinal(value, live_lease,
+                       std::min<Clock::duration>(2 * delay, kMaxFinalRetry));
     });
   });
 }

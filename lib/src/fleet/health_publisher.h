@@ -34,7 +34,8 @@ struct HealthTarget {
 //   kWaiting --OnRegistered--> kPublishing --Stop--> kStopped
 //   kWaiting --Stop--> kStopped (nothing was ever written)
 //   kPublishing --etcd refused the user or its permission--> kStopped
-//                 (a warning names the prefix)
+//                 (a warning names the prefix; the live lease is let go, so
+//                 that the record written before ends one retention later)
 //
 // The record lives under the client's shared leases (fleet/health_leases.h):
 // the live one while the host is registered, the retired one after Stop.
@@ -84,9 +85,11 @@ class HealthPublisher final
 
  private:
   enum class State { kWaiting, kPublishing, kStopped };
-  // What Stop leaves to write: the last record written.
+  // What Stop leaves to write: the last record written, and the live lease
+  // it was written under.
   struct Final {
     std::optional<HealthRecord> record;
+    int64_t lease = 0;
     std::chrono::system_clock::time_point went_at;
     std::chrono::steady_clock::time_point deadline;
   };
@@ -112,7 +115,8 @@ class HealthPublisher final
   void TakeSample(Sample* sample) const;
   // Samples and, when worth it, puts the record under the live lease;
   // whether it wrote, and the outcome.
-  absl::Status SampleAndWrite(Sample* sample, bool* wrote);
+  absl::Status SampleAndWrite(Sample* sample, bool* wrote)
+      ABSL_LOCKS_EXCLUDED(mu_);
   Final TakeFinalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // After a refusal of the tick's call: stops; the warning to log once the
   // lock is let go.
@@ -121,7 +125,10 @@ class HealthPublisher final
   void WriteFinal(const Final& final) ABSL_LOCKS_EXCLUDED(mu_);
   // PutFinal after `delay`, and again (the delay doubled) until it is done
   // or refused, or the client shuts down.
-  void RetryFinal(std::string value, std::chrono::steady_clock::duration delay);
+  // A refusal lets `live_lease` go (HealthLeases::Gone), so that the record
+  // under it ends one retention later.
+  void RetryFinal(std::string value, int64_t live_lease,
+                  std::chrono::steady_clock::duration delay);
   // Puts `value` under the retired lease.
   absl::Status PutFinal(const std::string& value,
                         std::chrono::steady_clock::time_point deadline);
