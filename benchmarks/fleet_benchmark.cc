@@ -156,8 +156,8 @@ void FleetBenchmarks(const std::string& endpoints, const std::string& cli,
           "\nPublishing's own cost: %.1f writes/s per 1,000 hosts (at most "
           "100, at least ~16.7: one write per host per 10 s when something "
           "moved beyond the threshold, else every 6th interval), and %.1f%% "
-          "of one core per 1,000 hosts (the difference of the two rows; each "
-          "registration samples /proc on its own).\n\n",
+          "of one core per 1,000 hosts (the difference of the two rows; the "
+          "process's publishers share one /proc sample up to 1 s old).\n\n",
           (on.writes_per_s - off.writes_per_s) * 1000 / hosts,
           100 * (on.cpu_per_s - off.cpu_per_s) * 1000 / hosts),
       absl::StrFormat(

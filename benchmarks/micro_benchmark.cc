@@ -1,5 +1,6 @@
 // Micro benchmarks (Google Benchmark): record encoding and decoding, the
-// subscription queue across threads, and watch event dispatch to N watchers.
+// subscription queue across threads, watch event dispatch to N watchers, and
+// what a health record costs to sample and encode.
 #include <thread>
 
 #include "benchmark/benchmark.h"
@@ -7,6 +8,8 @@
 #include "discovery/records.h"
 #include "etcd/etcd_client.h"
 #include "etcdisc/subscription.h"
+#include "fleet/health_record.h"
+#include "fleet/proc_health.h"
 #include "util/event_queue.h"
 
 namespace etcdisc {
@@ -26,6 +29,25 @@ Host SampleHost() {
   h.uuid = "7a4c9b1e-3f2a-4c1d-9e8f-0123456789ab-node-1.internal.dev";
   return h;
 }
+
+// One sample of this process and its machine from /proc (five files).
+void BM_SampleHealth(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(internal::SampleHealth());
+}
+BENCHMARK(BM_SampleHealth);
+
+void BM_EncodeHealthRecord(benchmark::State& state) {
+  internal::HealthRecord record;
+  record.hostname = "node-1.internal.dev";
+  record.last_seen = std::chrono::system_clock::now();
+  record.registered_at = record.last_seen;
+  record.health = internal::SampleHealth();
+  record.health.gauges = {{"queue_depth", 12}, {"workers", 8}};
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(internal::EncodeHealthRecord(record));
+  }
+}
+BENCHMARK(BM_EncodeHealthRecord);
 
 void BM_EncodeHost(benchmark::State& state) {
   const Host host = SampleHost();

@@ -86,6 +86,18 @@ TEST(ProcHealthTest, SamplesThisMachineAndProcess) {
   EXPECT_LE(h.process_start, std::chrono::system_clock::now());
 }
 
+TEST(ProcHealthTest, ARecentSampleIsSharedAndAnOlderOneTakenAgain) {
+  const TimedHealth first = RecentHealth(std::chrono::hours(1));
+  EXPECT_GT(first.health.mem_total_bytes, 0);
+  // Recent enough for a caller that takes an hour-old one: the same.
+  EXPECT_EQ(RecentHealth(std::chrono::hours(1)).taken_at, first.taken_at);
+  // Too old for a caller that takes none older than 0: read again.
+  const TimedHealth fresh = RecentHealth(std::chrono::nanoseconds(0));
+  EXPECT_GT(fresh.taken_at, first.taken_at);
+  EXPECT_GT(fresh.health.mem_total_bytes, 0);
+  EXPECT_EQ(RecentHealth(std::chrono::hours(1)).taken_at, fresh.taken_at);
+}
+
 TEST(ProcHealthTest, PublishesOnlyWhatChangedBeyondTheThreshold) {
   HostHealth last;
   last.load1 = last.load5 = last.load15 = 1.0;

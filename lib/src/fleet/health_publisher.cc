@@ -19,6 +19,8 @@ using WallClock = std::chrono::system_clock;
 // Ticks skipped (nothing changed) before one writes anyway, so that
 // last_seen stays recent.
 constexpr int kMaxSkipped = 5;
+// How old a sample of /proc another publisher took may be for reuse.
+constexpr auto kMaxSampleAge = std::chrono::seconds(1);
 // A final record that could not be written is tried again after these.
 constexpr auto kFirstFinalRetry = std::chrono::seconds(1);
 constexpr auto kMaxFinalRetry = std::chrono::seconds(30);
@@ -166,8 +168,12 @@ void HealthPublisher::TakeSample(Sample* sample) const {
   std::map<std::string, double> gauges = std::move(record.health.gauges);
   record.hostname = target_.hostname;
   record.last_seen = WallClock::now();
-  sample->taken_at = Clock::now();
-  record.health = SampleHealth();
+  // Shared with the process's other publishers; never one this publisher
+  // used before, since its ticks are an interval apart.
+  const TimedHealth recent = RecentHealth(
+      std::min<Clock::duration>(kMaxSampleAge, target_.interval / 2));
+  sample->taken_at = recent.taken_at;
+  record.health = recent.health;
   record.health.gauges = std::move(gauges);
   record.health.version = Version();
 }

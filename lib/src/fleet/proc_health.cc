@@ -10,10 +10,22 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "util/mutex.h"
 #include "util/proc_files.h"
 
 namespace etcdisc::internal {
 namespace {
+
+// The last sample taken in this process (RecentHealth).
+struct SampleCache {
+  Mutex mu;
+  std::optional<TimedHealth> last ABSL_GUARDED_BY(mu);
+};
+
+SampleCache& TheSampleCache() {
+  static auto* cache = new SampleCache;  // Never destroyed: used at exit.
+  return *cache;
+}
 
 std::vector<absl::string_view> Words(absl::string_view text) {
   return absl::StrSplit(text, absl::ByAnyChar(" \t\n"), absl::SkipEmpty());
@@ -127,6 +139,16 @@ HostHealth SampleHealth() {
                   ::sysconf(_SC_PAGESIZE), boot, &health);
   }
   return health;
+}
+
+TimedHealth RecentHealth(std::chrono::steady_clock::duration max_age) {
+  SampleCache& cache = TheSampleCache();
+  MutexLock lock(&cache.mu);
+  const auto now = std::chrono::steady_clock::now();
+  if (!cache.last || now - cache.last->taken_at > max_age) {
+    cache.last = TimedHealth{SampleHealth(), now};
+  }
+  return *cache.last;
 }
 
 std::optional<double> CpuRate(const HostHealth& from, const HostHealth& to,

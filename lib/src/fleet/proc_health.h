@@ -15,6 +15,19 @@ namespace etcdisc::internal {
 // the gauges and version are left to the caller.
 HostHealth SampleHealth();
 
+// A sample and when it was taken.
+struct TimedHealth {
+  HostHealth health;
+  std::chrono::steady_clock::time_point taken_at;
+};
+
+// A sample no older than `max_age`: the last one taken in this process when
+// it is recent enough, else one taken now. The publishers of a process
+// share it, so that many registrations in one process read /proc once
+// (about 0.1 ms of CPU) rather than each. Safe for concurrent use: callers
+// during a read wait for it.
+TimedHealth RecentHealth(std::chrono::steady_clock::duration max_age);
+
 // The parsers behind it, each of one file's text; false when the text is
 // not of the expected form (`out` is then unchanged).
 bool ParseLoadavg(absl::string_view text, HostHealth* out);    // loadavg
