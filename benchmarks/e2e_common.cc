@@ -20,13 +20,15 @@ void Emit(const std::string& line) {
   std::fflush(stdout);
 }
 
-std::unique_ptr<Client> MakeClient(const std::string& endpoints) {
+std::unique_ptr<Client> MakeClient(const std::string& endpoints,
+                                   const std::string& key_prefix) {
   absl::StatusOr<ClientOptions> options = ClientOptionsFromEnvironment();
   if (!options.ok()) {
     std::fprintf(stderr, "%s\n", options.status().ToString().c_str());
     std::exit(1);
   }
   options->endpoints = endpoints;
+  if (!key_prefix.empty()) options->key_prefix = key_prefix;
   auto client = Client::Create(*options);
   if (!client.ok()) {
     std::fprintf(stderr, "%s\n", client.status().ToString().c_str());

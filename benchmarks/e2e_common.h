@@ -32,7 +32,8 @@ void Emit(const std::string& line);
 // A client of `endpoints`, with TLS and the etcd user from the environment
 // (the secure phase sets ETCD_CACERT, ETCD_USER and ETCD_PASSWORD). Exits
 // the process when it cannot be made.
-std::unique_ptr<Client> MakeClient(const std::string& endpoints);
+std::unique_ptr<Client> MakeClient(const std::string& endpoints,
+                                   const std::string& key_prefix = "");
 
 // A client of the etcd layer alone (no discovery), plain, of `endpoints`.
 // Exits the process when it cannot be made.

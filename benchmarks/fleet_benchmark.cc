@@ -84,28 +84,25 @@ Cost Measure(internal::EtcdClient& raw, seconds window) {
 void FleetBenchmarks(const std::string& endpoints, const std::string& cli,
                      int hosts, int window_s, std::string* report) {
   auto raw = RawClient(endpoints);
-  // The offline records that earlier sections' registrations left for the
-  // retention would be served too: the fleet here is only this section's.
-  const std::string health = "/service_health/";
-  if (!raw->kv().Delete({health, internal::PrefixRangeEnd(health), false}).ok()) {
-    std::fprintf(stderr, "bench: could not clear %s\n", health.c_str());
-  }
+  // Under a key prefix of its own: the hosts and health records that earlier
+  // sections left in this etcd are not this fleet's.
+  const std::string key_prefix = "/fleet-bench";
   const seconds window(window_s);
   Cost off, on;
   {
-    auto client = MakeClient(endpoints);
+    auto client = MakeClient(endpoints, key_prefix);
     auto regs = RegisterMany(*client, hosts, milliseconds(0));
     std::this_thread::sleep_for(seconds(5));  // Settle.
     off = Measure(*raw, window);
   }
-  auto client = MakeClient(endpoints);
+  auto client = MakeClient(endpoints, key_prefix);
   auto regs = RegisterMany(*client, hosts, seconds(10));
   std::this_thread::sleep_for(seconds(15));  // Every first write done.
   on = Measure(*raw, window);
 
   // fleet serve with those hosts.
   BackgroundProcess server({cli, "fleet", "serve", "--listen=127.0.0.1:0",
-                            "--endpoints=" + endpoints});
+                            "--endpoints=" + endpoints, "--prefix=" + key_prefix});
   auto line = server.ReadLine(seconds(30));
   const std::string prefix = "serving the fleet at http://127.0.0.1:";
   if (!line || line->rfind(prefix, 0) != 0) {
