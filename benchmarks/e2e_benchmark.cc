@@ -3,13 +3,17 @@
 // process (this same binary in another role) observes and timestamps.
 //
 //   e2e_benchmark run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH]
-//                 [--clientv3-peer=PATH] [--only=membership|fleet|grpc|peer]
+//                 [--clientv3-peer=PATH]
+//                 [--only=membership|fleet|grpc|peer|cluster]
 // writes OUT_DIR/report.md and CDF data files for the plots. With the Go
 // peer (benchmarks/peers/clientv3) it sets etcd's Go client beside etcdisc;
 // --only=peer runs the latencies, kills and throughput it is compared with,
 // then the peer. Helper roles:
 //   subscribe ENDPOINTS SERVICE[,SERVICE...]   etcdisc Subscribe, one line per event
 //   raw-watch ENDPOINTS PREFIX                 the etcd layer's watch, one line per event
+//   register-many ENDPOINTS FIRST SERVICES HOSTS  registers HOSTS hosts of
+//                                              each of SERVICES services from
+//                                              svc-FIRST, "<ns> R <uuid>" each
 //   register-one ENDPOINTS SERVICE TTL_MS      registers, prints its uuid, then
 //                                              "<ns> K <uuid>" at each refresh of
 //                                              its lease; waits to be killed
@@ -37,6 +41,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "benchmarks/bench_util.h"
+#include "benchmarks/cluster_scale_benchmark.h"
 #include "benchmarks/e2e_common.h"
 #include "benchmarks/fleet_benchmark.h"
 #include "benchmarks/grpc_benchmark.h"
@@ -689,6 +694,11 @@ int RoleRun(int argc, char** argv) {
     std::ofstream(o.out + "/report.md") << body;
     return 0;
   }
+  if (o.only == "cluster") {
+    ClusterScaleBenchmarks(&body);
+    std::ofstream(o.out + "/report.md") << body;
+    return 0;
+  }
   if (o.only == "membership") {
     MembershipBenchmarks((*cluster)->endpoints(), o.kills, o.samples, o.out,
                          &body);
@@ -707,6 +717,8 @@ int RoleRun(int argc, char** argv) {
   run.Gets(&body);
   phase("scale");
   run.Scale(&body);
+  phase("cluster scale");
+  ClusterScaleBenchmarks(&body);
   phase("footprint");
   run.Footprint(&body);
   phase("views");
@@ -742,6 +754,10 @@ int main(int argc, char** argv) {
   if (role == "register-one" && argc == 5) {
     return RoleRegisterOne(argv[2], argv[3], std::atoi(argv[4]));
   }
+  if (role == "register-many" && argc == 6) {
+    return RoleRegisterMany(argv[2], std::atoi(argv[3]), std::atoi(argv[4]),
+                            std::atoi(argv[5]));
+  }
   if (role == "idle" && argc == 3) return RoleIdle(argv[2]);
   if (role == "view" && argc == 4) return RoleView(argv[2], argv[3]);
   if (role == "member" && argc == 6) {
@@ -749,7 +765,8 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "usage: %s run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH] "
-               "[--clientv3-peer=PATH] [--only=membership|fleet|grpc|peer]\n",
+               "[--clientv3-peer=PATH] "
+               "[--only=membership|fleet|grpc|peer|cluster]\n",
                argv[0]);
   return 2;
 }

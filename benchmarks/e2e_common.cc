@@ -1,15 +1,18 @@
 #include "benchmarks/e2e_common.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "discovery/options.h"
+#include "util/proc_files.h"
 
 namespace etcdisc::bench {
 
@@ -85,6 +88,19 @@ void RegisterAndStop(Client& client, BackgroundProcess& watcher,
     reg_new->push_back((t1 - t0) / 1e6);
     stop_down->push_back((t3 - t2) / 1e6);
   }
+}
+
+double CpuMs(pid_t pid) {
+  const std::string stat =
+      internal::ReadSmallFile("/proc/" + std::to_string(pid) + "/stat");
+  const std::vector<absl::string_view> fields = internal::StatFields(stat);
+  long utime = 0, stime = 0;  // stat(5)'s fields 14 and 15, in clock ticks.
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    std::fprintf(stderr, "bench: cannot read the CPU time of process %d\n", pid);
+    std::exit(1);
+  }
+  return (utime + stime) * 1000.0 / ::sysconf(_SC_CLK_TCK);
 }
 
 const CallMetrics* FindCall(const ClientMetrics& metrics, const std::string& method) {

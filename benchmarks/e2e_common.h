@@ -58,6 +58,10 @@ void RegisterAndStop(Client& client, BackgroundProcess& watcher,
                      const RegisterOptions& options = RegisterOptions(),
                      const std::function<void()>& before_stop = nullptr);
 
+// CPU time process `pid` has used so far (user + system), in milliseconds;
+// exits when it cannot be read.
+double CpuMs(pid_t pid);
+
 // `method`'s calls in `metrics`; nullptr when it was never called.
 const CallMetrics* FindCall(const ClientMetrics& metrics, const std::string& method);
 // The LeaseGrant calls `client` has made so far.

@@ -165,19 +165,6 @@ double GoRegistrationsPerSecond(const std::string& peer, const std::string& endp
   return std::atof(rate->c_str() + 5);
 }
 
-// CPU time a process has used so far (user + system), in milliseconds.
-double CpuMs(pid_t pid) {
-  const std::string stat =
-      internal::ReadSmallFile("/proc/" + std::to_string(pid) + "/stat");
-  const std::vector<absl::string_view> fields = internal::StatFields(stat);
-  long utime = 0, stime = 0;  // stat(5)'s fields 14 and 15, in clock ticks.
-  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
-      !absl::SimpleAtoi(fields[12], &stime)) {
-    Fail("cannot read the CPU time of process " + std::to_string(pid));
-  }
-  return (utime + stime) * 1000.0 / ::sysconf(_SC_CLK_TCK);
-}
-
 // Reads event lines of `watcher` until `count` have come; false at timeout.
 bool CountEvents(BackgroundProcess& watcher, int count, seconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;

@@ -65,6 +65,8 @@ class EtcdCluster {
   std::string endpoints() const;
   // Member i's client URL.
   std::string endpoint(int i) const;
+  // Member i's process id (-1 when killed).
+  pid_t pid(int i) const { return members_[i].pid; }
 
   // SIGKILL and reap member i.
   absl::Status Kill(int i);
