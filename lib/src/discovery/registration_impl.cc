@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "discovery/records.h"
 #include "etcd/grpc_status.h"
+#include "util/deadline.h"
 #include "util/log.h"
 #include "util/status_macros.h"
 
@@ -174,10 +175,7 @@ std::vector<int64_t> RegistrationImpl::Revoke(std::vector<int64_t> leases,
   std::vector<int64_t> failed;
   for (int64_t lease : leases) {
     env_->ForgetLease(lease);
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - Clock::now());
-    absl::Status status = env_->RevokeLease(
-        lease, std::max(left, std::chrono::milliseconds(1)));
+    absl::Status status = env_->RevokeLease(lease, TimeLeft(deadline));
     if (!status.ok() && !absl::IsNotFound(status)) failed.push_back(lease);
   }
   return failed;

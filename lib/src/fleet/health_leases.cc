@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <random>
 
+#include "util/deadline.h"
+
 namespace etcdisc::internal {
 namespace {
 
@@ -20,14 +22,8 @@ std::chrono::seconds RetiredWindow(std::chrono::seconds retention) {
   return std::min(retention / 60, std::chrono::seconds(kMaxRetiredWindow));
 }
 
-std::chrono::milliseconds Left(Clock::time_point deadline) {
-  return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
-                      deadline - Clock::now()),
-                  std::chrono::milliseconds(1));
-}
-
-}  // namespace
-
+// A lease id of etcdisc's own choosing (see LeaseClient::Grant): positive
+// and random.
 int64_t NewHealthLeaseId() {
   static std::mt19937_64 random{std::random_device{}()};
   static Mutex mu;
@@ -36,6 +32,8 @@ int64_t NewHealthLeaseId() {
   while (id == 0) id = static_cast<int64_t>(random() >> 2);
   return id;
 }
+
+}  // namespace
 
 absl::StatusOr<int64_t> HealthLeases::Live(std::chrono::seconds retention) {
   return Get(Kind::kLive, retention,
@@ -105,7 +103,7 @@ absl::StatusOr<int64_t> HealthLeases::Get(Kind kind,
   }
   const std::chrono::seconds ttl =
       kind == Kind::kLive ? retention : retention + RetiredWindow(retention);
-  auto grant = core_->etcd().lease().Grant(ttl, id, Left(deadline));
+  auto grant = core_->etcd().lease().Grant(ttl, id, TimeLeft(deadline));
   if (grant.ok() && kind == Kind::kLive) {
     // Kept before anyone can write under it, so that its loss is heard.
     std::weak_ptr<HealthLeases> weak = weak_from_this();

@@ -78,10 +78,6 @@ class HealthLeases final : public std::enable_shared_from_this<HealthLeases> {
   std::map<int64_t, Slot> retired_ ABSL_GUARDED_BY(mu_);  // By retention in s.
 };
 
-// A lease id of etcdisc's own choosing (see LeaseClient::Grant): positive and
-// random.
-int64_t NewHealthLeaseId();
-
 }  // namespace etcdisc::internal
 
 #endif  // ETCDISC_FLEET_HEALTH_LEASES_H_

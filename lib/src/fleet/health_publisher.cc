@@ -7,6 +7,7 @@
 #include "etcdisc/version.h"
 #include "etcd/grpc_status.h"
 #include "fleet/proc_health.h"
+#include "util/deadline.h"
 #include "util/log.h"
 #include "util/status_macros.h"
 
@@ -24,12 +25,6 @@ constexpr auto kMaxSampleAge = std::chrono::seconds(1);
 // A final record that could not be written is tried again after these.
 constexpr auto kFirstFinalRetry = std::chrono::seconds(1);
 constexpr auto kMaxFinalRetry = std::chrono::seconds(30);
-
-std::chrono::milliseconds Left(Clock::time_point deadline) {
-  return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
-                      deadline - Clock::now()),
-                  std::chrono::milliseconds(1));
-}
 
 }  // namespace
 
@@ -223,14 +218,19 @@ void HealthPublisher::WriteFinal(const Final& final) {
   if (!final.record) return;  // Nothing was written: nothing to keep.
   HealthRecord record = *final.record;
   record.went_at = final.went_at;
-  const std::string value = EncodeHealthRecord(record);
-  absl::Status put = PutFinal(value, final.deadline);
-  // A retired lease etcd lost is replaced once.
-  if (absl::IsNotFound(put)) put = PutFinal(value, final.deadline);
-  if (IsRefusal(put) && final.lease != 0) leases_->Gone(final.lease);
-  if (!put.ok() && !IsRefusal(put)) {
-    RetryFinal(value, final.lease, kFirstFinalRetry);
+  std::string value = EncodeHealthRecord(record);
+  if (!TryFinal(value, final.lease, final.deadline)) {
+    RetryFinal(std::move(value), final.lease, kFirstFinalRetry);
   }
+}
+
+bool HealthPublisher::TryFinal(const std::string& value, int64_t live_lease,
+                               Clock::time_point deadline) {
+  absl::Status put = PutFinal(value, deadline);
+  // A retired lease etcd lost is replaced once.
+  if (absl::IsNotFound(put)) put = PutFinal(value, deadline);
+  if (IsRefusal(put) && live_lease != 0) leases_->Gone(live_lease);
+  return put.ok() || IsRefusal(put);
 }
 
 void HealthPublisher::RetryFinal(std::string value, int64_t live_lease,
@@ -242,10 +242,8 @@ void HealthPublisher::RetryFinal(std::string value, int64_t live_lease,
                           delay]() mutable {
     auto& pool = self->core_->registration_pool();
     pool.Post([self, value = std::move(value), live_lease, delay] {
-      const absl::Status put = self->PutFinal(
-          value, Clock::now() + self->core_->options().call_timeout);
-      if (IsRefusal(put) && live_lease != 0) self->leases_->Gone(live_lease);
-      if (put.ok() || IsRefusal(put)) return;
+      const auto deadline = Clock::now() + self->core_->options().call_timeout;
+      if (self->TryFinal(value, live_lease, deadline)) return;
       self->RetryFinal(value, live_lease,
                        std::min<Clock::duration>(2 * delay, kMaxFinalRetry));
     });
@@ -260,7 +258,8 @@ absl::Status HealthPublisher::PutFinal(const std::string& value,
   put.success.push_back(TxnOp::Put(
       {core_->keys().HealthKey(target_.service, target_.uuid), value, lease,
        false}));
-  absl::Status status = core_->etcd().kv().Txn(put, Left(deadline)).status();
+  absl::Status status =
+      core_->etcd().kv().Txn(put, TimeLeft(deadline)).status();
   if (absl::IsNotFound(status)) leases_->Gone(lease);
   return status;
 }

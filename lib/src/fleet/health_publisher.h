@@ -123,10 +123,13 @@ class HealthPublisher final
   std::string RefusedLocked(const absl::Status& why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriteFinal(const Final& final) ABSL_LOCKS_EXCLUDED(mu_);
-  // PutFinal after `delay`, and again (the delay doubled) until it is done
-  // or refused, or the client shuts down.
-  // A refusal lets `live_lease` go (HealthLeases::Gone), so that the record
-  // under it ends one retention later.
+  // Writes the final record (`value`): whether that is done, or refused (a
+  // refusal lets `live_lease` go, HealthLeases::Gone, so that the record
+  // under it ends one retention later); false when it should be retried.
+  bool TryFinal(const std::string& value, int64_t live_lease,
+                std::chrono::steady_clock::time_point deadline);
+  // TryFinal after `delay`, and again (the delay doubled) until it is done or
+  // refused, or the client shuts down.
   void RetryFinal(std::string value, int64_t live_lease,
                   std::chrono::steady_clock::duration delay);
   // Puts `value` under the retired lease.

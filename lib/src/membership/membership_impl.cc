@@ -8,6 +8,7 @@
 #include "etcd/grpc_status.h"
 #include "membership/member_record.h"
 #include "membership/process_id.h"
+#include "util/deadline.h"
 #include "util/status_macros.h"
 
 namespace etcdisc::internal {
@@ -222,9 +223,7 @@ absl::Status MembershipImpl::Leave() {
 }
 
 void MembershipImpl::StopBy(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - Clock::now());
-  LeaveWithin(std::max(left, std::chrono::milliseconds(1))).IgnoreError();
+  LeaveWithin(TimeLeft(deadline)).IgnoreError();
 }
 
 absl::Status MembershipImpl::LeaveWithin(std::chrono::milliseconds timeout) {
