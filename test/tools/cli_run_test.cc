@@ -184,12 +184,15 @@ TEST_F(CliRunTest, PassesSigtermOnAndTakesTheHostDownWhileTheCommandDrains) {
 
 TEST_F(CliRunTest, PassesSighupOnAndKeepsTheHostRegistered) {
   const std::string hupped = TempFile("hupped");
+  const std::string started = TempFile("started");
   const std::string stop = TempFile("stop");
-  const std::string script =
-      absl::StrCat("trap 'touch ", hupped, "' HUP; ",
-                   UntilFile(TempFile("started"), stop, 0));
+  const std::string script = absl::StrCat("trap 'touch ", hupped, "' HUP; ",
+                                          UntilFile(started, stop, 0));
   auto run = Background(WebRun(script), TempFile("err"));
   ASSERT_TRUE(WaitFor([&] { return HostKeys("web").size() == 1; }, seconds(20)));
+  // The command's trap is set once it has started: a SIGHUP before that
+  // would end the shell, not test the passing on.
+  ASSERT_TRUE(WaitFor([&] { return Exists(started); }, seconds(20)));
   const int64_t lease = HostKeys("web").front().lease;
   run->Signal(SIGHUP);
   ASSERT_TRUE(WaitFor([&] { return Exists(hupped); }, seconds(20)))
