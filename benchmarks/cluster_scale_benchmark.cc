@@ -60,21 +60,6 @@ void Collect(BackgroundProcess& helper, const std::string& tag,
   }
 }
 
-struct Cpu {
-  std::vector<double> ms;  // Per process, at the start.
-  std::vector<pid_t> pids;
-  void Start(std::vector<pid_t> p) {
-    pids = std::move(p);
-    for (pid_t pid : pids) ms.push_back(CpuMs(pid));
-  }
-  // CPU seconds per second of `wall_s` since Start, over all of them.
-  double Cores(double wall_s) const {
-    double used = 0;
-    for (size_t i = 0; i < pids.size(); ++i) used += CpuMs(pids[i]) - ms[i];
-    return used / 1000.0 / wall_s;
-  }
-};
-
 }  // namespace
 
 int RoleRegisterMany(const std::string& endpoints, int first, int services,
@@ -148,7 +133,7 @@ void ClusterScaleBenchmarks(std::string* report) {
   }
   // The registrars start as soon as they are ready: measure from the first.
   const int64_t start = NowNs();
-  Cpu etcd, clients, watcher;
+  CpuMeter etcd, clients, watcher;
   etcd.Start({(*cluster)->pid(0), (*cluster)->pid(1), (*cluster)->pid(2)});
   std::vector<pid_t> registrar_pids;
   for (auto& r : registrars) registrar_pids.push_back(r->pid());

@@ -3,8 +3,8 @@
 // process (this same binary in another role) observes and timestamps.
 //
 //   e2e_benchmark run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH]
-//                 [--clientv3-peer=PATH]
-//                 [--only=membership|fleet|grpc|peer|cluster]
+//                 [--clientv3-peer=PATH] [--proxy-watchers=N]
+//                 [--only=membership|fleet|grpc|peer|cluster|proxy]
 // writes OUT_DIR/report.md and CDF data files for the plots. With the Go
 // peer (benchmarks/peers/clientv3) it sets etcd's Go client beside etcdisc;
 // --only=peer runs the latencies, kills and throughput it is compared with,
@@ -47,6 +47,7 @@
 #include "benchmarks/grpc_benchmark.h"
 #include "benchmarks/membership_benchmark.h"
 #include "benchmarks/peer_benchmark.h"
+#include "benchmarks/proxy_benchmark.h"
 #include "benchmarks/view_benchmark.h"
 #include "discovery/client_access.h"
 #include "discovery/options.h"
@@ -180,6 +181,7 @@ struct Options {
   // --only=membership, --only=fleet, ...: that section alone, in
   // OUT_DIR/report.md.
   std::string only;
+  int proxy_watchers = 1000;  // The gRPC proxy section's watcher processes.
 };
 
 class Run {
@@ -662,6 +664,7 @@ int RoleRun(int argc, char** argv) {
     if (a.rfind("--cli=", 0) == 0) o.cli = a.substr(6);
     if (a.rfind("--only=", 0) == 0) o.only = a.substr(7);
     if (a.rfind("--clientv3-peer=", 0) == 0) o.peer = a.substr(16);
+    if (a.rfind("--proxy-watchers=", 0) == 0) o.proxy_watchers = std::atoi(a.c_str() + 17);
   }
   testing::EtcdClusterOptions eo;
   eo.members = 1;
@@ -699,6 +702,11 @@ int RoleRun(int argc, char** argv) {
     std::ofstream(o.out + "/report.md") << body;
     return 0;
   }
+  if (o.only == "proxy") {
+    ProxyBenchmarks(o.proxy_watchers, &body);
+    std::ofstream(o.out + "/report.md") << body;
+    return 0;
+  }
   if (o.only == "membership") {
     MembershipBenchmarks((*cluster)->endpoints(), o.kills, o.samples, o.out,
                          &body);
@@ -719,6 +727,8 @@ int RoleRun(int argc, char** argv) {
   run.Scale(&body);
   phase("cluster scale");
   ClusterScaleBenchmarks(&body);
+  phase("gRPC proxy");
+  ProxyBenchmarks(o.proxy_watchers, &body);
   phase("footprint");
   run.Footprint(&body);
   phase("views");
@@ -765,8 +775,8 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "usage: %s run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH] "
-               "[--clientv3-peer=PATH] "
-               "[--only=membership|fleet|grpc|peer|cluster]\n",
+               "[--clientv3-peer=PATH] [--proxy-watchers=N] "
+               "[--only=membership|fleet|grpc|peer|cluster|proxy]\n",
                argv[0]);
   return 2;
 }

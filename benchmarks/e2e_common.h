@@ -62,6 +62,23 @@ void RegisterAndStop(Client& client, BackgroundProcess& watcher,
 // exits when it cannot be read.
 double CpuMs(pid_t pid);
 
+// The CPU a set of processes uses from Start on.
+struct CpuMeter {
+  std::vector<double> ms;  // Per process, at the start.
+  std::vector<pid_t> pids;
+  void Start(std::vector<pid_t> p) {
+    pids = std::move(p);
+    ms.clear();
+    for (pid_t pid : pids) ms.push_back(CpuMs(pid));
+  }
+  // CPU seconds per second of `wall_s` since Start, over all of them.
+  double Cores(double wall_s) const {
+    double used = 0;
+    for (size_t i = 0; i < pids.size(); ++i) used += CpuMs(pids[i]) - ms[i];
+    return used / 1000.0 / wall_s;
+  }
+};
+
 // `method`'s calls in `metrics`; nullptr when it was never called.
 const CallMetrics* FindCall(const ClientMetrics& metrics, const std::string& method);
 // The LeaseGrant calls `client` has made so far.

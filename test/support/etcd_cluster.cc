@@ -382,7 +382,11 @@ absl::Status EtcdCluster::Launch(int i) {
 }
 
 absl::StatusOr<std::string> EtcdCluster::StartProxy() {
-  if (proxy_pid_ > 0) return proxy_endpoint_;
+  if (!proxies_.empty()) return proxies_[0].endpoint;
+  return AddProxy();
+}
+
+absl::StatusOr<std::string> EtcdCluster::AddProxy() {
   if (options_.tls != EtcdClusterOptions::Tls::kNone) {
     return absl::UnimplementedError("the test proxy is plaintext only");
   }
@@ -393,17 +397,16 @@ absl::StatusOr<std::string> EtcdCluster::StartProxy() {
     members.push_back(absl::StrCat("127.0.0.1:", members_[i].client_port));
   }
   const std::string listen = absl::StrCat("127.0.0.1:", *port);
-  proxy_log_ = absl::StrCat(dir_, "/proxy.log");
   auto pid = Spawn({options_.etcd_binary, "grpc-proxy", "start",
                     "--endpoints", absl::StrJoin(members, ","),
                     "--listen-addr", listen,
                     "--advertise-client-url", listen},
-                   proxy_log_);
+                   absl::StrCat(dir_, "/proxy", proxies_.size(), ".log"));
   if (!pid.ok()) return pid.status();
-  proxy_pid_ = *pid;
-  proxy_endpoint_ = absl::StrCat("http://", listen);
+  proxies_.push_back({*pid, absl::StrCat("http://", listen)});
+  const std::string endpoint = proxies_.back().endpoint;
   // Serving once a read through it is answered.
-  auto client = AdminClient(proxy_endpoint_);
+  auto client = AdminClient(endpoint);
   if (!client.ok()) return client.status();
   const auto until = Clock::now() + options_.start_timeout;
   absl::Status last;
@@ -412,7 +415,7 @@ absl::StatusOr<std::string> EtcdCluster::StartProxy() {
     read.key = "/";
     read.count_only = true;
     auto answer = (*client)->kv().Range(read);
-    if (answer.ok()) return proxy_endpoint_;
+    if (answer.ok()) return endpoint;
     last = answer.status();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -421,10 +424,11 @@ absl::StatusOr<std::string> EtcdCluster::StartProxy() {
 }
 
 void EtcdCluster::StopProxy() {
-  if (proxy_pid_ <= 0) return;
-  ::kill(proxy_pid_, SIGKILL);
-  ::waitpid(proxy_pid_, nullptr, 0);
-  proxy_pid_ = -1;
+  for (const ProxyProcess& proxy : proxies_) {
+    ::kill(proxy.pid, SIGKILL);
+    ::waitpid(proxy.pid, nullptr, 0);
+  }
+  proxies_.clear();
 }
 
 absl::Status EtcdCluster::WaitServing(int i, Clock::time_point until) {

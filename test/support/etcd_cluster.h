@@ -97,9 +97,14 @@ class EtcdCluster {
   absl::StatusOr<int64_t> Revision();
   // Starts etcd's gRPC proxy (`etcd grpc-proxy start`) in front of every
   // member and returns its client URL once it serves; the proxy dies with the
-  // cluster. Idempotent.
+  // cluster. Idempotent: a second call returns the first proxy.
   absl::StatusOr<std::string> StartProxy();
+  // Starts one more proxy, beside those running; its client URL.
+  absl::StatusOr<std::string> AddProxy();
+  // Kills every proxy.
   void StopProxy();
+  // The process id of proxy i (in the order they were started).
+  pid_t proxy_pid(int i) const { return proxies_[i].pid; }
 
   bool auth() const { return options_.auth; }
   // With auth: the password of `user` (one of those above).
@@ -157,9 +162,11 @@ class EtcdCluster {
   std::string token_;
   std::string password_salt_;  // Makes this run's passwords.
   std::vector<MemberProcess> members_;
-  pid_t proxy_pid_ = -1;
-  std::string proxy_endpoint_;
-  std::string proxy_log_;
+  struct ProxyProcess {
+    pid_t pid = -1;
+    std::string endpoint;
+  };
+  std::vector<ProxyProcess> proxies_;
 };
 
 }  // namespace etcdisc::testing
