@@ -4,7 +4,7 @@
 //
 //   e2e_benchmark run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH]
 //                 [--clientv3-peer=PATH] [--proxy-watchers=N]
-//                 [--only=membership|fleet|grpc|peer|cluster|proxy]
+//                 [--only=latencies|throughput|membership|fleet|grpc|peer|cluster|proxy]
 // writes OUT_DIR/report.md and CDF data files for the plots. With the Go
 // peer (benchmarks/peers/clientv3) it sets etcd's Go client beside etcdisc;
 // --only=peer runs the latencies, kills and throughput it is compared with,
@@ -30,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <sstream>
@@ -678,38 +679,36 @@ int RoleRun(int argc, char** argv) {
   const auto phase = [](const char* name) {
     std::fprintf(stderr, "bench: %s\n", name);
   };
-  if (o.only == "fleet") {
-    FleetBenchmarks((*cluster)->endpoints(), o.cli, 1000, 60, &body);
-    std::ofstream(o.out + "/report.md") << body;
-    return 0;
-  }
-  if (o.only == "grpc") {
-    GrpcBenchmarks((*cluster)->endpoints(), 50, &body);
-    std::ofstream(o.out + "/report.md") << body;
-    return 0;
-  }
-  if (o.only == "peer") {
-    run.Latencies(&body);
-    run.Kills(&body);
-    run.Throughput(&body);
-    PeerBenchmarks((*cluster)->endpoints(), o.peer, o.samples, o.kills, run.figures(),
-                   o.out, &body);
-    std::ofstream(o.out + "/report.md") << body;
-    return 0;
-  }
-  if (o.only == "cluster") {
-    ClusterScaleBenchmarks(&body);
-    std::ofstream(o.out + "/report.md") << body;
-    return 0;
-  }
-  if (o.only == "proxy") {
-    ProxyBenchmarks(o.proxy_watchers, &body);
-    std::ofstream(o.out + "/report.md") << body;
-    return 0;
-  }
-  if (o.only == "membership") {
-    MembershipBenchmarks((*cluster)->endpoints(), o.kills, o.samples, o.out,
-                         &body);
+  // One section alone (--only=NAME).
+  const std::map<std::string, std::function<void()>> sections = {
+      {"latencies", [&] { run.Latencies(&body); }},
+      {"throughput", [&] { run.Throughput(&body); }},
+      {"fleet",
+       [&] { FleetBenchmarks((*cluster)->endpoints(), o.cli, 1000, 60, &body); }},
+      {"grpc", [&] { GrpcBenchmarks((*cluster)->endpoints(), 50, &body); }},
+      {"peer",
+       [&] {
+         run.Latencies(&body);
+         run.Kills(&body);
+         run.Throughput(&body);
+         PeerBenchmarks((*cluster)->endpoints(), o.peer, o.samples, o.kills,
+                        run.figures(), o.out, &body);
+       }},
+      {"cluster", [&] { ClusterScaleBenchmarks(&body); }},
+      {"proxy", [&] { ProxyBenchmarks(o.proxy_watchers, &body); }},
+      {"membership",
+       [&] {
+         MembershipBenchmarks((*cluster)->endpoints(), o.kills, o.samples, o.out,
+                              &body);
+       }},
+  };
+  if (!o.only.empty()) {
+    auto section = sections.find(o.only);
+    if (section == sections.end()) {
+      std::fprintf(stderr, "no section named \"%s\"\n", o.only.c_str());
+      return 2;
+    }
+    section->second();
     std::ofstream(o.out + "/report.md") << body;
     return 0;
   }
@@ -776,7 +775,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr,
                "usage: %s run OUT_DIR [--samples=N] [--kills=N] [--cli=PATH] "
                "[--clientv3-peer=PATH] [--proxy-watchers=N] "
-               "[--only=membership|fleet|grpc|peer|cluster|proxy]\n",
+               "[--only=latencies|throughput|membership|fleet|grpc|peer|cluster|proxy]\n",
                argv[0]);
   return 2;
 }
