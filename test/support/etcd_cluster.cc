@@ -21,8 +21,10 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "discovery/options.h"
 #include "etcd/etcd_client.h"
 
@@ -224,14 +226,32 @@ absl::StatusOr<std::string> EtcdCluster::Etcdctl(
 }
 
 absl::StatusOr<int> EtcdCluster::LeaseCount() const {
+  auto ids = LeaseIds();
+  if (!ids.ok()) return ids.status();
+  return static_cast<int>(ids->size());
+}
+
+absl::StatusOr<std::set<int64_t>> EtcdCluster::LeaseIds() const {
   auto listed = Etcdctl({"lease", "list"}, /*as_root=*/options_.auth);
   if (!listed.ok()) return listed.status();
-  // "found N leases", then one id per line.
+  // "found N leases", then one id per line, in hexadecimal.
   int count = 0;
   if (std::sscanf(listed->c_str(), "found %d leases", &count) != 1) {
     return absl::InternalError("etcdctl lease list printed: " + *listed);
   }
-  return count;
+  std::set<int64_t> ids;
+  std::vector<std::string> lines = absl::StrSplit(*listed, '\n', absl::SkipEmpty());
+  for (size_t i = 1; i < lines.size(); ++i) {
+    uint64_t id = 0;
+    if (!absl::SimpleHexAtoi(lines[i], &id)) {
+      return absl::InternalError("etcdctl lease list printed: " + *listed);
+    }
+    ids.insert(static_cast<int64_t>(id));
+  }
+  if (static_cast<int>(ids.size()) != count) {
+    return absl::InternalError("etcdctl lease list printed: " + *listed);
+  }
+  return ids;
 }
 
 absl::Status EtcdCluster::EnableAuth() {

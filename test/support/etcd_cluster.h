@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,8 @@ class EtcdCluster {
                                       bool as_root) const;
   // How many leases etcd holds now (etcdctl lease list).
   absl::StatusOr<int> LeaseCount() const;
+  // The ids of the leases etcd holds now.
+  absl::StatusOr<std::set<int64_t>> LeaseIds() const;
 
   // The tail of member i's log, for failure messages.
   std::string LogTail(int i) const;

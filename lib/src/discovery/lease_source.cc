@@ -43,20 +43,24 @@ void LeaseSource::Refill(std::chrono::milliseconds ttl) {
   }
   const auto asked_at = std::chrono::steady_clock::now();
   auto grant = etcd_->lease().Grant(ttl);
-  MutexLock lock(&mu_);
-  refilling_[ttl.count()] = false;
-  // A failed refill is not retried: the next Take grants on demand and asks
-  // for a refill again.
-  if (!grant.ok()) return;
-  if (shut_down_) {
-    etcd_->keeper().Forget(grant->id);  // Expires with its TTL.
-    return;
+  {
+    MutexLock lock(&mu_);
+    refilling_[ttl.count()] = false;
+    // A failed refill is not retried: the next Take grants on demand and asks
+    // for a refill again.
+    if (!grant.ok()) return;
+    if (!shut_down_) {
+      const int64_t id = grant->id;
+      spares_[ttl.count()] = *grant;
+      etcd_->keeper().Keep(
+          id, grant->ttl_seconds,
+          [this, ttl, id](const absl::Status&) { Drop(ttl, id); }, asked_at);
+      return;
+    }
   }
-  const int64_t id = grant->id;
-  spares_[ttl.count()] = *grant;
-  etcd_->keeper().Keep(
-      id, grant->ttl_seconds,
-      [this, ttl, id](const absl::Status&) { Drop(ttl, id); }, asked_at);
+  // Shut down while the grant was in flight: Shutdown() did not see this
+  // lease, so it is revoked here (best effort, like Shutdown's).
+  etcd_->lease().Revoke(grant->id).IgnoreError();
 }
 
 void LeaseSource::Drop(std::chrono::milliseconds ttl, int64_t id) {

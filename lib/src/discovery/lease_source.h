@@ -34,7 +34,9 @@ class LeaseSource {
       ABSL_LOCKS_EXCLUDED(mu_);
   // Grants the next spare of `ttl` in the background, once a second lease of
   // that TTL has been taken. Called after the write that used the last one,
-  // so that the grant does not compete with it.
+  // so that the grant does not compete with it. (Sent with the write
+  // instead, it made Stop -> Down 0.2 ms faster and Register -> New 0.17 ms
+  // slower at p50, both measured by e2e_benchmark --only=latencies.)
   void RefillLater(std::chrono::milliseconds ttl) ABSL_LOCKS_EXCLUDED(mu_);
   // Revokes the spares (best effort) and grants no more.
   void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
