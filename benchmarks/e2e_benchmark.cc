@@ -187,29 +187,62 @@ struct Options {
 
 class Run {
  public:
-  Run(Options o, std::string endpoints) : o_(std::move(o)), endpoints_(std::move(endpoints)) {}
+  Run(Options o, std::string endpoints, pid_t etcd_pid)
+      : o_(std::move(o)), endpoints_(std::move(endpoints)), etcd_pid_(etcd_pid) {}
+
+  // The floor's samples: a put under a lease and its revoke, seen by a raw
+  // watch.
+  struct FloorSamples {
+    std::vector<double> put_watch, revoke_delete;
+    LatencySplit split;
+  };
+  FloorSamples Floor(internal::EtcdClient& raw, BackgroundProcess& watch,
+                     const std::string& value) {
+    FloorSamples f;
+    for (int i = -50; i < o_.samples; ++i) {
+      auto lease = raw.lease().Grant(seconds(30));
+      if (!lease.ok()) std::exit(1);
+      const std::string key = absl::StrCat("/bench/raw/", i + 50);
+      const int64_t t0 = NowNs();
+      if (!raw.kv().Put({key, value, lease->id, false}).ok()) std::exit(1);
+      const int64_t written = NowNs();
+      const int64_t t1 = AwaitEvent(watch, "P", key, seconds(10));
+      const int64_t t2 = NowNs();
+      if (!raw.lease().Revoke(lease->id).ok()) std::exit(1);
+      const int64_t t3 = AwaitEvent(watch, "D", key, seconds(10));
+      if (t1 < 0 || t3 < 0) std::exit(1);
+      if (i < 0) continue;  // Warm-up.
+      f.put_watch.push_back((t1 - t0) / 1e6);
+      f.revoke_delete.push_back((t3 - t2) / 1e6);
+      f.split.first.push_back((written - t0) / 1e6);
+      f.split.second.push_back((t1 - written) / 1e6);
+    }
+    return f;
+  }
+
+  static std::string WhereTheTimeGoes(const LatencySplit& floor, const LatencySplit& reg,
+                                      double put_ms, double txn_ms, double quiet_txn_ms) {
+    return absl::StrFormat(
+        "Where the time goes, p50 of each part (ms): the floor's put until its answer "
+        "%.3f, then until the raw watch saw it %.3f; etcdisc's Register() until "
+        "WaitRegistration() returned (the keys written) %.3f, then until the "
+        "subscriber's New %.3f (a negative part: the watcher saw the write before the "
+        "writer had its answer). The calls' own round trips (mean, the clients' call "
+        "metrics): the floor's Put %.3f, etcdisc's Txn %.3f (%.3f with health "
+        "publishing off).\n\n",
+        Summarize(floor.first).p50, Summarize(floor.second).p50, Summarize(reg.first).p50,
+        Summarize(reg.second).p50, put_ms, txn_ms, quiet_txn_ms);
+  }
 
   void Latencies(std::string* report) {
     // The floor: a put under a lease and a lease revoke, seen by a raw watch.
     auto raw_watch = Helper({"raw-watch", endpoints_, "/bench/raw/"});
     auto raw = RawClient(endpoints_);
-    std::vector<double> put_watch, revoke_delete;
     const std::string value(180, 'x');  // About a host record's size.
-    for (int i = -50; i < o_.samples; ++i) {
-      auto lease = raw->lease().Grant(seconds(30));
-      if (!lease.ok()) std::exit(1);
-      const std::string key = absl::StrCat("/bench/raw/", i + 50);
-      const int64_t t0 = NowNs();
-      if (!raw->kv().Put({key, value, lease->id, false}).ok()) std::exit(1);
-      const int64_t t1 = AwaitEvent(*raw_watch, "P", key, seconds(10));
-      const int64_t t2 = NowNs();
-      if (!raw->lease().Revoke(lease->id).ok()) std::exit(1);
-      const int64_t t3 = AwaitEvent(*raw_watch, "D", key, seconds(10));
-      if (t1 < 0 || t3 < 0) std::exit(1);
-      if (i < 0) continue;  // Warm-up.
-      put_watch.push_back((t1 - t0) / 1e6);
-      revoke_delete.push_back((t3 - t2) / 1e6);
-    }
+    FloorSamples f = Floor(*raw, *raw_watch, value);
+    LatencySplit reg_split;
+    const Summary raw_txn = RawTxnToWatch(*raw, *raw_watch, value);
+    const Summary busy_put = PutToWatchWithStreams(*raw_watch, value);
     ClientMetrics raw_calls;
     raw->metrics().Snapshot(&raw_calls);
     const double raw_revoke_ms = MeanCallMs(raw_calls, "LeaseRevoke");
@@ -218,7 +251,9 @@ class Run {
     auto subscriber = Helper({"subscribe", endpoints_, "bench"});
     auto client = MakeClient(endpoints_);
     std::vector<double> reg_new, stop_down, quiet_new, quiet_down;
-    RegisterAndStop(*client, *subscriber, "bench", o_.samples, &reg_new, &stop_down);
+    RegisterAndStop(*client, *subscriber, "bench", o_.samples, &reg_new, &stop_down,
+                    RegisterOptions(), nullptr, &reg_split);
+    const double txn_ms = MeanCallMs(client->Metrics(), "Txn");
     // The same without health publishing, whose writes (the first right
     // after the registration's, the last right after the revoke) reach etcd
     // while it delivers the event.
@@ -228,13 +263,14 @@ class Run {
     RegisterAndStop(*client, *subscriber, "bench", o_.samples, &quiet_new, &quiet_down,
                     quiet);
     const double stop_revoke_ms = MeanCallMs(client->Metrics(), "LeaseRevoke", &before);
+    const double quiet_txn_ms = MeanCallMs(client->Metrics(), "Txn", &before);
     // The same, each Stop held until the grant of the next spare lease, which
     // each registration starts in the background once its Txn is answered,
     // has been answered: a Stop right after New otherwise queues its revoke
     // behind that grant in etcd.
-    std::vector<double> unused, after_grant_down;
+    std::vector<double> after_grant_new, after_grant_down;
     uint64_t grants = LeaseGrantsMade(*client);
-    RegisterAndStop(*client, *subscriber, "bench", o_.samples, &unused, &after_grant_down,
+    RegisterAndStop(*client, *subscriber, "bench", o_.samples, &after_grant_new, &after_grant_down,
                     quiet, [&] {
                       const auto until = std::chrono::steady_clock::now() + seconds(1);
                       while (LeaseGrantsMade(*client) <= grants &&
@@ -246,18 +282,22 @@ class Run {
     figures_.after_grant_stop_down = Summarize(after_grant_down);
     figures_.quiet_reg_new = Summarize(quiet_new);
     figures_.quiet_stop_down = Summarize(quiet_down);
-    floor_ = Summarize(put_watch);
+    floor_ = Summarize(f.put_watch);
     reg_new_ = Summarize(reg_new);
-    const Summary revoke = Summarize(revoke_delete);
+    const Summary revoke = Summarize(f.revoke_delete);
     stop_down_ = Summarize(stop_down);
-    WriteCdf(o_.out + "/floor_put_watch.dat", put_watch);
+    WriteCdf(o_.out + "/floor_put_watch.dat", f.put_watch);
     WriteCdf(o_.out + "/register_new.dat", reg_new);
-    WriteCdf(o_.out + "/floor_revoke_delete.dat", revoke_delete);
+    WriteCdf(o_.out + "/floor_revoke_delete.dat", f.revoke_delete);
     WriteCdf(o_.out + "/stop_down.dat", stop_down);
     absl::StrAppend(report,
         "## 1-3. Latency to a watcher in another process (ms)\n\n"
         "| Path | n | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|\n",
         Row("floor: raw put under a lease -> raw watch", floor_),
+        Row("raw Txn as a registration's (compare a record, put a key under a "
+            "lease) -> raw watch", raw_txn),
+        Row("raw put as the floor's, from a client holding a watch stream and a "
+            "kept lease -> raw watch", busy_put),
         Row("etcdisc: Register -> SubscribeNew", reg_new_),
         Row("floor: raw lease revoke -> raw watch delete", revoke),
         revoke_rows,
@@ -267,6 +307,8 @@ class Run {
         Row("etcdisc, health publishing off: Stop -> SubscribeDown",
             figures_.quiet_stop_down),
         Row("etcdisc, health publishing off, Stop once the next spare lease is "
+            "granted: Register -> SubscribeNew", Summarize(after_grant_new)),
+        Row("etcdisc, health publishing off, Stop once the next spare lease is "
             "granted: Stop -> SubscribeDown", figures_.after_grant_stop_down),
         absl::StrFormat("\nRatios of p50 to the floor: register -> New %.2fx; "
                         "Stop -> Down %.2fx (to the put floor), %.2fx (to the revoke floor). "
@@ -275,12 +317,65 @@ class Run {
                         stop_down_.p50 / revoke.p50,
                         figures_.quiet_reg_new.p50 / floor_.p50,
                         figures_.quiet_stop_down.p50 / floor_.p50),
+        WhereTheTimeGoes(f.split, reg_split, MeanCallMs(raw_calls, "Put"), txn_ms,
+                         quiet_txn_ms),
         absl::StrFormat("The revoke call's own round trip, as each client's call "
                         "metrics time it (mean): %.3f ms for the floor's raw "
                         "revokes, %.3f ms inside etcdisc's Stop (health "
                         "publishing off).\n\n",
                         raw_revoke_ms, stop_revoke_ms),
         "![CDF](register_new.png)\n\n");
+  }
+
+  // The write of a registration done by hand: a Txn that compares a service
+  // record and puts a host key under a lease, seen by a raw watch.
+  Summary RawTxnToWatch(internal::EtcdClient& raw, BackgroundProcess& watch,
+                        const std::string& value) {
+    const std::string record(120, 'r');
+    if (!raw.kv().Put({"/bench/raw-record", record, 0, false}).ok()) std::exit(1);
+    auto lease = raw.lease().Grant(seconds(60));
+    if (!lease.ok()) std::exit(1);
+    std::vector<double> ms;
+    for (int i = -50; i < o_.samples; ++i) {
+      const std::string key = absl::StrCat("/bench/raw/txn-", i + 50);
+      internal::TxnRequest txn;
+      txn.compares.push_back(internal::Compare::Value(
+          "/bench/raw-record", internal::Compare::Result::kEqual, record));
+      txn.success.push_back(internal::TxnOp::Put({key, value, lease->id, false}));
+      txn.failure = txn.success;
+      const int64_t t0 = NowNs();
+      if (!raw.kv().Txn(txn).ok()) std::exit(1);
+      const int64_t t1 = AwaitEvent(watch, "P", key, seconds(10));
+      if (t1 < 0) std::exit(1);
+      if (i >= 0) ms.push_back((t1 - t0) / 1e6);
+    }
+    raw.lease().Revoke(lease->id).IgnoreError();
+    return Summarize(ms);
+  }
+
+  // The floor's put, from a client that also holds what an etcdisc client
+  // does: a watch stream (one watch) and a kept lease.
+  Summary PutToWatchWithStreams(BackgroundProcess& watch, const std::string& value) {
+    auto raw = RawClient(endpoints_);
+    internal::WatchOptions elsewhere;
+    elsewhere.key = "/bench/elsewhere";
+    const internal::WatchId id =
+        raw->watch().Watch(elsewhere, [](internal::WatchUpdate) {});
+    auto lease = raw->lease().Grant(seconds(60));
+    if (!lease.ok()) std::exit(1);
+    raw->keeper().Keep(lease->id, lease->ttl_seconds, [](const absl::Status&) {});
+    std::vector<double> ms;
+    for (int i = -50; i < o_.samples; ++i) {
+      const std::string key = absl::StrCat("/bench/raw/busy-", i + 50);
+      const int64_t t0 = NowNs();
+      if (!raw->kv().Put({key, value, lease->id, false}).ok()) std::exit(1);
+      const int64_t t1 = AwaitEvent(watch, "P", key, seconds(10));
+      if (t1 < 0) std::exit(1);
+      if (i >= 0) ms.push_back((t1 - t0) / 1e6);
+    }
+    raw->watch().Cancel(id);
+    raw->lease().Revoke(lease->id).IgnoreError();
+    return Summarize(ms);
   }
 
   // A raw revoke seen by a raw watch of the one watched key, by what else
@@ -420,10 +515,39 @@ class Run {
     return Summarize(ms);
   }
 
-  // Registrations (or raw puts) completed per second by `n` threads, each
-  // with its own connection, over `duration`.
-  double RegistrationsPerSecond(int n, milliseconds duration,
-                                const RegisterOptions& options = RegisterOptions()) {
+  // What a throughput run did in its window, and what that cost.
+  struct Rate {
+    double per_s = 0;         // Operations completed per second.
+    double client_cores = 0;  // This process's CPU (seconds per second).
+    double etcd_cores = 0;
+    double proposals = 0;     // etcd's committed proposals per operation.
+  };
+
+  // Counts `done` over `duration` (from now), with the CPU and the etcd
+  // proposals spent meanwhile.
+  Rate Window(const std::atomic<long>& done, milliseconds duration) {
+    CpuMeter cpu_client, cpu_etcd;
+    const std::string committed = "etcd_server_proposals_committed_total";
+    const double proposals_before = Figure(EtcdMetrics(endpoints_), committed);
+    const long done_before = done;
+    cpu_client.Start({::getpid()});
+    cpu_etcd.Start({etcd_pid_});
+    std::this_thread::sleep_for(duration);
+    const double wall_s = duration.count() / 1000.0;
+    Rate rate;
+    rate.client_cores = cpu_client.Cores(wall_s);
+    rate.etcd_cores = cpu_etcd.Cores(wall_s);
+    const long ops = done - done_before;
+    rate.per_s = ops / wall_s;
+    const double proposals = Figure(EtcdMetrics(endpoints_), committed) - proposals_before;
+    rate.proposals = ops > 0 ? proposals / ops : 0;
+    return rate;
+  }
+
+  // Registrations completed per second by `n` threads, each with its own
+  // connection, over `duration`.
+  Rate RegistrationsPerSecond(int n, milliseconds duration,
+                              const RegisterOptions& options = RegisterOptions()) {
     std::vector<std::unique_ptr<Client>> clients;
     for (int i = 0; i < n; ++i) clients.push_back(MakeClient(endpoints_));
     std::atomic<long> done{0};
@@ -444,16 +568,15 @@ class Run {
         }
       });
     }
-    std::this_thread::sleep_for(duration);
+    const Rate rate = Window(done, duration);
     stop = true;
     for (auto& t : threads) t.join();
-    const double rate = done * 1000.0 / duration.count();
     held.clear();
     clients.clear();
     return rate;
   }
 
-  double RawPutsPerSecond(int n, milliseconds duration) {
+  Rate RawPutsPerSecond(int n, milliseconds duration) {
     std::atomic<long> done{0};
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
@@ -471,10 +594,10 @@ class Run {
         if (lease.ok()) raw->lease().Revoke(lease->id).IgnoreError();
       });
     }
-    std::this_thread::sleep_for(duration);
+    const Rate rate = Window(done, duration);
     stop = true;
     for (auto& t : threads) t.join();
-    return done * 1000.0 / duration.count();
+    return rate;
   }
 
   void Throughput(std::string* report) {
@@ -483,18 +606,34 @@ class Run {
         "| Registrars | etcdisc registrations/s | the same, health publishing off "
         "| raw puts under a lease/s | ratio (health on) |\n"
         "|---|---|---|---|---|\n");
+    std::string costs =
+        "What each run cost in its 3 s: the CPU of this process (the registrars, "
+        "all in it) and of etcd, in cores of the 2, and etcd's committed "
+        "proposals (raft entries: writes, lease grants and revokes) per "
+        "operation completed.\n\n"
+        "| Registrars | Operation | per second | this process, cores | etcd, cores "
+        "| etcd proposals per operation |\n|---|---|---|---|---|---|\n";
+    const auto cost = [&](int n, const char* what, const Rate& r) {
+      absl::StrAppend(&costs, absl::StrFormat("| %d | %s | %.0f | %.2f | %.2f | %.2f |\n", n,
+                                              what, r.per_s, r.client_cores,
+                                              r.etcd_cores, r.proposals));
+    };
     RegisterOptions quiet;
     quiet.health_interval = milliseconds(0);
     for (int n : {1, 16}) {
-      const double reg = RegistrationsPerSecond(n, milliseconds(3000));
-      const double reg_quiet = RegistrationsPerSecond(n, milliseconds(3000), quiet);
-      const double put = RawPutsPerSecond(n, milliseconds(3000));
-      (n == 1 ? figures_.reg_per_s_1 : figures_.reg_per_s_16) = reg;
-      (n == 1 ? figures_.put_per_s_1 : figures_.put_per_s_16) = put;
+      const Rate reg = RegistrationsPerSecond(n, milliseconds(3000));
+      const Rate reg_quiet = RegistrationsPerSecond(n, milliseconds(3000), quiet);
+      const Rate put = RawPutsPerSecond(n, milliseconds(3000));
+      (n == 1 ? figures_.reg_per_s_1 : figures_.reg_per_s_16) = reg.per_s;
+      (n == 1 ? figures_.put_per_s_1 : figures_.put_per_s_16) = put.per_s;
       absl::StrAppend(report, absl::StrFormat("| %d | %.0f | %.0f | %.0f | %.2f |\n", n,
-                                              reg, reg_quiet, put, reg / put));
+                                              reg.per_s, reg_quiet.per_s, put.per_s,
+                                              reg.per_s / put.per_s));
+      cost(n, "Register", reg);
+      cost(n, "Register, health publishing off", reg_quiet);
+      cost(n, "raw put under a lease", put);
     }
-    absl::StrAppend(report, "\n");
+    absl::StrAppend(report, "\n", costs, "\n");
   }
 
   void PutHosts(internal::EtcdClient& raw, const std::string& service, int count) {
@@ -645,6 +784,7 @@ class Run {
  private:
   Options o_;
   std::string endpoints_;
+  pid_t etcd_pid_;
   double throughput_ratio() const {
     return figures_.put_per_s_16 > 0 ? figures_.reg_per_s_16 / figures_.put_per_s_16 : 0;
   }
@@ -674,7 +814,7 @@ int RoleRun(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", cluster.status().ToString().c_str());
     return 1;
   }
-  Run run(o, (*cluster)->endpoints());
+  Run run(o, (*cluster)->endpoints(), (*cluster)->pid(0));
   std::string body;
   const auto phase = [](const char* name) {
     std::fprintf(stderr, "bench: %s\n", name);

@@ -11,7 +11,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "discovery/options.h"
+#include "httplib.h"
 #include "util/proc_files.h"
 
 namespace etcdisc::bench {
@@ -70,7 +72,8 @@ void RegisterAndStop(Client& client, BackgroundProcess& watcher,
                      const std::string& service, int samples,
                      std::vector<double>* reg_new, std::vector<double>* stop_down,
                      const RegisterOptions& options,
-                     const std::function<void()>& before_stop) {
+                     const std::function<void()>& before_stop,
+                     LatencySplit* split) {
   Host host;
   host.name = "10.0.0.1";
   host.ports = {{"http", "8080"}};
@@ -78,6 +81,11 @@ void RegisterAndStop(Client& client, BackgroundProcess& watcher,
     const int64_t t0 = NowNs();
     auto reg = client.Register(service, host, options);
     if (!reg.ok()) std::exit(1);
+    int64_t written = 0;
+    if (split != nullptr) {
+      if (!(*reg)->WaitRegistration(seconds(10)).ok()) std::exit(1);
+      written = NowNs();
+    }
     const int64_t t1 = AwaitEvent(watcher, "N", (*reg)->UUID(), seconds(10));
     if (before_stop) before_stop();
     const int64_t t2 = NowNs();
@@ -87,6 +95,10 @@ void RegisterAndStop(Client& client, BackgroundProcess& watcher,
     if (i < 0) continue;
     reg_new->push_back((t1 - t0) / 1e6);
     stop_down->push_back((t3 - t2) / 1e6);
+    if (split != nullptr) {
+      split->first.push_back((written - t0) / 1e6);
+      split->second.push_back((t1 - written) / 1e6);
+    }
   }
 }
 
@@ -101,6 +113,28 @@ double CpuMs(pid_t pid) {
     std::exit(1);
   }
   return (utime + stime) * 1000.0 / ::sysconf(_SC_CLK_TCK);
+}
+
+std::map<std::string, double> EtcdMetrics(const std::string& endpoint) {
+  std::map<std::string, double> figures;
+  httplib::Client http(endpoint);
+  http.set_read_timeout(10, 0);
+  auto res = http.Get("/metrics");
+  if (!res || res->status != 200) return figures;
+  for (absl::string_view line : absl::StrSplit(res->body, '\n')) {
+    const size_t space = line.rfind(' ');
+    if (line.empty() || line[0] == '#' || space == absl::string_view::npos) continue;
+    double value = 0;
+    if (absl::SimpleAtod(line.substr(space + 1), &value)) {
+      figures[std::string(line.substr(0, space))] = value;
+    }
+  }
+  return figures;
+}
+
+double Figure(const std::map<std::string, double>& figures, const std::string& name) {
+  auto it = figures.find(name);
+  return it == figures.end() ? -1 : it->second;
 }
 
 const CallMetrics* FindCall(const ClientMetrics& metrics, const std::string& method) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "benchmarks/bench_util.h"
@@ -48,15 +49,22 @@ constexpr int kLoadedSamples = 1000;
 Summary RegisterToNew(Client& client, BackgroundProcess& watcher,
                       const std::string& service);
 
+// A write -> event latency split in two, sample by sample: until the writer
+// had its answer (first), then until the watcher saw it (second).
+using LatencySplit = std::pair<std::vector<double>, std::vector<double>>;
+
 // Registers and stops a host of `service` `samples` times (after 50 for
 // warm-up), timing Register -> New and Stop -> Down as `watcher` sees them.
 // Each registration is stopped once its New was seen and `before_stop` (if
-// any) has returned.
+// any) has returned. With `split`, each Register -> New is also split in
+// two: Register() until WaitRegistration() returns (the keys written), into
+// split->first, and from then until the New, into split->second.
 void RegisterAndStop(Client& client, BackgroundProcess& watcher,
                      const std::string& service, int samples,
                      std::vector<double>* reg_new, std::vector<double>* stop_down,
                      const RegisterOptions& options = RegisterOptions(),
-                     const std::function<void()>& before_stop = nullptr);
+                     const std::function<void()>& before_stop = nullptr,
+                     LatencySplit* split = nullptr);
 
 // CPU time process `pid` has used so far (user + system), in milliseconds;
 // exits when it cannot be read.
@@ -78,6 +86,12 @@ struct CpuMeter {
     return used / 1000.0 / wall_s;
   }
 };
+
+// etcd's own figures from its /metrics page at `endpoint`, by name (labels
+// included); empty when the page could not be read.
+std::map<std::string, double> EtcdMetrics(const std::string& endpoint);
+// One of them; -1 when absent.
+double Figure(const std::map<std::string, double>& figures, const std::string& name);
 
 // `method`'s calls in `metrics`; nullptr when it was never called.
 const CallMetrics* FindCall(const ClientMetrics& metrics, const std::string& method);

@@ -12,7 +12,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "benchmarks/e2e_common.h"
-#include "httplib.h"
 #include "support/etcd_cluster.h"
 
 namespace etcdisc::bench {
@@ -27,29 +26,6 @@ constexpr int kRounds = 30;
 constexpr int kHopRounds = 200;  // With one watcher: the proxy's own hop.
 constexpr int kStartBatch = 50;
 constexpr auto kIdle = seconds(10);
-
-// etcd's own figures from its /metrics page, by name (labels included).
-std::map<std::string, double> EtcdMetrics(const std::string& endpoint) {
-  std::map<std::string, double> figures;
-  httplib::Client http(endpoint);
-  http.set_read_timeout(10, 0);
-  auto res = http.Get("/metrics");
-  if (!res || res->status != 200) return figures;
-  for (absl::string_view line : absl::StrSplit(res->body, '\n')) {
-    const size_t space = line.rfind(' ');
-    if (line.empty() || line[0] == '#' || space == absl::string_view::npos) continue;
-    double value = 0;
-    if (absl::SimpleAtod(line.substr(space + 1), &value)) {
-      figures[std::string(line.substr(0, space))] = value;
-    }
-  }
-  return figures;
-}
-
-double Figure(const std::map<std::string, double>& figures, const std::string& name) {
-  auto it = figures.find(name);
-  return it == figures.end() ? -1 : it->second;
-}
 
 // The watchers' "<ns> N|D <uuid>" lines: when each watcher printed each.
 class EventLog {
