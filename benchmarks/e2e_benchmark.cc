@@ -224,12 +224,12 @@ class Run {
                                       double put_ms, double txn_ms, double quiet_txn_ms) {
     return absl::StrFormat(
         "Where the time goes, p50 of each part (ms): the floor's put until its answer "
-        "%.3f, then until the raw watch saw it %.3f; etcdisc's Register() until "
-        "WaitRegistration() returned (the keys written) %.3f, then until the "
-        "subscriber's New %.3f (a negative part: the watcher saw the write before the "
-        "writer had its answer). The calls' own round trips (mean, the clients' call "
-        "metrics): the floor's Put %.3f, etcdisc's Txn %.3f (%.3f with health "
-        "publishing off).\n\n",
+        "%.3f, then until the raw watch saw it %.3f; etcdisc's Register() until its "
+        "Txn's answer reached the client %.3f, then until the subscriber's New %.3f (a "
+        "negative part: the watcher saw the write before the writer had its answer). "
+        "The calls' own round trips (mean, the clients' call metrics): the floor's Put "
+        "%.3f, etcdisc's Txn %.3f (%.3f with health publishing off); the difference, "
+        "roughly, is what Register() takes before its Txn is sent.\n\n",
         Summarize(floor.first).p50, Summarize(floor.second).p50, Summarize(reg.first).p50,
         Summarize(reg.second).p50, put_ms, txn_ms, quiet_txn_ms);
   }

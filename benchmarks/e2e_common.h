@@ -57,8 +57,9 @@ using LatencySplit = std::pair<std::vector<double>, std::vector<double>>;
 // warm-up), timing Register -> New and Stop -> Down as `watcher` sees them.
 // Each registration is stopped once its New was seen and `before_stop` (if
 // any) has returned. With `split`, each Register -> New is also split in
-// two: Register() until WaitRegistration() returns (the keys written), into
-// split->first, and from then until the New, into split->second.
+// two: Register() until the answer of the registration's Txn reached the
+// client (its connection's answer hook), into split->first, and from then
+// until the New, into split->second.
 void RegisterAndStop(Client& client, BackgroundProcess& watcher,
                      const std::string& service, int samples,
                      std::vector<double>* reg_new, std::vector<double>* stop_down,
