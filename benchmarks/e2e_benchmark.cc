@@ -335,21 +335,31 @@ class Run {
     if (!raw.kv().Put({"/bench/raw-record", record, 0, false}).ok()) std::exit(1);
     auto lease = raw.lease().Grant(seconds(60));
     if (!lease.ok()) std::exit(1);
-    std::vector<double> ms;
-    for (int i = -50; i < o_.samples; ++i) {
-      const std::string key = absl::StrCat("/bench/raw/txn-", i + 50);
+    const Summary ms = WriteToWatch(watch, "/bench/raw/txn-", [&](const std::string& key) {
       internal::TxnRequest txn;
       txn.compares.push_back(internal::Compare::Value(
           "/bench/raw-record", internal::Compare::Result::kEqual, record));
       txn.success.push_back(internal::TxnOp::Put({key, value, lease->id, false}));
       txn.failure = txn.success;
+      return raw.kv().Txn(txn).ok();
+    });
+    raw.lease().Revoke(lease->id).IgnoreError();
+    return ms;
+  }
+
+  // `write(key)` (true when it succeeded) for keys PREFIX0, PREFIX1, ..., the
+  // first 50 for warm-up, each timed from the call until `watch` saw it.
+  Summary WriteToWatch(BackgroundProcess& watch, const std::string& prefix,
+                       const std::function<bool(const std::string&)>& write) {
+    std::vector<double> ms;
+    for (int i = -50; i < o_.samples; ++i) {
+      const std::string key = absl::StrCat(prefix, i + 50);
       const int64_t t0 = NowNs();
-      if (!raw.kv().Txn(txn).ok()) std::exit(1);
+      if (!write(key)) std::exit(1);
       const int64_t t1 = AwaitEvent(watch, "P", key, seconds(10));
       if (t1 < 0) std::exit(1);
       if (i >= 0) ms.push_back((t1 - t0) / 1e6);
     }
-    raw.lease().Revoke(lease->id).IgnoreError();
     return Summarize(ms);
   }
 
@@ -364,18 +374,12 @@ class Run {
     auto lease = raw->lease().Grant(seconds(60));
     if (!lease.ok()) std::exit(1);
     raw->keeper().Keep(lease->id, lease->ttl_seconds, [](const absl::Status&) {});
-    std::vector<double> ms;
-    for (int i = -50; i < o_.samples; ++i) {
-      const std::string key = absl::StrCat("/bench/raw/busy-", i + 50);
-      const int64_t t0 = NowNs();
-      if (!raw->kv().Put({key, value, lease->id, false}).ok()) std::exit(1);
-      const int64_t t1 = AwaitEvent(watch, "P", key, seconds(10));
-      if (t1 < 0) std::exit(1);
-      if (i >= 0) ms.push_back((t1 - t0) / 1e6);
-    }
+    const Summary ms = WriteToWatch(watch, "/bench/raw/busy-", [&](const std::string& key) {
+      return raw->kv().Put({key, value, lease->id, false}).ok();
+    });
     raw->watch().Cancel(id);
     raw->lease().Revoke(lease->id).IgnoreError();
-    return Summarize(ms);
+    return ms;
   }
 
   // A raw revoke seen by a raw watch of the one watched key, by what else
