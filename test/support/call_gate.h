@@ -15,7 +15,8 @@
 namespace etcdisc::testing {
 
 // Usage: client.SetAnswerHookForTesting(gate.Hook()); gate.Arm("Txn");
-// ...; gate.WaitHeld(); change etcd; gate.Release().
+// ...; gate.WaitHeld(); change etcd; gate.Release(). With
+// SetSendHookForTesting(gate.SendHook()) the call is held before it is sent.
 // The destructor releases a held call, so a failed test never hangs.
 class CallGate {
  public:
@@ -25,6 +26,10 @@ class CallGate {
     return [state = state_](absl::string_view what, absl::Status*) {
       state->MaybeHold(what);
     };
+  }
+  // For SetSendHookForTesting: holds the armed call before it is sent.
+  internal::Connection::SendHook SendHook() {
+    return [state = state_](absl::string_view what) { state->MaybeHold(what); };
   }
 
   // The next answer of a call named `what` ("Txn", "Put", ...) is held.

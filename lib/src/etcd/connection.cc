@@ -206,6 +206,22 @@ void Connection::SetAnswerHookForTesting(AnswerHook hook) {
   answer_hook_ = std::move(hook);
 }
 
+void Connection::SetSendHookForTesting(SendHook hook) {
+  MutexLock lock(&mu_);
+  has_send_hook_ = hook != nullptr;
+  send_hook_ = std::move(hook);
+}
+
+void Connection::Sending(absl::string_view what) {
+  if (!has_send_hook_.load(std::memory_order_acquire)) return;
+  SendHook hook;
+  {
+    MutexLock lock(&mu_);
+    hook = send_hook_;
+  }
+  if (hook) hook(what);
+}
+
 absl::Status Connection::Answered(
     absl::string_view what, std::chrono::steady_clock::time_point started,
     absl::Status status) {

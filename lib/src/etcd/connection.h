@@ -151,6 +151,10 @@ class Connection {
   using AnswerHook =
       std::function<void(absl::string_view what, absl::Status* status)>;
   void SetAnswerHookForTesting(AnswerHook hook) ABSL_LOCKS_EXCLUDED(mu_);
+  // The same before each unary call is sent: `hook(what)` runs on the
+  // caller's thread and may block to hold the call back. nullptr removes it.
+  using SendHook = std::function<void(absl::string_view what)>;
+  void SetSendHookForTesting(SendHook hook) ABSL_LOCKS_EXCLUDED(mu_);
 
   // What calls and streams over this connection measure.
   EtcdMetrics& metrics() { return metrics_; }
@@ -175,6 +179,8 @@ class Connection {
   absl::Status Answered(absl::string_view what,
                         std::chrono::steady_clock::time_point started,
                         absl::Status status) ABSL_LOCKS_EXCLUDED(mu_);
+  // Runs the send hook, if any.
+  void Sending(absl::string_view what) ABSL_LOCKS_EXCLUDED(mu_);
 
   // The shortest time one try of a repeatable call gets.
   static constexpr std::chrono::milliseconds kMinAttemptTime{500};
@@ -201,8 +207,10 @@ class Connection {
   // back (see SetEndpoints): at most one per URL ever seen.
   std::vector<std::shared_ptr<const MemberStubs>> retired_ ABSL_GUARDED_BY(mu_);
   AnswerHook answer_hook_ ABSL_GUARDED_BY(mu_);
-  // Lets calls skip the lock when no hook is set (the usual case).
+  SendHook send_hook_ ABSL_GUARDED_BY(mu_);
+  // Let calls skip the lock when no hook is set (the usual case).
   std::atomic<bool> has_answer_hook_{false};
+  std::atomic<bool> has_send_hook_{false};
   EtcdMetrics metrics_;
 };
 
@@ -211,6 +219,7 @@ absl::Status Connection::CallWith(Token token_use, absl::string_view what,
                                   std::chrono::milliseconds timeout, bool retry,
                                   CallFn&& call) {
   using Clock = std::chrono::steady_clock;
+  Sending(what);  // Before the clock starts: a test's hold is not the call's.
   const auto started = Clock::now();
   const auto deadline = started + timeout;
   const bool with_token = auth_ != nullptr && token_use == Token::kAttach;

@@ -76,6 +76,10 @@ class EtcdClient {
   void SetAnswerHookForTesting(Connection::AnswerHook hook) {
     connection_.SetAnswerHookForTesting(std::move(hook));
   }
+  // See Connection::SetSendHookForTesting.
+  void SetSendHookForTesting(Connection::SendHook hook) {
+    connection_.SetSendHookForTesting(std::move(hook));
+  }
 
   // Asks the cluster for its members and makes their client URLs the
   // endpoints (learners and members not started yet left out; when any
