@@ -134,6 +134,14 @@ class FakeRegistrationEnv final : public internal::RegistrationEnv {
     kept_[lease] = std::move(on_lost);
   }
   void ForgetLease(int64_t lease) override { kept_.erase(lease); }
+  // Shared leases are exercised against etcd (share_lease_test.cc).
+  absl::StatusOr<int64_t> JoinSharedLease(const std::string&,
+                                          std::chrono::milliseconds, uint64_t,
+                                          internal::SharedLeaseLost) override {
+    return absl::UnimplementedError("no shared leases in the scripted env");
+  }
+  void LeaveSharedLease(int64_t, uint64_t, std::chrono::milliseconds) override {}
+  void SharedLeaseGone(int64_t, const absl::Status&) override {}
   absl::Status RevokeLease(int64_t lease, std::chrono::milliseconds) override {
     if (auto failed = Failure("RevokeLease")) return *failed;
     if (!LeaseAlive(lease)) return absl::NotFoundError("lease not found");
@@ -142,6 +150,10 @@ class FakeRegistrationEnv final : public internal::RegistrationEnv {
     return absl::OkStatus();
   }
 
+  absl::StatusOr<internal::TxnResponse> Txn(
+      const internal::TxnRequest& txn, std::chrono::milliseconds) override {
+    return Txn(txn);
+  }
   absl::StatusOr<internal::TxnResponse> Txn(
       const internal::TxnRequest& txn) override {
     if (auto failed = Failure("Txn")) return *failed;

@@ -182,6 +182,16 @@ struct RegisterOptions {
   // host's record, gone with it. Empty: not published.
   std::string go_grpc_target{};
   std::string go_grpc_port = "grpc";
+  // Write the host's keys under one lease that this client's registrations
+  // of the same service with share_lease and the same ttl hold together,
+  // instead of a lease of its own: a registration is then one write to etcd
+  // (no grant), and the client keeps one lease alive for all of them.
+  // Stop() deletes the host's keys (one Txn, once any write of them still
+  // in flight has landed) and the last registration to stop revokes the
+  // lease, with the service record if it was written under it. A lease
+  // that etcd loses takes all their keys at once; each is written again,
+  // under the next shared lease. For a process that registers many hosts.
+  bool share_lease = false;
 };
 
 // What happens to a registration over its life.

@@ -67,7 +67,8 @@ ClientCore::ClientCore(const ClientOptions& options,
       etcd_(std::move(etcd)),
       registration_pool_(options.worker_threads),
       watch_pool_(options.worker_threads),
-      leases_(etcd_.get(), &registration_pool_) {}
+      leases_(etcd_.get(), &registration_pool_),
+      shared_leases_(etcd_.get()) {}
 
 ClientCore::~ClientCore() { Shutdown(); }
 
@@ -106,6 +107,7 @@ void ClientCore::Shutdown() {
   }
   callbacks_.Shutdown();  // Delivers the kStopped events queued above.
   leases_.Shutdown();
+  shared_leases_.Shutdown();
   registration_pool_.Shutdown();
   watch_pool_.Shutdown();
   etcd_->Shutdown();

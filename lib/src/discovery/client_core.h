@@ -1,6 +1,6 @@
 // What a Client's registrations and subscriptions share, and its shutdown:
 // the etcd client, the worker threads, the callback thread, the key layout,
-// spare leases, the list of live ones to stop (StopList) and the counters
+// spare and shared leases, the list of live ones to stop (StopList) and the counters
 // Client::Stats() reports.
 #ifndef ETCDISC_DISCOVERY_CLIENT_CORE_H_
 #define ETCDISC_DISCOVERY_CLIENT_CORE_H_
@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "discovery/keys.h"
 #include "discovery/lease_source.h"
+#include "discovery/shared_leases.h"
 #include "discovery/stop_list.h"
 #include "discovery/stoppable.h"
 #include "etcd/etcd_client.h"
@@ -43,6 +44,7 @@ class ClientCore {
   // Where application callbacks run.
   SerialExecutor& callbacks() { return callbacks_; }
   LeaseSource& leases() { return leases_; }
+  SharedLeases& shared_leases() { return shared_leases_; }
   // Runs `task` once after `delay` on the client's timer thread, which it
   // shares with the keep-alive refreshes: it must be short and never wait
   // (post longer work to a pool). Dropped after Shutdown().
@@ -94,6 +96,7 @@ class ClientCore {
   ThreadPool watch_pool_;
   SerialExecutor callbacks_;
   LeaseSource leases_;
+  SharedLeases shared_leases_;
   StopList live_;
   std::atomic<int64_t> resyncs_{0};
   std::atomic<int64_t> corrections_{0};

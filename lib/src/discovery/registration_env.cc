@@ -35,8 +35,27 @@ class CoreEnv final : public RegistrationEnv {
     return core_->etcd().lease().Revoke(lease, timeout);
   }
 
+  absl::StatusOr<int64_t> JoinSharedLease(const std::string& service,
+                                          std::chrono::milliseconds ttl,
+                                          uint64_t holder,
+                                          SharedLeaseLost on_lost) override {
+    return core_->shared_leases().Join(service, ttl, holder,
+                                       std::move(on_lost), call_timeout());
+  }
+  void LeaveSharedLease(int64_t lease, uint64_t holder,
+                        std::chrono::milliseconds timeout) override {
+    core_->shared_leases().Leave(lease, holder, timeout);
+  }
+  void SharedLeaseGone(int64_t lease, const absl::Status& why) override {
+    core_->shared_leases().Gone(lease, why);
+  }
+
   absl::StatusOr<TxnResponse> Txn(const TxnRequest& txn) override {
     return core_->etcd().kv().Txn(txn);
+  }
+  absl::StatusOr<TxnResponse> Txn(const TxnRequest& txn,
+                                  std::chrono::milliseconds timeout) override {
+    return core_->etcd().kv().Txn(txn, timeout);
   }
   absl::StatusOr<PutResponse> Put(const PutRequest& put) override {
     return core_->etcd().kv().Put(put);

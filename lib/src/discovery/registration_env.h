@@ -10,10 +10,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "discovery/keys.h"
+#include "discovery/shared_leases.h"
 #include "etcd/lease_keeper.h"
 #include "etcd/types.h"
 #include "etcd/watch_hub.h"
@@ -43,9 +45,22 @@ class RegistrationEnv {
   virtual void ForgetLease(int64_t lease) = 0;
   virtual absl::Status RevokeLease(int64_t lease,
                                    std::chrono::milliseconds timeout) = 0;
+  // Shared leases (RegisterOptions::share_lease, discovery/shared_leases.h):
+  // join the client's lease of `service` and `ttl` as `holder`, leave it
+  // (the last holder revokes it), report it gone (every holder hears it).
+  virtual absl::StatusOr<int64_t> JoinSharedLease(
+      const std::string& service, std::chrono::milliseconds ttl,
+      uint64_t holder,
+      SharedLeaseLost on_lost) = 0;
+  virtual void LeaveSharedLease(int64_t lease, uint64_t holder,
+                                std::chrono::milliseconds timeout) = 0;
+  virtual void SharedLeaseGone(int64_t lease, const absl::Status& why) = 0;
 
   // Keys. A write under a lease etcd no longer has fails with NotFound.
   virtual absl::StatusOr<TxnResponse> Txn(const TxnRequest& txn) = 0;
+  // The same within `timeout` instead of call_timeout().
+  virtual absl::StatusOr<TxnResponse> Txn(const TxnRequest& txn,
+                                          std::chrono::milliseconds timeout) = 0;
   virtual absl::StatusOr<PutResponse> Put(const PutRequest& put) = 0;
   virtual absl::StatusOr<RangeResponse> Range(const RangeRequest& read) = 0;
   virtual WatchId Watch(WatchOptions options, WatchHandler handler) = 0;

@@ -1,6 +1,7 @@
 #include "discovery/registration_impl.h"
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,18 @@ namespace etcdisc::internal {
 
 using Clock = std::chrono::steady_clock;
 
+// A shared registration's keys that Stop() could not delete are tried again
+// after this, then twice as long each time, up to the last.
+constexpr std::chrono::milliseconds kFirstDeleteRetry{200};
+constexpr std::chrono::milliseconds kLastDeleteRetry{5000};
+
+namespace {
+uint64_t NextHolder() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
 RegistrationImpl::RegistrationImpl(std::shared_ptr<RegistrationEnv> env,
                                    std::string service, Host host,
                                    RegisterOptions options,
@@ -21,6 +34,7 @@ RegistrationImpl::RegistrationImpl(std::shared_ptr<RegistrationEnv> env,
     : env_(std::move(env)),
       service_(std::move(service)),
       uuid_(host.uuid),
+      holder_(NextHolder()),
       host_key_(env_->keys().HostKey(service_, host.uuid)),
       service_key_(env_->keys().ServiceKey(service_)),
       options_(options),
@@ -105,15 +119,24 @@ absl::Status RegistrationImpl::Stop() {
   MutexLock lock(&mu_);
   if (unrevoked_.empty()) return absl::OkStatus();
   return absl::UnavailableError(absl::StrCat(
-      "registration ", uuid_, " is stopped but etcd could not be told: its "
-      "keys expire within their TTL of ", options_.ttl.count(),
-      "ms; Stop() again to retry"));
+      "registration ", uuid_, " is stopped but etcd could not be told: ",
+      UntoldDetail(), "; Stop() again to retry"));
+}
+
+std::string RegistrationImpl::UntoldDetail() const {
+  if (shared()) {
+    return "its keys are deleted in the background once etcd answers, and "
+           "go with the shared lease when its last registration stops";
+  }
+  return absl::StrCat("its keys expire within their TTL of ",
+                      options_.ttl.count(), "ms");
 }
 
 void RegistrationImpl::StopBy(Clock::time_point deadline) {
   std::vector<int64_t> leases;
   std::vector<WatchId> watches;
   bool first = false;
+  bool in_flight = false;
   {
     MutexLock lock(&mu_);
     // Another Stop() may be revoking: wait for its outcome, then retry what
@@ -135,21 +158,39 @@ void RegistrationImpl::StopBy(Clock::time_point deadline) {
       w->id = 0;
     }
     ++revoking_;
+    // A write in flight under a shared lease would bring back keys deleted
+    // before its answer: its step ends first (the loop does nothing more
+    // once stopped). If it outlasts the deadline, the loop deletes after it.
+    if (shared()) {
+      in_flight = !mu_.AwaitWithTimeout(
+          absl::Condition(
+              +[](RegistrationImpl* r) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                return !r->running_;
+              },
+              this),
+          absl::FromChrono(TimeLeft(deadline)));
+      if (in_flight) {
+        // The loop lets them go when its step ends (TakeLateReleaseLocked).
+        release_after_step_ = true;
+        unrevoked_.insert(unrevoked_.end(), leases.begin(), leases.end());
+        leases.clear();
+      }
+    }
   }
   // A step in flight finds state_ kStopped on its answer and records nothing;
-  // a lease it took after this point it revokes itself (TakeLease).
+  // a lease it took after this point it lets go of itself (TakeLease).
   for (WatchId id : watches) env_->CancelWatch(id);
-  std::vector<int64_t> failed = Revoke(std::move(leases), deadline);
+  std::vector<int64_t> failed = Release(std::move(leases), deadline);
   {
     MutexLock lock(&mu_);
     --revoking_;
     unrevoked_.insert(unrevoked_.end(), failed.begin(), failed.end());
     if (first) {
       EmitLocked(RegistrationEvent::Kind::kStopped,
-                 failed.empty()
+                 failed.empty() && !in_flight
                      ? absl::OkStatus()
-                     : absl::UnavailableError("etcd could not be told; the "
-                                              "keys expire with their TTL"));
+                     : absl::UnavailableError(absl::StrCat(
+                           "etcd could not be told: ", UntoldDetail())));
     }
   }
   // What describes the host stops once the host is down, within the same
@@ -170,15 +211,54 @@ void RegistrationImpl::StopAfterward(std::shared_ptr<Stoppable> companion) {
   companion_ = std::move(companion);
 }
 
-std::vector<int64_t> RegistrationImpl::Revoke(std::vector<int64_t> leases,
-                                              Clock::time_point deadline) {
+std::vector<int64_t> RegistrationImpl::Release(std::vector<int64_t> leases,
+                                               Clock::time_point deadline) {
   std::vector<int64_t> failed;
   for (int64_t lease : leases) {
+    if (shared()) {
+      const absl::Status deleted = DeleteKeys(lease, deadline);
+      if (!deleted.ok()) {
+        failed.push_back(lease);
+        if (!IsRefusal(deleted)) DeleteLater(lease, kFirstDeleteRetry);
+      }
+      // Left even when the delete failed, so that the lease is not held for
+      // keys that should be gone: its last holder's revoke takes them.
+      env_->LeaveSharedLease(lease, holder_, TimeLeft(deadline));
+      continue;
+    }
     env_->ForgetLease(lease);
     absl::Status status = env_->RevokeLease(lease, TimeLeft(deadline));
     if (!status.ok() && !absl::IsNotFound(status)) failed.push_back(lease);
   }
   return failed;
+}
+
+absl::Status RegistrationImpl::DeleteKeys(int64_t lease,
+                                          Clock::time_point deadline) {
+  // Only as written by this registration, under `lease`.
+  TxnRequest txn;
+  txn.compares.push_back(
+      Compare::Lease(host_key_, Compare::Result::kEqual, lease));
+  txn.success.push_back(TxnOp::Delete({host_key_, "", false}));
+  if (go_endpoint_) {
+    txn.success.push_back(TxnOp::Delete({go_endpoint_->key, "", false}));
+  }
+  return env_->Txn(txn, TimeLeft(deadline)).status();
+}
+
+void RegistrationImpl::DeleteLater(int64_t lease, Clock::duration delay) {
+  // Holds the registration until it is done, or the client shuts down
+  // (which drops the task).
+  env_->RunAfter(delay, [self = shared_from_this(), lease, delay] {
+    self->env_->Post([self, lease, delay] {
+      if (self->env_->shut_down()) return;
+      const absl::Status deleted = self->DeleteKeys(
+          lease, Clock::now() + self->env_->call_timeout());
+      if (deleted.ok() || IsRefusal(deleted)) return;
+      self->DeleteLater(lease, std::min<Clock::duration>(2 * delay,
+                                                         kLastDeleteRetry));
+    });
+  });
 }
 
 // ---- The work loop --------------------------------------------------------
@@ -224,6 +304,8 @@ RegistrationImpl::Plan RegistrationImpl::NextPlanLocked() const {
 }
 
 void RegistrationImpl::Run() {
+  Refusal refusal;
+  std::vector<int64_t> late;  // Left by a Stop() that could not wait.
   while (true) {
     Plan plan;
     {
@@ -231,25 +313,42 @@ void RegistrationImpl::Run() {
       plan = NextPlanLocked();
       if (plan.step == Step::kNone) {
         running_ = false;
-        return;
+        late = TakeLateReleaseLocked();
+        break;
       }
     }
     const absl::Status status = Perform(plan);
-    Refusal refusal;
-    {
-      MutexLock lock(&mu_);
-      if (state_ != State::kStopped && status.ok()) {
-        last_error_ = absl::OkStatus();
-        backoff_.Reset();
-        continue;
-      }
-      running_ = false;
-      if (state_ == State::kStopped) return;
+    MutexLock lock(&mu_);
+    if (state_ != State::kStopped && status.ok()) {
+      last_error_ = absl::OkStatus();
+      backoff_.Reset();
+      continue;
+    }
+    running_ = false;
+    if (state_ == State::kStopped) {
+      late = TakeLateReleaseLocked();
+    } else {
       refusal = AttemptFailedLocked(status);
     }
-    ReleaseRefused(refusal);
-    return;
+    break;
   }
+  ReleaseRefused(refusal);
+  if (!late.empty()) ReleaseLate(std::move(late));
+}
+
+std::vector<int64_t> RegistrationImpl::TakeLateReleaseLocked() {
+  if (!release_after_step_ || unrevoked_.empty()) return {};
+  release_after_step_ = false;
+  ++revoking_;  // A Stop() meanwhile waits for the outcome.
+  return std::exchange(unrevoked_, {});
+}
+
+void RegistrationImpl::ReleaseLate(std::vector<int64_t> leases) {
+  std::vector<int64_t> failed =
+      Release(std::move(leases), Clock::now() + env_->call_timeout());
+  MutexLock lock(&mu_);
+  --revoking_;
+  unrevoked_.insert(unrevoked_.end(), failed.begin(), failed.end());
 }
 
 RegistrationImpl::Refusal RegistrationImpl::AttemptFailedLocked(
@@ -278,7 +377,7 @@ void RegistrationImpl::ReleaseRefused(const Refusal& refusal) {
   for (WatchId id : refusal.watches) env_->CancelWatch(id);
   if (refusal.lease == 0) return;
   std::vector<int64_t> failed =
-      Revoke({refusal.lease}, Clock::now() + env_->call_timeout());
+      Release({refusal.lease}, Clock::now() + env_->call_timeout());
   MutexLock lock(&mu_);
   --revoking_;
   // Not revoked (etcd unreachable, or keys written under it that the user
@@ -333,6 +432,21 @@ absl::Status RegistrationImpl::PerformStep(const Plan& plan) {
 // ---- Steps ----------------------------------------------------------------
 
 absl::StatusOr<int64_t> RegistrationImpl::TakeLease() {
+  ETCDISC_ASSIGN_OR_RETURN(const int64_t lease,
+                           shared() ? JoinSharedLease() : TakeOwnLease());
+  {
+    MutexLock lock(&mu_);
+    if (state_ != State::kStopped) {
+      lease_ = lease;
+      return lease;
+    }
+  }
+  // Stop() ran while the lease was being granted: it is ours to let go of.
+  Release({lease}, Clock::now() + env_->call_timeout());
+  return absl::CancelledError("registration stopped");
+}
+
+absl::StatusOr<int64_t> RegistrationImpl::TakeOwnLease() {
   ETCDISC_ASSIGN_OR_RETURN(auto grant, env_->TakeLease(options_.ttl));
   const int64_t lease = grant.id;
   // Kept with our handler before anyone else can see the lease: Stop() may
@@ -343,16 +457,15 @@ absl::StatusOr<int64_t> RegistrationImpl::TakeLease() {
       lease, grant.ttl_seconds, [weak, lease](const absl::Status& why) {
         if (auto self = weak.lock()) self->OnLeaseLost(lease, why);
       });
-  {
-    MutexLock lock(&mu_);
-    if (state_ != State::kStopped) {
-      lease_ = lease;
-      return lease;
-    }
-  }
-  // Stop() ran while the lease was being granted: it is ours to revoke.
-  Revoke({lease}, Clock::now() + env_->call_timeout());
-  return absl::CancelledError("registration stopped");
+  return lease;
+}
+
+absl::StatusOr<int64_t> RegistrationImpl::JoinSharedLease() {
+  std::weak_ptr<RegistrationImpl> weak = weak_from_this();
+  return env_->JoinSharedLease(
+      service_, options_.ttl, holder_, [weak](int64_t lease, const absl::Status& why) {
+        if (auto self = weak.lock()) self->OnLeaseLost(lease, why);
+      });
 }
 
 absl::Status RegistrationImpl::Write(Plan plan) {
@@ -383,16 +496,14 @@ absl::Status RegistrationImpl::Write(Plan plan) {
   txn.failure = txn.success;
   txn.failure.push_back(TxnOp::Put({service_key_, record, plan.lease, false}));
   auto written = env_->Txn(txn);
-  if (took_lease) env_->RefillLeases(options_.ttl);
+  if (took_lease && !shared()) env_->RefillLeases(options_.ttl);
+  if (absl::IsNotFound(written.status())) {
+    LeaseGone(plan.lease, written.status());
+    return absl::OkStatus();  // Handled: the next Write takes a new lease.
+  }
 
   MutexLock lock(&mu_);
-  if (!written.ok()) {
-    if (absl::IsNotFound(written.status())) {
-      LeaseGoneLocked(plan.lease, written.status());
-      return absl::OkStatus();  // Handled: the next Write takes a new lease.
-    }
-    return written.status();
-  }
+  if (!written.ok()) return written.status();
   // Lost or stopped while the Txn was in flight: the answer is stale.
   if (state_ != State::kUnregistered || lease_ != plan.lease) {
     return absl::OkStatus();
@@ -422,12 +533,12 @@ absl::Status RegistrationImpl::Write(Plan plan) {
 absl::Status RegistrationImpl::RewriteHost(const Plan& plan) {
   auto put = env_->Put(
       {host_key_, EncodeHost(plan.host), plan.lease, false});
-  MutexLock lock(&mu_);
-  if (!put.ok()) {
-    if (!absl::IsNotFound(put.status())) return put.status();
-    LeaseGoneLocked(plan.lease, put.status());
+  if (absl::IsNotFound(put.status())) {
+    LeaseGone(plan.lease, put.status());
     return absl::OkStatus();
   }
+  MutexLock lock(&mu_);
+  if (!put.ok()) return put.status();
   if (state_ != State::kRegistered || lease_ != plan.lease) {
     return absl::OkStatus();
   }
@@ -448,12 +559,12 @@ absl::Status RegistrationImpl::RestoreService(const Plan& plan) {
       {service_key_, EncodeService(ServiceFromHost(service_, plan.host)),
        plan.lease, false}));
   auto restored = env_->Txn(txn);
-  MutexLock lock(&mu_);
-  if (!restored.ok()) {
-    if (!absl::IsNotFound(restored.status())) return restored.status();
-    LeaseGoneLocked(plan.lease, restored.status());
+  if (absl::IsNotFound(restored.status())) {
+    LeaseGone(plan.lease, restored.status());
     return absl::OkStatus();
   }
+  MutexLock lock(&mu_);
+  if (!restored.ok()) return restored.status();
   if (state_ == State::kRegistered && lease_ == plan.lease) {
     service_restored_ = std::max(service_restored_, plan.service_gone);
   }
@@ -511,8 +622,16 @@ absl::Status RegistrationImpl::StartWatch(Watched which, int64_t from) {
 
 // ---- What other threads report --------------------------------------------
 
+void RegistrationImpl::LeaseGone(int64_t lease, const absl::Status& why) {
+  // The others first: our own handler may run in there too, which is
+  // harmless (LeaseGoneLocked acts once per lease).
+  if (shared()) env_->SharedLeaseGone(lease, why);
+  MutexLock lock(&mu_);
+  LeaseGoneLocked(lease, why);
+}
+
 void RegistrationImpl::LeaseGoneLocked(int64_t lease, const absl::Status& why) {
-  env_->ForgetLease(lease);
+  if (!shared()) env_->ForgetLease(lease);
   if (state_ == State::kStopped || lease != lease_) return;
   lease_ = 0;
   ++lease_losses_;

@@ -21,7 +21,9 @@
 
 namespace etcdisc::internal {
 
-// Keeps one host registered: writes its keys in one Txn under its own lease,
+// Keeps one host registered: writes its keys in one Txn under its own lease
+// (or under the client's shared lease of its TTL, with
+// RegisterOptions::share_lease),
 // writes them again (same uuid) when etcd reports the lease gone, puts its
 // host key back if someone deletes it, puts the service record back when it
 // disappears, and adopts credentials changed in the service record for a
@@ -134,9 +136,17 @@ class RegistrationImpl final
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Cancels the watches and revokes the lease (what fails, Stop() retries).
   void ReleaseRefused(const Refusal& refusal) ABSL_LOCKS_EXCLUDED(mu_);
-  // Takes a fresh lease into lease_ and keeps it alive; Cancelled if the
-  // registration stopped meanwhile (the lease is then revoked).
+  // Takes a fresh lease (or joins the shared one) into lease_, kept alive;
+  // Cancelled if the registration stopped meanwhile (the lease is then let
+  // go, Release).
   absl::StatusOr<int64_t> TakeLease() ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<int64_t> TakeOwnLease() ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<int64_t> JoinSharedLease() ABSL_LOCKS_EXCLUDED(mu_);
+  bool shared() const { return options_.share_lease; }
+  // A write under `lease` was refused because etcd no longer has the lease:
+  // LeaseGoneLocked, and every other holder of a shared lease hears it.
+  void LeaseGone(int64_t lease, const absl::Status& why)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // A write under `lease` was refused because etcd no longer has the lease.
   void LeaseGoneLocked(int64_t lease, const absl::Status& why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -158,13 +168,33 @@ class RegistrationImpl final
   // Queues an event for the callback thread.
   void EmitLocked(RegistrationEvent::Kind kind, absl::Status detail)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Revokes what Stop() collected; returns the leases it could not revoke.
-  std::vector<int64_t> Revoke(std::vector<int64_t> leases,
-                              std::chrono::steady_clock::time_point deadline);
+  // Lets go of the leases Stop() or a refusal collected: revokes its own;
+  // deletes the host's keys and leaves a shared one. Returns those it could
+  // not let go of.
+  std::vector<int64_t> Release(std::vector<int64_t> leases,
+                               std::chrono::steady_clock::time_point deadline)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Deletes the host's keys if still under `lease` (shared: the lease stays
+  // for the others).
+  absl::Status DeleteKeys(int64_t lease,
+                          std::chrono::steady_clock::time_point deadline)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // DeleteKeys after `delay`, and again (the delay doubled) until done,
+  // refused, or the client shuts down.
+  void DeleteLater(int64_t lease, std::chrono::steady_clock::duration delay)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The leases a Stop() that timed out waiting for the loop left to it
+  // (release_after_step_), counted in revoking_; none otherwise.
+  std::vector<int64_t> TakeLateReleaseLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseLate(std::vector<int64_t> leases) ABSL_LOCKS_EXCLUDED(mu_);
+  // What Stop() says when etcd could not be told.
+  std::string UntoldDetail() const;
 
   const std::shared_ptr<RegistrationEnv> env_;
   const std::string service_;
   const std::string uuid_;
+  const uint64_t holder_;  // Its name among a shared lease's holders.
   const std::string host_key_;
   const std::string service_key_;
   const RegisterOptions options_;
@@ -189,11 +219,14 @@ class RegistrationImpl final
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);
   int64_t failed_attempts_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t lease_losses_ ABSL_GUARDED_BY(mu_) = 0;
-  // Leases Stop() or a refusal could not revoke yet; the next Stop() tries
-  // again.
+  // Leases Stop() or a refusal could not let go of yet (Release); the next
+  // Stop() tries again.
   std::vector<int64_t> unrevoked_ ABSL_GUARDED_BY(mu_);
-  // Revokes under way (Stop() calls, a refusal's).
+  // Revokes under way (Stop() calls, a refusal's, the loop's late one).
   int revoking_ ABSL_GUARDED_BY(mu_) = 0;
+  // A Stop() of a shared registration gave up waiting for the loop's step:
+  // the loop releases unrevoked_ when that step ends.
+  bool release_after_step_ ABSL_GUARDED_BY(mu_) = false;
   std::shared_ptr<Stoppable> companion_ ABSL_GUARDED_BY(mu_);
   // Run() bookkeeping.
   bool running_ ABSL_GUARDED_BY(mu_) = false;
