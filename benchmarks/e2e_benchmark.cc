@@ -279,6 +279,22 @@ class Run {
                       }
                       grants = LeaseGrantsMade(*client);
                     });
+    // With share_lease, beside a registration of the service that holds the
+    // shared lease (a process that registers many hosts): Register is then
+    // one Txn, Stop one delete.
+    RegisterOptions shared;
+    shared.share_lease = true;
+    Host anchor_host;
+    anchor_host.name = "10.0.0.2";
+    anchor_host.ports = {{"http", "8080"}};
+    auto anchor = client->Register("bench", anchor_host, shared);
+    if (!anchor.ok() || !(*anchor)->WaitRegistration(seconds(10)).ok()) std::exit(1);
+    std::vector<double> shared_new, shared_down;
+    RegisterAndStop(*client, *subscriber, "bench", o_.samples, &shared_new, &shared_down,
+                    shared);
+    (*anchor)->Stop().IgnoreError();
+    figures_.shared_reg_new = Summarize(shared_new);
+    figures_.shared_stop_down = Summarize(shared_down);
     figures_.after_grant_stop_down = Summarize(after_grant_down);
     figures_.quiet_reg_new = Summarize(quiet_new);
     figures_.quiet_stop_down = Summarize(quiet_down);
@@ -310,13 +326,20 @@ class Run {
             "granted: Register -> SubscribeNew", Summarize(after_grant_new)),
         Row("etcdisc, health publishing off, Stop once the next spare lease is "
             "granted: Stop -> SubscribeDown", figures_.after_grant_stop_down),
+        Row("etcdisc, share_lease beside a registration holding the lease: "
+            "Register -> SubscribeNew", figures_.shared_reg_new),
+        Row("etcdisc, share_lease beside a registration holding the lease: "
+            "Stop -> SubscribeDown", figures_.shared_stop_down),
         absl::StrFormat("\nRatios of p50 to the floor: register -> New %.2fx; "
                         "Stop -> Down %.2fx (to the put floor), %.2fx (to the revoke floor). "
-                        "With health publishing off: %.2fx and %.2fx.\n\n",
+                        "With health publishing off: %.2fx and %.2fx. "
+                        "With share_lease: %.2fx and %.2fx.\n\n",
                         reg_new_.p50 / floor_.p50, stop_down_.p50 / floor_.p50,
                         stop_down_.p50 / revoke.p50,
                         figures_.quiet_reg_new.p50 / floor_.p50,
-                        figures_.quiet_stop_down.p50 / floor_.p50),
+                        figures_.quiet_stop_down.p50 / floor_.p50,
+                        figures_.shared_reg_new.p50 / floor_.p50,
+                        figures_.shared_stop_down.p50 / floor_.p50),
         WhereTheTimeGoes(f.split, reg_split, MeanCallMs(raw_calls, "Put"), txn_ms,
                          quiet_txn_ms),
         absl::StrFormat("The revoke call's own round trip, as each client's call "
@@ -607,9 +630,12 @@ class Run {
   void Throughput(std::string* report) {
     absl::StrAppend(report,
         "## 4. Registrations per second (3 s each; one connection per registrar)\n\n"
+        "With share_lease, a registrar's registrations write under one lease "
+        "(RegisterOptions::share_lease) instead of one each.\n\n"
         "| Registrars | etcdisc registrations/s | the same, health publishing off "
-        "| raw puts under a lease/s | ratio (health on) |\n"
-        "|---|---|---|---|---|\n");
+        "| share_lease | share_lease, health off "
+        "| raw puts under a lease/s | ratio (health on) | ratio (share_lease) |\n"
+        "|---|---|---|---|---|---|---|---|\n");
     std::string costs =
         "What each run cost in its 3 s: the CPU of this process (the registrars, "
         "all in it) and of etcd, in cores of the 2, and etcd's committed "
@@ -624,17 +650,28 @@ class Run {
     };
     RegisterOptions quiet;
     quiet.health_interval = milliseconds(0);
+    RegisterOptions shared;
+    shared.share_lease = true;
+    RegisterOptions shared_quiet = quiet;
+    shared_quiet.share_lease = true;
     for (int n : {1, 16}) {
       const Rate reg = RegistrationsPerSecond(n, milliseconds(3000));
       const Rate reg_quiet = RegistrationsPerSecond(n, milliseconds(3000), quiet);
+      const Rate reg_shared = RegistrationsPerSecond(n, milliseconds(3000), shared);
+      const Rate reg_shared_quiet =
+          RegistrationsPerSecond(n, milliseconds(3000), shared_quiet);
       const Rate put = RawPutsPerSecond(n, milliseconds(3000));
       (n == 1 ? figures_.reg_per_s_1 : figures_.reg_per_s_16) = reg.per_s;
       (n == 1 ? figures_.put_per_s_1 : figures_.put_per_s_16) = put.per_s;
-      absl::StrAppend(report, absl::StrFormat("| %d | %.0f | %.0f | %.0f | %.2f |\n", n,
-                                              reg.per_s, reg_quiet.per_s, put.per_s,
-                                              reg.per_s / put.per_s));
+      if (n == 16) figures_.shared_reg_per_s_16 = reg_shared.per_s;
+      absl::StrAppend(report, absl::StrFormat(
+          "| %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f |\n", n, reg.per_s,
+          reg_quiet.per_s, reg_shared.per_s, reg_shared_quiet.per_s, put.per_s,
+          reg.per_s / put.per_s, reg_shared.per_s / put.per_s));
       cost(n, "Register", reg);
       cost(n, "Register, health publishing off", reg_quiet);
+      cost(n, "Register, share_lease", reg_shared);
+      cost(n, "Register, share_lease, health off", reg_shared_quiet);
       cost(n, "raw put under a lease", put);
     }
     absl::StrAppend(report, "\n", costs, "\n");
@@ -751,11 +788,18 @@ class Run {
                         reg_new_.p50 / floor_.p50, met(reg_new_.p50 <= 1.2 * floor_.p50)),
         absl::StrFormat("| Stop -> Down p50 within 1.2x of the floor | %.2fx | %s |\n",
                         stop_down_.p50 / floor_.p50, met(stop_down_.p50 <= 1.2 * floor_.p50)),
+        absl::StrFormat("| the same two with share_lease | %.2fx, %.2fx | %s, %s |\n",
+                        figures_.shared_reg_new.p50 / floor_.p50,
+                        figures_.shared_stop_down.p50 / floor_.p50,
+                        met(figures_.shared_reg_new.p50 <= 1.2 * floor_.p50),
+                        met(figures_.shared_stop_down.p50 <= 1.2 * floor_.p50)),
         absl::StrFormat("| kill -9 -> Down at TTL 2 s: max <= 2.5 s, median < 2.1 s | "
                         "max %.0f ms, median %.0f ms | %s |\n",
                         kill_.max, kill_.p50, met(kill_.max <= 2500 && kill_.p50 < 2100)),
         absl::StrFormat("| registrations/s at 16 registrars >= 0.9x raw puts | %.2fx | %s |\n",
                         throughput_ratio(), met(throughput_ratio() >= 0.9)),
+        absl::StrFormat("| the same with share_lease | %.2fx | %s |\n",
+                        shared_throughput_ratio(), met(shared_throughput_ratio() >= 0.9)),
         absl::StrFormat("| 1,000 subscriptions: RSS < 64 MiB, p99 within 1.5x idle | "
                         "%.1f MiB, %.2fx | %s |\n",
                         scale_rss_kib_ / 1024.0, loaded_.p99 / reg_new_.p99,
@@ -773,6 +817,7 @@ class Run {
     const double new_ratio = reg_new_.p50 / p.go_reg_new.p50;
     const double down_ratio = stop_down_.p50 / p.go_stop_down.p50;
     const double rate_ratio = figures_.reg_per_s_16 / p.go_reg_per_s_16;
+    const double shared_rate_ratio = figures_.shared_reg_per_s_16 / p.go_reg_per_s_16;
     const double cpu_ratio = p.etcdisc_cpu_ms_per_1k / p.go_cpu_ms_per_1k;
     return absl::StrCat(
         absl::StrFormat("| register -> New p50 <= 1.0x clientv3 | %.2fx | %s |\n",
@@ -781,6 +826,8 @@ class Run {
                         down_ratio, met(down_ratio <= 1.0)),
         absl::StrFormat("| registrations/s at 16 registrars ahead of clientv3 | %.2fx | %s |\n",
                         rate_ratio, met(rate_ratio > 1.0)),
+        absl::StrFormat("| the same with share_lease | %.2fx | %s |\n", shared_rate_ratio,
+                        met(shared_rate_ratio > 1.0)),
         absl::StrFormat("| client CPU per 1,000 events vs clientv3 (lower is better) "
                         "| %.2fx | %s |\n", cpu_ratio, met(cpu_ratio <= 1.0)));
   }
@@ -791,6 +838,11 @@ class Run {
   pid_t etcd_pid_;
   double throughput_ratio() const {
     return figures_.put_per_s_16 > 0 ? figures_.reg_per_s_16 / figures_.put_per_s_16 : 0;
+  }
+  double shared_throughput_ratio() const {
+    return figures_.put_per_s_16 > 0
+               ? figures_.shared_reg_per_s_16 / figures_.put_per_s_16
+               : 0;
   }
 
   Summary floor_, reg_new_, stop_down_, kill_, loaded_;

@@ -283,6 +283,11 @@ std::string LatencyRows(const EtcdiscFigures& e, const PeerFigures& f) {
           e.quiet_reg_new.p50, f.go_reg_new.p50),
       row("the same with etcdisc's health publishing off: Stop -> Down, p50 (ms)",
           e.quiet_stop_down.p50, f.go_stop_down.p50),
+      row("the same with etcdisc's share_lease (a registration of the service "
+          "holding the lease): Register -> New, p50 (ms)",
+          e.shared_reg_new.p50, f.go_reg_new.p50),
+      row("the same with etcdisc's share_lease: Stop -> Down, p50 (ms)",
+          e.shared_stop_down.p50, f.go_stop_down.p50),
       row("crossed, each client's own watcher replaced by the other's: Register -> "
           "New, p50 (ms; etcdisc's column: etcdisc writes, Go watches)",
           f.etcdisc_to_go_new.p50, f.go_to_etcdisc_new.p50),
@@ -351,6 +356,8 @@ PeerFigures PeerBenchmarks(const std::string& endpoints, const std::string& peer
                       Ratio(e.kill_down.p50, f.go_kill_down.p50)),
       rate_row("registrations/s, 1 registrar", e.reg_per_s_1, go_1),
       rate_row("registrations/s, 16 registrars", e.reg_per_s_16, f.go_reg_per_s_16),
+      rate_row("the same, etcdisc with share_lease", e.shared_reg_per_s_16,
+               f.go_reg_per_s_16),
       absl::StrFormat("| client CPU per 1,000 events delivered (ms) | %.1f | %.1f | %s |\n",
                       f.etcdisc_cpu_ms_per_1k, f.go_cpu_ms_per_1k,
                       Ratio(f.etcdisc_cpu_ms_per_1k, f.go_cpu_ms_per_1k)),

@@ -21,6 +21,10 @@ struct EtcdiscFigures {
   // Stop -> Down, health off, each Stop after the next spare lease's grant.
   Summary after_grant_stop_down;
   double reg_per_s_1 = 0, reg_per_s_16 = 0;   // registrars: 1, 16
+  double shared_reg_per_s_16 = 0;  // 16 registrars, RegisterOptions::share_lease
+  // Register -> New and Stop -> Down with share_lease, beside a registration
+  // of the service that keeps the shared lease.
+  Summary shared_reg_new, shared_stop_down;
   double put_per_s_1 = 0, put_per_s_16 = 0;   // raw puts under a lease
 };
 
