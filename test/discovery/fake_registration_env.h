@@ -215,6 +215,15 @@ class FakeRegistrationEnv final : public internal::RegistrationEnv {
     return id;
   }
   void CancelWatch(internal::WatchId id) override { watches_.erase(id); }
+  // The real sharing over this env's watches.
+  int64_t JoinServiceRecord(const std::string& key, int64_t from,
+                            std::optional<KeyValue> known,
+                            internal::RecordListener listener) override {
+    return records_.Join(key, from, std::move(known), std::move(listener));
+  }
+  void LeaveServiceRecord(const std::string& key, int64_t ticket) override {
+    records_.Leave(key, ticket);
+  }
 
   bool Post(std::function<void()> work) override {
     work_.push_back(std::move(work));
@@ -344,6 +353,11 @@ class FakeRegistrationEnv final : public internal::RegistrationEnv {
   std::map<std::string, int> calls_;
   std::deque<std::function<void()>> work_, deliveries_, callbacks_;
   std::vector<std::function<void()>> timers_;
+  internal::ServiceRecordWatches records_{
+      [this](internal::WatchOptions options, internal::WatchHandler handler) {
+        return Watch(std::move(options), std::move(handler));
+      },
+      [this](internal::WatchId id) { CancelWatch(id); }};
 };
 
 }  // namespace etcdisc::testing

@@ -21,14 +21,15 @@ using ::etcdisc::testing::FakeRegistrationEnv;
 class RegistrationStateTest : public ::testing::Test {
  protected:
   // A registration of a host of "web" (public when `is_public`), started.
-  std::shared_ptr<RegistrationImpl> Start(bool is_public = false) {
+  std::shared_ptr<RegistrationImpl> Start(bool is_public = false,
+                                          const std::string& uuid = "uuid4") {
     HostSpec spec;
     spec.name = "10.0.0.1";
     spec.ports = {{"http", "80"}};
     spec.is_public = is_public;
     Host host;
     static_cast<HostSpec&>(host) = spec;
-    ApplyRegisterDefaults("web", "machine", "uuid4", &host);
+    ApplyRegisterDefaults("web", "machine", uuid, &host);
     auto impl = std::make_shared<RegistrationImpl>(
         env_, "web", host, RegisterOptions{},
         [this](const RegistrationEvent& e) { events_.push_back(e.kind); });
@@ -187,6 +188,31 @@ TEST_F(RegistrationStateTest, AWatchThatEndsIsReadAndWatchedAgain) {
   env_->DeleteKey(HostKey(*r));  // The new watch sees it.
   ASSERT_TRUE(env_->RunUntilIdle());
   EXPECT_NE(HostLease(*r), 0);
+}
+
+TEST_F(RegistrationStateTest, RegistrationsOfAServiceShareOneWatchOfItsRecord) {
+  auto a = Start(false, "uuid-a");
+  auto b = Start(false, "uuid-b");
+  ASSERT_TRUE(env_->RunUntilIdle());
+  EXPECT_EQ(env_->watches(), 3u);  // Two host keys, one service record.
+  // Both hear the record go; the first put back wins, the other's finds it
+  // there.
+  const int txns = env_->calls("Txn");
+  env_->DeleteKey(ServiceKey());
+  ASSERT_TRUE(env_->RunUntilIdle());
+  ASSERT_NE(env_->Find(ServiceKey()), nullptr);
+  EXPECT_EQ(env_->calls("Txn"), txns + 2);
+  // The first to join stops; the other still hears the record go.
+  ASSERT_TRUE(a->Stop().ok());
+  ASSERT_TRUE(env_->RunUntilIdle());
+  EXPECT_EQ(env_->watches(), 2u);
+  env_->DeleteKey(ServiceKey());
+  ASSERT_TRUE(env_->RunUntilIdle());
+  ASSERT_NE(env_->Find(ServiceKey()), nullptr);
+  EXPECT_EQ(env_->Find(ServiceKey())->lease, HostLease(*b));
+  ASSERT_TRUE(b->Stop().ok());
+  ASSERT_TRUE(env_->RunUntilIdle());
+  EXPECT_EQ(env_->watches(), 0u);
 }
 
 TEST_F(RegistrationStateTest, StopWhileTheWriteIsInFlightWritesNothingAfter) {

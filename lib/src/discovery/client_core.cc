@@ -68,7 +68,12 @@ ClientCore::ClientCore(const ClientOptions& options,
       registration_pool_(options.worker_threads),
       watch_pool_(options.worker_threads),
       leases_(etcd_.get(), &registration_pool_),
-      shared_leases_(etcd_.get()) {}
+      shared_leases_(etcd_.get()),
+      service_records_(
+          [hub = &etcd_->watch()](WatchOptions watch, WatchHandler handler) {
+            return hub->Watch(std::move(watch), std::move(handler));
+          },
+          [hub = &etcd_->watch()](WatchId id) { hub->Cancel(id); }) {}
 
 ClientCore::~ClientCore() { Shutdown(); }
 

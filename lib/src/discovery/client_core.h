@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "discovery/keys.h"
 #include "discovery/lease_source.h"
+#include "discovery/service_record_watches.h"
 #include "discovery/shared_leases.h"
 #include "discovery/stop_list.h"
 #include "discovery/stoppable.h"
@@ -45,6 +46,7 @@ class ClientCore {
   SerialExecutor& callbacks() { return callbacks_; }
   LeaseSource& leases() { return leases_; }
   SharedLeases& shared_leases() { return shared_leases_; }
+  ServiceRecordWatches& service_records() { return service_records_; }
   // Runs `task` once after `delay` on the client's timer thread, which it
   // shares with the keep-alive refreshes: it must be short and never wait
   // (post longer work to a pool). Dropped after Shutdown().
@@ -97,6 +99,7 @@ class ClientCore {
   SerialExecutor callbacks_;
   LeaseSource leases_;
   SharedLeases shared_leases_;
+  ServiceRecordWatches service_records_;
   StopList live_;
   std::atomic<int64_t> resyncs_{0};
   std::atomic<int64_t> corrections_{0};

@@ -67,6 +67,15 @@ class CoreEnv final : public RegistrationEnv {
     return core_->etcd().watch().Watch(std::move(options), std::move(handler));
   }
   void CancelWatch(WatchId id) override { core_->etcd().watch().Cancel(id); }
+  int64_t JoinServiceRecord(const std::string& key, int64_t from,
+                            std::optional<KeyValue> known,
+                            RecordListener listener) override {
+    return core_->service_records().Join(key, from, std::move(known),
+                                         std::move(listener));
+  }
+  void LeaveServiceRecord(const std::string& key, int64_t ticket) override {
+    core_->service_records().Leave(key, ticket);
+  }
 
   bool Post(std::function<void()> work) override {
     return core_->registration_pool().Post(std::move(work));

@@ -10,11 +10,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "discovery/keys.h"
+#include "discovery/service_record_watches.h"
 #include "discovery/shared_leases.h"
 #include "etcd/lease_keeper.h"
 #include "etcd/types.h"
@@ -65,6 +67,13 @@ class RegistrationEnv {
   virtual absl::StatusOr<RangeResponse> Range(const RangeRequest& read) = 0;
   virtual WatchId Watch(WatchOptions options, WatchHandler handler) = 0;
   virtual void CancelWatch(WatchId id) = 0;
+  // The client's watch of a service record, shared by its registrations of
+  // the service (discovery/service_record_watches.h): join it with what the
+  // caller knows of the record at `from` - 1; leave it with the ticket.
+  virtual int64_t JoinServiceRecord(const std::string& key, int64_t from,
+                                    std::optional<KeyValue> known,
+                                    RecordListener listener) = 0;
+  virtual void LeaveServiceRecord(const std::string& key, int64_t ticket) = 0;
 
   // Threads. Post: on a worker that may wait on etcd (false once shut
   // down). RunAfter: short work after a delay. PostCallback: on the

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -19,6 +21,20 @@ namespace {
 uint64_t NextHolder() {
   static std::atomic<uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+// A key watch starts where what the registration knows of the key ends:
+// right after its own write it knows the key and its revision (`from` set);
+// after a watch ended (compaction, etcd wiped) it reads the key, and `from`
+// becomes the read's revision + 1. Returns the read, if one was made.
+absl::StatusOr<std::optional<RangeResponse>> ReadUnlessKnown(
+    RegistrationEnv& env, const std::string& key, int64_t* from) {
+  if (*from != 0) return std::optional<RangeResponse>();
+  RangeRequest read;
+  read.key = key;
+  ETCDISC_ASSIGN_OR_RETURN(RangeResponse range, env.Range(read));
+  *from = range.revision + 1;
+  return std::optional<RangeResponse>(std::move(range));
 }
 }  // namespace
 
@@ -213,14 +229,13 @@ RegistrationImpl::Refusal RegistrationImpl::AttemptFailedLocked(
   Refusal refusal;
   refusal.lease = std::exchange(lease_, 0);
   if (refusal.lease != 0) ++revoking_;
-  for (KeyWatch* w : {&host_watch_, &service_watch_}) {
-    if (w->id != 0) refusal.watches.push_back(std::exchange(w->id, 0));
-  }
+  refusal.host_watch = std::exchange(host_watch_.id, 0);
+  refusal.service_ticket = std::exchange(service_watch_.id, 0);
   return refusal;
 }
 
 void RegistrationImpl::ReleaseRefused(const Refusal& refusal) {
-  for (WatchId id : refusal.watches) env_->CancelWatch(id);
+  DropWatches(refusal.host_watch, refusal.service_ticket);
   if (refusal.lease == 0) return;
   std::vector<int64_t> failed =
       Release({refusal.lease}, Clock::now() + env_->call_timeout());
@@ -262,9 +277,9 @@ absl::Status RegistrationImpl::PerformStep(const Plan& plan) {
     case Step::kWrite:
       return Write(plan);
     case Step::kWatchHost:
-      return StartWatch(Watched::kHost, plan.watch_from);
+      return WatchHostKey(plan.watch_from);
     case Step::kWatchService:
-      return StartWatch(Watched::kService, plan.watch_from);
+      return WatchServiceRecord(plan.watch_from);
     case Step::kRewriteHost:
       return RewriteHost(plan);
     case Step::kRestoreService:
@@ -358,6 +373,7 @@ absl::Status RegistrationImpl::Write(Plan plan) {
   last_error_ = absl::OkStatus();  // With the state: seen together.
   HostWrittenLocked(plan.host_version, written->revision);
   service_restored_ = std::max(service_restored_, plan.service_gone);
+  service_written_ = record;
   // Both records are known as of this revision: watch what comes after it.
   for (KeyWatch* w : {&host_watch_, &service_watch_}) {
     if (w->id == 0) w->from = written->revision + 1;
@@ -417,53 +433,91 @@ absl::Status RegistrationImpl::RestoreService(const Plan& plan) {
   return absl::OkStatus();
 }
 
-absl::Status RegistrationImpl::StartWatch(Watched which, int64_t from) {
-  const std::string& key = which == Watched::kHost ? host_key_ : service_key_;
-  // Right after our own write we know the key and its revision; after a
-  // watch ended (compaction, etcd wiped) read it again.
-  std::optional<RangeResponse> current;
-  if (from == 0) {
-    RangeRequest read;
-    read.key = key;
-    ETCDISC_ASSIGN_OR_RETURN(auto range, env_->Range(read));
-    current = std::move(range);
-    from = current->revision + 1;
-  }
+absl::Status RegistrationImpl::WatchHostKey(int64_t from) {
+  ETCDISC_ASSIGN_OR_RETURN(std::optional<RangeResponse> current,
+                           ReadUnlessKnown(*env_, host_key_, &from));
   WatchOptions options;
-  options.key = key;
+  options.key = host_key_;
   options.start_revision = from;
   uint64_t token = 0;
   {
     MutexLock lock(&mu_);
-    token = ++watch_tokens_;
-    WatchOf(which).token = token;
+    token = host_watch_.token = ++watch_tokens_;
   }
   std::weak_ptr<RegistrationImpl> weak = weak_from_this();
-  const WatchId id = env_->Watch(
-      options, [weak, which, token](WatchUpdate update) {
+  const WatchId id =
+      env_->Watch(options, [weak, token](WatchUpdate update) {
         if (auto self = weak.lock()) {
-          self->OnWatchUpdate(which, token, std::move(update));
+          self->OnHostKeyUpdate(token, std::move(update));
         }
       });
   {
     MutexLock lock(&mu_);
     // Unless stopped meanwhile, or ended already (its end reset the token).
-    if (state_ != State::kStopped && WatchOf(which).token == token) {
-      WatchOf(which).id = id;
-      WatchOf(which).from = 0;
+    if (state_ != State::kStopped && host_watch_.token == token) {
+      host_watch_.id = id;
+      host_watch_.from = 0;
       if (current) {
-        const KeyValue* kv = current->kvs.empty() ? nullptr : &current->kvs[0];
-        if (which == Watched::kHost) {
-          ApplyHostKeyLocked(kv, current->revision);
-        } else {
-          ApplyServiceRecordLocked(kv);
-        }
+        ApplyHostKeyLocked(current->kvs.empty() ? nullptr : &current->kvs[0],
+                           current->revision);
       }
       return absl::OkStatus();
     }
   }
   env_->CancelWatch(id);
   return absl::OkStatus();
+}
+
+absl::Status RegistrationImpl::WatchServiceRecord(int64_t from) {
+  // What we know of the record at from - 1: what our write left, or (after
+  // the shared watch ended) what a read finds, applied before joining so
+  // that what the watch knows, if newer, comes after it.
+  ETCDISC_ASSIGN_OR_RETURN(std::optional<RangeResponse> read,
+                           ReadUnlessKnown(*env_, service_key_, &from));
+  std::optional<KeyValue> known;
+  if (read && !read->kvs.empty()) known = read->kvs[0];
+  uint64_t token = 0;
+  {
+    MutexLock lock(&mu_);
+    if (state_ == State::kStopped) return absl::OkStatus();
+    token = service_watch_.token = ++watch_tokens_;
+    if (read) {
+      ApplyServiceRecordLocked(known ? &*known : nullptr);
+    } else {
+      known = KeyValue{};
+      known->key = service_key_;
+      known->value = service_written_;
+    }
+  }
+  std::weak_ptr<RegistrationImpl> weak = weak_from_this();
+  RecordListener listener;
+  listener.on_change = [weak, token](const KeyValue* record) {
+    if (auto self = weak.lock()) self->OnServiceRecord(token, record);
+  };
+  listener.on_end = [weak, token] {
+    if (auto self = weak.lock()) self->OnServiceWatchEnded(token);
+  };
+  const int64_t ticket = env_->JoinServiceRecord(
+      service_key_, from, std::move(known), std::move(listener));
+  {
+    MutexLock lock(&mu_);
+    // Unless stopped meanwhile, or ended already (its end reset the token).
+    if (state_ != State::kStopped && service_watch_.token == token) {
+      service_watch_.id = ticket;
+      service_watch_.from = 0;
+      return absl::OkStatus();
+    }
+  }
+  env_->LeaveServiceRecord(service_key_, ticket);
+  return absl::OkStatus();
+}
+
+void RegistrationImpl::DropWatches(WatchId host_watch,
+                                   int64_t service_ticket) {
+  if (host_watch != 0) env_->CancelWatch(host_watch);
+  if (service_ticket != 0) {
+    env_->LeaveServiceRecord(service_key_, service_ticket);
+  }
 }
 
 // ---- What other threads report --------------------------------------------
@@ -500,23 +554,38 @@ void RegistrationImpl::OnLeaseLost(int64_t lease, const absl::Status& why) {
   Kick();
 }
 
-void RegistrationImpl::OnWatchUpdate(Watched which, uint64_t token,
-                                     WatchUpdate update) {
+void RegistrationImpl::OnHostKeyUpdate(uint64_t token, WatchUpdate update) {
   {
     MutexLock lock(&mu_);
-    if (state_ == State::kStopped || WatchOf(which).token != token) return;
+    if (state_ == State::kStopped || host_watch_.token != token) return;
     for (const WatchEvent& event : update.events) {
       const bool gone = event.type == WatchEvent::Type::kDelete;
-      if (which == Watched::kHost) {
-        ApplyHostKeyLocked(gone ? nullptr : &event.kv, event.kv.mod_revision);
-      } else {
-        ApplyServiceRecordLocked(gone ? nullptr : &event.kv);
-      }
+      ApplyHostKeyLocked(gone ? nullptr : &event.kv, event.kv.mod_revision);
     }
     if (!update.status.ok()) {
       // Compacted past, or etcd wiped: read the key and watch again.
-      WatchOf(which) = KeyWatch{};
+      host_watch_ = KeyWatch{};
     }
+  }
+  Kick();
+}
+
+void RegistrationImpl::OnServiceRecord(uint64_t token,
+                                       const KeyValue* record) {
+  {
+    MutexLock lock(&mu_);
+    if (state_ == State::kStopped || service_watch_.token != token) return;
+    ApplyServiceRecordLocked(record);
+  }
+  Kick();
+}
+
+void RegistrationImpl::OnServiceWatchEnded(uint64_t token) {
+  {
+    MutexLock lock(&mu_);
+    if (state_ == State::kStopped || service_watch_.token != token) return;
+    // The shared watch dropped us: read the record and join again.
+    service_watch_ = KeyWatch{};
   }
   Kick();
 }

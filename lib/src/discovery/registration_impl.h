@@ -27,7 +27,9 @@ namespace etcdisc::internal {
 // writes them again (same uuid) when etcd reports the lease gone, puts its
 // host key back if someone deletes it, puts the service record back when it
 // disappears, and adopts credentials changed in the service record for a
-// public host.
+// public host. It watches its host key itself; the service record through
+// the client's one watch of it, shared by the service's registrations
+// (ServiceRecordWatches).
 //
 // States (state_) and what moves between them:
 //
@@ -94,12 +96,13 @@ class RegistrationImpl final
     kRewriteHost,
     kRestoreService
   };
-  enum class Watched { kHost, kService };
   // One watched key: `id` 0 means the watch must be (re)started, from
   // revision `from`, or after reading the key when `from` is 0. `token` names
-  // the watch being started or running; updates of any other are stale.
+  // the watch being started or running; updates of any other are stale. For
+  // the host key `id` is the etcd layer's watch; for the service record, the
+  // ticket of the client's shared watch (ServiceRecordWatches).
   struct KeyWatch {
-    WatchId id = 0;
+    int64_t id = 0;  // A WatchId, or a ServiceRecordWatches ticket.
     int64_t from = 0;
     uint64_t token = 0;
   };
@@ -122,13 +125,14 @@ class RegistrationImpl final
   absl::Status Write(Plan plan) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status RewriteHost(const Plan& plan) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status RestoreService(const Plan& plan) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status StartWatch(Watched which, int64_t from)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status WatchHostKey(int64_t from) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status WatchServiceRecord(int64_t from) ABSL_LOCKS_EXCLUDED(mu_);
   void RetryLaterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // What a refusal takes away, to release without the lock.
   struct Refusal {
     int64_t lease = 0;
-    std::vector<WatchId> watches;
+    WatchId host_watch = 0;
+    int64_t service_ticket = 0;
   };
   // Records a failed step: retries later, or on a refusal moves to kRefused
   // and returns the lease and watches it held, for ReleaseRefused.
@@ -156,15 +160,18 @@ class RegistrationImpl final
 
   void OnLeaseLost(int64_t lease, const absl::Status& why)
       ABSL_LOCKS_EXCLUDED(mu_);
-  void OnWatchUpdate(Watched which, uint64_t token, WatchUpdate update)
+  void OnHostKeyUpdate(uint64_t token, WatchUpdate update)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void OnServiceRecord(uint64_t token, const KeyValue* record)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void OnServiceWatchEnded(uint64_t token) ABSL_LOCKS_EXCLUDED(mu_);
+  // Lets go of the watches a Stop() or a refusal took.
+  void DropWatches(WatchId host_watch, int64_t service_ticket)
       ABSL_LOCKS_EXCLUDED(mu_);
   void ApplyHostKeyLocked(const KeyValue* kv, int64_t revision)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyServiceRecordLocked(const KeyValue* record)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  KeyWatch& WatchOf(Watched which) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return which == Watched::kHost ? host_watch_ : service_watch_;
-  }
   // Queues an event for the callback thread.
   void EmitLocked(RegistrationEvent::Kind kind, absl::Status detail)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -215,6 +222,10 @@ class RegistrationImpl final
   uint64_t service_restored_ ABSL_GUARDED_BY(mu_) = 0;
   KeyWatch host_watch_ ABSL_GUARDED_BY(mu_);
   KeyWatch service_watch_ ABSL_GUARDED_BY(mu_);
+  // The service record as this registration's last Write left it in etcd
+  // (compared equal, or put): what it joins the shared watch with when that
+  // Write set service_watch_.from.
+  std::string service_written_ ABSL_GUARDED_BY(mu_);
   uint64_t watch_tokens_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);
   int64_t failed_attempts_ ABSL_GUARDED_BY(mu_) = 0;

@@ -40,7 +40,8 @@ std::string RegistrationImpl::UntoldDetail() const {
 
 void RegistrationImpl::StopBy(Clock::time_point deadline) {
   std::vector<int64_t> leases;
-  std::vector<WatchId> watches;
+  WatchId host_watch = 0;
+  int64_t service_ticket = 0;
   bool first = false;
   bool in_flight = false;
   {
@@ -59,10 +60,8 @@ void RegistrationImpl::StopBy(Clock::time_point deadline) {
     leases.swap(unrevoked_);
     if (lease_ != 0) leases.push_back(lease_);
     lease_ = 0;
-    for (KeyWatch* w : {&host_watch_, &service_watch_}) {
-      if (w->id != 0) watches.push_back(w->id);
-      w->id = 0;
-    }
+    host_watch = std::exchange(host_watch_.id, 0);
+    service_ticket = std::exchange(service_watch_.id, 0);
     ++revoking_;
     // A write in flight under a shared lease would bring back keys deleted
     // before its answer: its step ends first (the loop does nothing more
@@ -85,7 +84,7 @@ void RegistrationImpl::StopBy(Clock::time_point deadline) {
   }
   // A step in flight finds state_ kStopped on its answer and records nothing;
   // a lease it took after this point it lets go of itself (TakeLease).
-  for (WatchId id : watches) env_->CancelWatch(id);
+  DropWatches(host_watch, service_ticket);
   std::vector<int64_t> failed = Release(std::move(leases), deadline);
   {
     MutexLock lock(&mu_);
