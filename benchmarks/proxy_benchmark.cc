@@ -26,6 +26,11 @@ constexpr int kRounds = 30;
 constexpr int kHopRounds = 200;  // With one watcher: the proxy's own hop.
 constexpr int kStartBatch = 50;
 constexpr auto kIdle = seconds(10);
+// What one setup may take, starting its watchers and running its rounds: on
+// a machine too small for this many processes the setup is reported as not
+// measured instead of holding the whole run.
+constexpr auto kSetupBudget = std::chrono::minutes(8);
+using Deadline = std::chrono::steady_clock::time_point;
 
 // The watchers' "<ns> N|D <uuid>" lines: when each watcher printed each.
 class EventLog {
@@ -59,11 +64,16 @@ class EventLog {
 
 // `count` subscribe helpers of kService, spread over `targets` in turn,
 // started kStartBatch at a time. Empty, with `failed` set, when one did not
-// start.
+// start or they were not all started by `deadline`.
 Watchers StartWatchers(const std::vector<std::string>& targets, int count,
-                       std::string* failed) {
+                       Deadline deadline, std::string* failed) {
   Watchers watchers;
   for (int first = 0; first < count; first += kStartBatch) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      *failed = absl::StrCat("only ", first, " of ", count,
+                             " watchers started within the setup's budget");
+      return {};
+    }
     const int last = std::min(count, first + kStartBatch);
     for (int i = first; i < last; ++i) {
       const std::string& target = targets[i % targets.size()];
@@ -124,7 +134,7 @@ struct Setup {
 
 void MeasureLoad(EtcdCluster& cluster, const std::vector<pid_t>& proxy_pids,
                  Client& client, Watchers& watchers, EventLog& log, int rounds,
-                 Setup* s) {
+                 Deadline deadline, Setup* s) {
   const pid_t etcd = cluster.pid(0);
   CpuMeter etcd_cpu, proxy_cpu, watcher_cpu;
   etcd_cpu.Start({etcd});
@@ -142,6 +152,11 @@ void MeasureLoad(EtcdCluster& cluster, const std::vector<pid_t>& proxy_pids,
   const int64_t from = NowNs();
   Samples samples;
   for (int r = 1; r <= rounds; ++r) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      s->failed = absl::StrCat("only ", r - 1, " of ", rounds,
+                               " rounds ran within the setup's budget");
+      return;
+    }
     if (!Round(client, watchers, log, r, &samples)) {
       s->failed = absl::StrCat("round ", r, ": a watcher missed an event");
       return;
@@ -190,7 +205,8 @@ Setup Measure(int watcher_count, int proxies, int rounds) {
   }
   if (proxies == 0) targets.push_back((*cluster)->endpoint(0));
   const int64_t start = NowNs();
-  Watchers watchers = StartWatchers(targets, watcher_count, &s.failed);
+  const Deadline deadline = std::chrono::steady_clock::now() + kSetupBudget;
+  Watchers watchers = StartWatchers(targets, watcher_count, deadline, &s.failed);
   if (!s.failed.empty()) return s;
   s.start_s = (NowNs() - start) / 1e9;
   // The registrar writes to etcd itself in every setup: only the watches move.
@@ -201,7 +217,8 @@ Setup Measure(int watcher_count, int proxies, int rounds) {
     s.failed = "a watcher missed the first host";
     return s;
   }
-  MeasureLoad(**cluster, proxy_pids, *client, watchers, log, rounds, &s);
+  MeasureLoad(**cluster, proxy_pids, *client, watchers, log, rounds, deadline,
+              &s);
   return s;
 }
 
