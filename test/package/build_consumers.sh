@@ -19,13 +19,23 @@ if ! grep -q '^libetcdisc\.' <<<"$libs" || ! grep -q '^libetcdisc_grpc\.' <<<"$l
   exit 1
 fi
 
+# A sanitizer build's library needs the sanitizer's runtime in its
+# consumers too.
+case $(sed -n 's/^ETCDISC_SANITIZE:STRING=//p' "$build/CMakeCache.txt") in
+  address) sanitize=-fsanitize=address,undefined ;;
+  thread) sanitize=-fsanitize=thread ;;
+  *) sanitize= ;;
+esac
+
 cmake -S "$source/examples/consumer/cmake" -B "$work/cmake-build" \
-  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_FLAGS="$sanitize" -DCMAKE_EXE_LINKER_FLAGS="$sanitize" >/dev/null
 cmake --build "$work/cmake-build" >/dev/null
 cp "$work/cmake-build/consumer" "$work/cmake-consumer"
 cp "$work/cmake-build/grpc_consumer" "$work/cmake-grpc-consumer"
 
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" \
-  make -s -C "$source/examples/consumer/pkgconfig" OUT="$work/pkgconfig-consumer" \
+  make -s -C "$source/examples/consumer/pkgconfig" CXXFLAGS="-O2 $sanitize" \
+    OUT="$work/pkgconfig-consumer" \
     GRPC_OUT="$work/pkgconfig-grpc-consumer" "$work/pkgconfig-consumer" grpc
 echo "built the consumers in $work"
