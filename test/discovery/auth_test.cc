@@ -15,6 +15,7 @@
 #include "etcdisc/metrics.h"
 #include "gtest/gtest.h"
 #include "support/discovery_test.h"
+#include "support/text.h"
 #include "support/wait.h"
 
 namespace etcdisc {
@@ -27,9 +28,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
-bool Contains(absl::string_view text, absl::string_view part) {
-  return text.find(part) != absl::string_view::npos;
-}
+using testing::Contains;
 
 // How many times the client called etcd's Authenticate.
 uint64_t Authentications(Client& client) {

@@ -6,6 +6,7 @@
 #include "etcdisc/client.h"
 #include "gtest/gtest.h"
 #include "support/discovery_test.h"
+#include "support/text.h"
 
 namespace etcdisc {
 namespace {
@@ -15,9 +16,7 @@ using ::etcdisc::testing::EtcdClusterOptions;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-bool Contains(absl::string_view text, absl::string_view part) {
-  return text.find(part) != absl::string_view::npos;
-}
+using testing::Contains;
 
 class TlsTest : public DiscoveryTest {
  protected:

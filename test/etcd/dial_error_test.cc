@@ -3,13 +3,12 @@
 #include "etcd/dial_error.h"
 
 #include "gtest/gtest.h"
+#include "support/text.h"
 
 namespace etcdisc::internal {
 namespace {
 
-bool Contains(absl::string_view text, absl::string_view part) {
-  return text.find(part) != absl::string_view::npos;
-}
+using testing::Contains;
 
 MemberStubs Member(bool tls) {
   MemberStubs member;

@@ -11,12 +11,9 @@
 #include "gtest/gtest.h"
 #include "support/discovery_test.h"
 #include "support/process.h"
+#include "support/text.h"
 
 namespace etcdisc::testing {
-
-inline bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 inline std::string Field(const internal::JsonValue& object,
                          const std::string& name) {

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "support/discovery_test.h"
 #include "support/process.h"
+#include "support/text.h"
 #include "support/wait.h"
 
 namespace etcdisc {
@@ -31,9 +32,7 @@ int FromEnvironment(const char* name, int fallback) {
   return value != nullptr && std::atoi(value) > 0 ? std::atoi(value) : fallback;
 }
 
-bool Contains(const std::string& text, const char* part) {
-  return text.find(part) != std::string::npos;
-}
+using testing::Contains;
 
 class StormTest : public DiscoveryTest {};
 

@@ -13,6 +13,7 @@
 #include "etcdisc/view.h"
 #include "gtest/gtest.h"
 #include "support/discovery_test.h"
+#include "support/text.h"
 #include "support/wait.h"
 
 namespace etcdisc {
@@ -23,9 +24,7 @@ using ::etcdisc::testing::WaitFor;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-bool Contains(absl::string_view text, absl::string_view part) {
-  return text.find(part) != absl::string_view::npos;
-}
+using testing::Contains;
 
 // The uuids in `snapshot`, in its order.
 std::vector<std::string> Uuids(const HostSnapshot& snapshot) {
