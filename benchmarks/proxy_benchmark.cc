@@ -1,6 +1,9 @@
 #include "benchmarks/proxy_benchmark.h"
 
+#include <signal.h>
+
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,7 +22,17 @@ namespace {
 
 using ::etcdisc::testing::EtcdCluster;
 using ::etcdisc::testing::EtcdClusterOptions;
-using Watchers = std::vector<std::unique_ptr<BackgroundProcess>>;
+// The watcher processes. When they go, all are killed first and then each
+// is reaped: killing and reaping them one by one took most of an hour on a
+// loaded 2-core machine, each exit waiting for its share of the CPU.
+struct Watchers : std::vector<std::unique_ptr<BackgroundProcess>> {
+  Watchers() = default;
+  Watchers(Watchers&&) = default;
+  Watchers& operator=(Watchers&&) = default;
+  ~Watchers() {
+    for (auto& watcher : *this) watcher->Signal(SIGKILL);
+  }
+};
 
 constexpr char kService[] = "fanout";
 constexpr int kRounds = 30;
@@ -81,7 +94,15 @@ Watchers StartWatchers(const std::vector<std::string>& targets, int count,
           std::vector<std::string>{self_path, "subscribe", target, kService}));
     }
     for (int i = first; i < last; ++i) {
-      auto line = watchers[i]->ReadLine(seconds(120));
+      const auto left = std::chrono::duration_cast<milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      auto line = watchers[i]->ReadLine(std::clamp(left, milliseconds(0),
+                                                   milliseconds(seconds(120))));
+      if (!line && std::chrono::steady_clock::now() >= deadline) {
+        *failed = absl::StrCat("only ", i, " of ", count,
+                               " watchers started within the setup's budget");
+        return {};
+      }
       if (!line || line->rfind("READY", 0) != 0) {
         *failed = absl::StrCat("watcher ", i, " did not start (",
                                watchers[i]->HowItEnded(), ")");
