@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs etcdisc's whole benchmark suite (about 13 minutes on 2 cores) against a
+# Runs etcdisc's whole benchmark suite (about 50 minutes on 2 cores) against a
 # local etcd it starts, and writes benchmarks/results/<date>.md with PNG
 # plots in benchmarks/results/<date>/. Benchmarks, not tests: no figure here
 # decides success; the script fails only if a measurement could not be made.
