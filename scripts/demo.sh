@@ -25,7 +25,7 @@ esac
 
 scripts/setup.sh
 build_dir=${BUILD_DIR:-build}
-echo "demo: building the etcdisc CLI in $build_dir (a minute the first time)"
+echo "demo: building the etcdisc CLI in $build_dir (a few minutes the first time)"
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build_dir" --target etcdisc_cli --parallel "$(nproc)" >/dev/null
 etcdisc="$PWD/$build_dir/tools/etcdisc"
