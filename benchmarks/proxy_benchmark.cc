@@ -78,13 +78,17 @@ class EventLog {
 // `count` subscribe helpers of kService, spread over `targets` in turn,
 // started kStartBatch at a time. Empty, with `failed` set, when one did not
 // start or they were not all started by `deadline`.
+std::string OutOfBudget(int started, int count) {
+  return absl::StrCat("only ", started, " of ", count,
+                      " watchers started within the setup's budget");
+}
+
 Watchers StartWatchers(const std::vector<std::string>& targets, int count,
                        Deadline deadline, std::string* failed) {
   Watchers watchers;
   for (int first = 0; first < count; first += kStartBatch) {
     if (std::chrono::steady_clock::now() > deadline) {
-      *failed = absl::StrCat("only ", first, " of ", count,
-                             " watchers started within the setup's budget");
+      *failed = OutOfBudget(first, count);
       return {};
     }
     const int last = std::min(count, first + kStartBatch);
@@ -102,8 +106,7 @@ Watchers StartWatchers(const std::vector<std::string>& targets, int count,
       if (line && line->rfind("READY", 0) == 0) continue;
       const std::string state = watchers[i]->HowItEnded();
       *failed = !line && cut_by_budget && state == "running"
-                    ? absl::StrCat("only ", i, " of ", count,
-                                   " watchers started within the setup's budget")
+                    ? OutOfBudget(i, count)
                     : absl::StrCat("watcher ", i, " did not start (", state, ")");
       return {};
     }
