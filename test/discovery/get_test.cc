@@ -1,21 +1,27 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "discovery/client_access.h"
 #include "discovery/records.h"
 #include "etcdisc/log.h"
 #include "gtest/gtest.h"
+#include "support/call_gate.h"
 #include "support/discovery_test.h"
+#include "support/text.h"
 #include "support/wait.h"
 
 namespace etcdisc {
 namespace {
 
+using ::etcdisc::testing::CallGate;
 using ::etcdisc::testing::DiscoveryTest;
 using ::etcdisc::testing::WaitFor;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testing::Contains;
 
 class GetTest : public DiscoveryTest {};
 
@@ -204,6 +210,55 @@ TEST_F(GetTest, WhatIsSkippedIsLoggedToTheApplicationsSinkWithoutTheRecord) {
   EXPECT_NE(lines.back().find("/services/web/bad-uuid"), std::string::npos)
       << lines.back();
   EXPECT_EQ(lines.back().find("s3cret"), std::string::npos) << lines.back();
+}
+
+// More services than one round trip reads (64): a host that comes while the
+// first answer is held back must not show in the second, which reads at the
+// first one's revision.
+TEST_F(GetTest, GetManyReadsEveryServiceAtOneRevision) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 70; ++i) names.push_back("svc" + std::to_string(i));
+  auto early = MustRegister("svc69", WebHost("10.0.0.1"));
+  ASSERT_NE(early, nullptr);
+  auto reader = NewDiscoveryClient();
+  ASSERT_NE(reader, nullptr);
+  CallGate gate;
+  internal::ClientAccess::Core(*reader).etcd().SetAnswerHookForTesting(
+      gate.Hook());
+  gate.Arm("Txn");
+  absl::StatusOr<std::vector<ServiceHosts>> read;
+  std::thread get([&] { read = reader->GetMany(names); });
+  const bool held = gate.WaitHeld(seconds(10));
+  EXPECT_TRUE(held);
+  auto late = held ? MustRegister("svc69", WebHost("10.0.0.2")) : nullptr;
+  EXPECT_NE(late, nullptr);
+  gate.Release();
+  get.join();
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    EXPECT_EQ((*read)[i].name(), names[i]);
+  }
+  EXPECT_TRUE(absl::IsNotFound((*read)[0].All().status()));
+  auto svc69 = (*read)[69].All();
+  ASSERT_TRUE(svc69.ok()) << svc69.status();
+  ASSERT_EQ(svc69->size(), 1u);
+  EXPECT_EQ(svc69->front().uuid, early->UUID());
+  // Read again, it has both.
+  auto again = discovery().GetMany({"svc69"});
+  ASSERT_TRUE(again.ok()) << again.status();
+  auto both = again->front().All();
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_EQ(both->size(), 2u);
+}
+
+TEST_F(GetTest, GetManyRefusesAnInvalidNameNamingIt) {
+  auto bad = discovery().GetMany({"web", "a/b"});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(bad.status().message(), "a/b")) << bad.status();
+  auto none = discovery().GetMany({});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
 }
 
 TEST_F(GetTest, BadOptionsAreRefusedNamingThem) {

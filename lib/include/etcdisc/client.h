@@ -407,6 +407,15 @@ class Client {
   // The same, read as `options` say. InvalidArgument for a negative timeout.
   absl::StatusOr<ServiceHosts> Get(absl::string_view service,
                                    const GetOptions& options);
+  // The hosts and record of each of `services`, in that order, all read at
+  // one etcd revision: together they show one moment, which separate Gets
+  // may not (one service's host that went may show beside another's that
+  // came after it). One round trip for up to 64 services, one more for each
+  // further 64, all within the one timeout. Get's errors, naming the first
+  // invalid service name.
+  absl::StatusOr<std::vector<ServiceHosts>> GetMany(
+      const std::vector<std::string>& services,
+      const GetOptions& options = GetOptions{});
   // The same, keeping only the hosts of `shard`: a shard without hosts is
   // not an error here, but in ServiceHosts::All() and what uses it, as in
   // the Go package.

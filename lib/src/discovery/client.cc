@@ -12,6 +12,7 @@
 #include "discovery/records.h"
 #include "discovery/registration_env.h"
 #include "discovery/registration_impl.h"
+#include "discovery/service_reads.h"
 #include "discovery/subscription_access.h"
 #include "fleet/fleet_read.h"
 #include "fleet/health_publisher.h"
@@ -91,49 +92,26 @@ absl::StatusOr<ServiceHosts> Client::Get(absl::string_view service) {
 
 absl::StatusOr<ServiceHosts> Client::Get(absl::string_view service,
                                          const GetOptions& options) {
-  ETCDISC_RETURN_IF_ERROR(internal::ValidateServiceName(service));
+  ETCDISC_ASSIGN_OR_RETURN(auto read,
+                           GetMany({std::string(service)}, options));
+  return std::move(read.front());
+}
+
+absl::StatusOr<std::vector<ServiceHosts>> Client::GetMany(
+    const std::vector<std::string>& services, const GetOptions& options) {
+  for (const std::string& service : services) {
+    ETCDISC_RETURN_IF_ERROR(internal::ValidateServiceName(service));
+  }
   if (options.timeout.count() < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
         "invalid GetOptions::timeout = ", options.timeout.count(),
         "ms: must be 0 (the client's call timeout) or more"));
   }
-  // The hosts and the record in one round trip, at one revision.
-  TxnRequest txn;
-  RangeRequest hosts_read =
-      RangeRequest::Prefix(core_->keys().HostsPrefix(service));
-  hosts_read.serializable = options.serializable;
-  txn.success.push_back(TxnOp::Range(hosts_read));
-  RangeRequest record;
-  record.key = core_->keys().ServiceKey(service);
-  record.serializable = options.serializable;
-  txn.success.push_back(TxnOp::Range(record));
   const auto timeout = options.timeout.count() > 0
                            ? options.timeout
                            : core_->options().call_timeout;
-  ETCDISC_ASSIGN_OR_RETURN(auto read, core_->etcd().kv().Txn(txn, timeout));
-
-  std::vector<Host> hosts;
-  for (const KeyValue& kv : read.responses[0].range.kvs) {
-    auto host = internal::HostFromKeyValue(core_->keys(), kv);
-    if (!host.ok()) {
-      ETCDISC_LOG(kWarning, absl::StrCat("skipping ", host.status().message()));
-      continue;
-    }
-    hosts.push_back(*std::move(host));
-  }
-  std::optional<ServiceInfo> service_record;
-  for (const KeyValue& kv : read.responses[1].range.kvs) {
-    auto decoded = internal::DecodeService(kv.value);
-    if (decoded.ok()) {
-      service_record = *std::move(decoded);
-    } else {
-      ETCDISC_LOG(kWarning, absl::StrCat("skipping malformed service record ",
-                                        kv.key, ": ",
-                                        decoded.status().message()));
-    }
-  }
-  return ServiceHosts(std::string(service), std::move(hosts),
-                      std::move(service_record));
+  return internal::ReadServices(*core_, services, options.serializable,
+                                timeout);
 }
 
 absl::StatusOr<ServiceHosts> Client::GetForShard(absl::string_view service,
