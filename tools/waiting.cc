@@ -1,6 +1,11 @@
 #include "tools/waiting.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -8,6 +13,7 @@
 #include "etcdisc/view.h"
 #include "gflags/gflags.h"
 #include "tools/cli.h"
+#include "views/one_revision.h"
 
 DECLARE_bool(json);
 DECLARE_string(timeout);
@@ -18,6 +24,7 @@ namespace {
 constexpr auto kDefaultWait = std::chrono::seconds(30);
 // The deadline of each call to etcd while waiting longer than that.
 constexpr char kCallTimeout[] = "5s";
+constexpr std::chrono::milliseconds kCallTime{5000};
 constexpr std::chrono::milliseconds kNoWait{0};
 
 void PrintResolved(const ServiceView& view, std::FILE* out) {
@@ -58,15 +65,33 @@ absl::StatusOr<bool> AllHaveHosts(Views* views, std::FILE* out) {
   return all;
 }
 
+std::vector<int64_t> Revisions(const Views& views) {
+  std::vector<int64_t> revisions;
+  for (const Waited& waited : views) {
+    revisions.push_back(waited.view->hosts().revision());
+  }
+  return revisions;
+}
+
 // At the deadline: why etcd could not be read (exit 3) when it could not,
-// else "no host" naming the missing.
-int TimedOut(const Views& views, std::chrono::milliseconds wait) {
+// else "no host" naming the missing (those of the last read at one revision
+// when every view had a host).
+int TimedOut(const Views& views, const internal::OneRevisionCheck& together,
+             std::chrono::milliseconds wait) {
   for (const Waited& waited : views) {
     if (!waited.view->ready()) return Fail(waited.view->WaitReady(kNoWait));
   }
   std::vector<std::string> names;
   for (const Waited& waited : views) {
     if (!HasHost(*waited.view)) names.push_back(waited.view->service());
+  }
+  if (names.empty() && !together.last().ok()) {
+    return Fail(together.last().status());
+  }
+  if (names.empty()) {
+    for (const auto& shortfall : *together.last()) {
+      names.push_back(shortfall.service);
+    }
   }
   std::fprintf(stderr, "etcdisc: no live host after %s for: %s\n",
                absl::FormatDuration(absl::FromChrono(wait)).c_str(),
@@ -89,18 +114,30 @@ int WaitForHosts(Client& client, const std::vector<std::string>& services,
                  const std::string& shard, std::chrono::milliseconds wait,
                  std::FILE* out) {
   Views views;
+  std::vector<internal::Wanted> wanted;
   for (const std::string& service : services) {
     auto view = ServiceView::Open(client, service, ViewOptions{shard});
     if (!view.ok()) return Fail(view.status());
     views.push_back(Waited{*std::move(view)});
+    wanted.push_back({service, shard, 1});
   }
+  internal::OneRevisionCheck together(std::move(wanted));
   const auto deadline = std::chrono::steady_clock::now() + wait;
   while (true) {
+    std::vector<int64_t> revisions = Revisions(views);
     absl::StatusOr<bool> all = AllHaveHosts(&views, out);
     if (!all.ok()) return Fail(all.status());
-    if (*all) return kOk;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (*all && left.count() > 0) {
+      // At most a call's time, so that a signal is not kept waiting long.
+      auto done = together.Check(client, std::move(revisions),
+                                 std::min(left, kCallTime));
+      if (done && !done->ok()) return Fail(*done);
+      if (done) return kOk;
+    }
     if (std::chrono::steady_clock::now() >= deadline) {
-      return TimedOut(views, wait);
+      return TimedOut(views, together, wait);
     }
     // The views are in memory: looking again every 50 ms costs nothing.
     const int taken = TakeTerminationSignal(std::chrono::milliseconds(50));

@@ -9,9 +9,11 @@
 #include <thread>
 #include <vector>
 
+#include "discovery/client_access.h"
 #include "etcdisc/client.h"
 #include "etcdisc/view.h"
 #include "gtest/gtest.h"
+#include "support/call_gate.h"
 #include "support/discovery_test.h"
 #include "support/text.h"
 #include "support/wait.h"
@@ -19,6 +21,7 @@
 namespace etcdisc {
 namespace {
 
+using ::etcdisc::testing::CallGate;
 using ::etcdisc::testing::DiscoveryTest;
 using ::etcdisc::testing::WaitFor;
 using std::chrono::milliseconds;
@@ -516,6 +519,109 @@ TEST_F(ServiceViewTest, WaitForReturnsOnceEveryServiceHasAHost) {
   EXPECT_TRUE(WaitFor([&] { return returned.load(); }, seconds(20)));
   waiter.join();
   EXPECT_TRUE(waited.ok()) << waited;
+}
+
+// db and cache each with a host, and a second client to wait with whose
+// calls to etcd the test holds: the read at one revision that confirms what
+// the views show is held before it is sent (and its answer, when armed)
+// while db goes.
+class OneMomentTest : public ServiceViewTest {
+ protected:
+  void SetUp() override {
+    ServiceViewTest::SetUp();
+    if (HasFatalFailure()) return;
+    db_ = MustRegister("db", WebHost("10.0.0.1"));
+    cache_ = MustRegister("cache", WebHost("10.0.0.2"));
+    waiting_ = NewDiscoveryClient();
+    ASSERT_TRUE(db_ != nullptr && cache_ != nullptr && waiting_ != nullptr);
+    internal::EtcdClient& etcd = internal::ClientAccess::Core(*waiting_).etcd();
+    etcd.SetSendHookForTesting(sent_.SendHook());
+    etcd.SetAnswerHookForTesting(answered_.Hook());
+    sent_.Arm("Txn");
+  }
+  void TearDown() override {
+    sent_.Release();
+    answered_.Release();
+    waiting_.reset();
+    db_.reset();  // Before their client goes.
+    cache_.reset();
+    ServiceViewTest::TearDown();
+  }
+
+  Client& waiting() { return *waiting_; }
+  // Once the read is held, db goes; then the read is let go.
+  void StopDbWhileTheReadIsHeld() {
+    const bool held = sent_.WaitHeld(seconds(20));
+    EXPECT_TRUE(held) << "no read at one revision";
+    if (held) {
+      EXPECT_TRUE(db_->Stop().ok());
+    }
+    sent_.Release();
+  }
+
+  CallGate answered_;
+
+ private:
+  std::unique_ptr<Registration> db_;
+  std::unique_ptr<Registration> cache_;
+  std::unique_ptr<Client> waiting_;
+  CallGate sent_;
+};
+
+// db's view may not have seen db go yet when cache's has seen cache come:
+// both were never up at once after db went, so WaitFor must not return OK.
+TEST_F(OneMomentTest, WaitForWantsEveryServiceUpAtOneRevision) {
+  absl::Status waited = absl::UnknownError("not returned");
+  std::thread waiter([&] {
+    waited = etcdisc::WaitFor(waiting(), {"db", "cache"}, seconds(5));
+  });
+  StopDbWhileTheReadIsHeld();
+  waiter.join();
+  EXPECT_TRUE(absl::IsDeadlineExceeded(waited)) << waited;
+  EXPECT_TRUE(Contains(waited.message(), "db (0 of 1 hosts)")) << waited;
+  EXPECT_FALSE(Contains(waited.message(), "cache")) << waited;
+
+  auto db_again = MustRegister("db", WebHost("10.0.0.3"));
+  ASSERT_NE(db_again, nullptr);
+  const absl::Status again =
+      etcdisc::WaitFor(waiting(), {"db", "cache"}, seconds(20));
+  EXPECT_TRUE(again.ok()) << again;
+}
+
+// A read that said no is made again once the views move on: db comes back
+// while the answer of the read that found it gone is held, and the same
+// WaitFor returns.
+TEST_F(OneMomentTest, WaitForReadsAgainOnceTheViewsMoveOn) {
+  answered_.Arm("Txn");
+  absl::Status waited = absl::UnknownError("not returned");
+  std::thread waiter([&] {
+    waited = etcdisc::WaitFor(waiting(), {"db", "cache"}, seconds(30));
+  });
+  StopDbWhileTheReadIsHeld();
+  EXPECT_TRUE(answered_.WaitHeld(seconds(20)));  // It found db gone.
+  auto db_again = MustRegister("db", WebHost("10.0.0.3"));
+  EXPECT_NE(db_again, nullptr);
+  answered_.Release();
+  waiter.join();
+  EXPECT_TRUE(waited.ok()) << waited;
+}
+
+// Dependencies::Start has the same window: start must not run.
+TEST_F(OneMomentTest, DependenciesStartWantsEveryServiceUpAtOneRevision) {
+  Dependencies deps(waiting());
+  ASSERT_TRUE(deps.Use("db").ok());
+  ASSERT_TRUE(deps.Use("cache").ok());
+  std::atomic<bool> started{false};
+  absl::Status result = absl::UnknownError("not returned");
+  std::thread starter([&] {
+    result = deps.Start([&] { started = true; }, seconds(5));
+  });
+  StopDbWhileTheReadIsHeld();
+  starter.join();
+  EXPECT_FALSE(started.load());
+  EXPECT_TRUE(absl::IsDeadlineExceeded(result)) << result;
+  EXPECT_TRUE(Contains(result.message(), "for db")) << result;
+  EXPECT_FALSE(Contains(result.message(), "cache")) << result;
 }
 
 TEST_F(ServiceViewTest, WaitForNamesTheServicesStillMissing) {

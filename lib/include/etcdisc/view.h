@@ -149,8 +149,13 @@ struct WaitForOptions {
 };
 
 // Waits until each of `services` has at least `min_hosts` live hosts (on the
-// shard, if given). DeadlineExceeded after `timeout` naming the services
-// still missing; InvalidArgument for an invalid name or min_hosts < 1.
+// shard, if given), all at one moment: each view stands at its own etcd
+// revision, so once they all show their hosts, one read of every service at
+// one revision (Client::GetMany, from the leader) confirms it. That read
+// needs what Get needs: a leader, and read access to /service_infos/ too.
+// DeadlineExceeded after `timeout` naming the services still missing;
+// InvalidArgument for an invalid name or min_hosts < 1; a refusal by etcd
+// at once.
 absl::Status WaitFor(Client& client, const std::vector<std::string>& services,
                      std::chrono::milliseconds timeout,
                      WaitForOptions options = {});
@@ -186,8 +191,9 @@ class Dependencies {
   absl::Status Use(absl::string_view service,
                    ServiceView::ChangeCallback setup = nullptr,
                    ViewOptions options = {});
-  // Waits until every declared service has a host and its setup callback
-  // has run with it, then runs `start` on this thread and returns OK.
+  // Waits until every declared service has a host, all at one moment (as
+  // WaitFor confirms it), and its setup callback has run with one, then
+  // runs `start` on this thread and returns OK.
   // DeadlineExceeded naming the services still missing after `timeout`
   // (`start` is not run then); the error that stopped a view.
   absl::Status Start(const std::function<void()>& start,

@@ -11,10 +11,12 @@
 #include "absl/time/time.h"
 #include "etcdisc/view.h"
 #include "views/change_counter.h"
+#include "views/one_revision.h"
 
 namespace etcdisc {
 struct Dependencies::Needed {
   std::unique_ptr<ServiceView> view;
+  std::string shard;  // The view's.
   // Set on the callback thread once setup ran with a host.
   std::shared_ptr<std::atomic<bool>> set_up;
   std::shared_ptr<internal::ChangeCounter> setups;  // Shared by all.
@@ -31,9 +33,10 @@ absl::Status Dependencies::Use(absl::string_view service,
     return absl::FailedPreconditionError(absl::StrCat(
         "Dependencies::Use(\"", service, "\") after Start()"));
   }
-  auto view = ServiceView::Open(client_, service, std::move(options));
+  auto view = ServiceView::Open(client_, service, options);
   if (!view.ok()) return view.status();
   auto needed = std::make_unique<Needed>();
+  needed->shard = options.shard;
   needed->set_up = std::make_shared<std::atomic<bool>>(false);
   needed->setups = needed_.empty()
                        ? std::make_shared<internal::ChangeCounter>()
@@ -55,13 +58,16 @@ absl::Status Dependencies::Start(const std::function<void()>& start,
                                  std::chrono::milliseconds timeout) {
   started_ = true;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  const auto missing = [&] {
-    std::vector<std::string> names;
-    for (const auto& needed : needed_) {
-      if (!needed->set_up->load()) names.push_back(needed->view->service());
-    }
-    return names;
+  const auto left = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
   };
+  std::vector<internal::Wanted> wanted;
+  for (const auto& needed : needed_) {
+    wanted.push_back({needed->view->service(), needed->shard, 1});
+  }
+  internal::OneRevisionCheck together(std::move(wanted));
+  std::vector<std::string> missing;  // At the last look.
   // Bumped by every setup call: one counter is shared by all services.
   internal::ChangeCounter no_services;
   internal::ChangeCounter& setups =
@@ -71,14 +77,32 @@ absl::Status Dependencies::Start(const std::function<void()>& start,
         for (const auto& needed : needed_) {
           if (!needed->view->status().ok()) return needed->view->status();
         }
-        if (missing().empty()) return absl::OkStatus();
-        return std::nullopt;
+        missing.clear();
+        std::vector<int64_t> revisions;
+        for (const auto& needed : needed_) {
+          const HostSnapshot hosts = needed->view->hosts();
+          revisions.push_back(hosts.revision());
+          if (!needed->set_up->load() || hosts.empty()) {
+            missing.push_back(needed->view->service());
+          }
+        }
+        if (!missing.empty() || left().count() <= 0) return std::nullopt;
+        return together.Check(client_, std::move(revisions), left());
       });
   if (!done) {
+    if (missing.empty() && together.last().ok()) {
+      for (const auto& shortfall : *together.last()) {
+        missing.push_back(shortfall.service);
+      }
+    }
+    std::string why = absl::StrJoin(missing, ", ");
+    if (!together.last().ok() && missing.empty()) {
+      why = absl::StrCat("every service (reading them at one revision failed: ",
+                         together.last().status().message(), ")");
+    }
     return absl::DeadlineExceededError(absl::StrCat(
         "not started: no host after ",
-        absl::FormatDuration(absl::FromChrono(timeout)), " for ",
-        absl::StrJoin(missing(), ", ")));
+        absl::FormatDuration(absl::FromChrono(timeout)), " for ", why));
   }
   if (!done->ok()) return *done;
   if (start) start();
