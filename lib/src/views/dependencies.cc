@@ -14,6 +14,32 @@
 #include "views/one_revision.h"
 
 namespace etcdisc {
+namespace {
+
+// Why Start gave up: the services missing at the last look or, when every
+// view had a host then, at the last read at one revision.
+absl::Status NotStarted(std::chrono::milliseconds timeout,
+                        std::vector<std::string> missing,
+                        const internal::OneRevisionCheck& together) {
+  std::string why;
+  if (missing.empty() && !together.last().ok()) {
+    why = absl::StrCat("every service (reading them at one revision failed: ",
+                       together.last().status().message(), ")");
+  } else {
+    if (missing.empty()) {
+      for (const auto& shortfall : *together.last()) {
+        missing.push_back(shortfall.service);
+      }
+    }
+    why = absl::StrJoin(missing, ", ");
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      "not started: no host after ",
+      absl::FormatDuration(absl::FromChrono(timeout)), " for ", why));
+}
+
+}  // namespace
+
 struct Dependencies::Needed {
   std::unique_ptr<ServiceView> view;
   std::string shard;  // The view's.
@@ -89,21 +115,7 @@ absl::Status Dependencies::Start(const std::function<void()>& start,
         if (!missing.empty() || left().count() <= 0) return std::nullopt;
         return together.Check(client_, std::move(revisions), left());
       });
-  if (!done) {
-    if (missing.empty() && together.last().ok()) {
-      for (const auto& shortfall : *together.last()) {
-        missing.push_back(shortfall.service);
-      }
-    }
-    std::string why = absl::StrJoin(missing, ", ");
-    if (!together.last().ok() && missing.empty()) {
-      why = absl::StrCat("every service (reading them at one revision failed: ",
-                         together.last().status().message(), ")");
-    }
-    return absl::DeadlineExceededError(absl::StrCat(
-        "not started: no host after ",
-        absl::FormatDuration(absl::FromChrono(timeout)), " for ", why));
-  }
+  if (!done) return NotStarted(timeout, missing, together);
   if (!done->ok()) return *done;
   if (start) start();
   return absl::OkStatus();

@@ -55,6 +55,31 @@ std::chrono::milliseconds Left(Clock::time_point deadline) {
                                                                Clock::now());
 }
 
+// Why WaitFor gave up: the services missing at the last look or, when every
+// view had its hosts then, at the last read at one revision.
+absl::Status TimedOut(std::chrono::milliseconds timeout,
+                      const std::vector<std::string>& missing,
+                      const internal::OneRevisionCheck& together) {
+  const std::string waited = absl::StrCat(
+      "waited ", absl::FormatDuration(absl::FromChrono(timeout)));
+  if (!missing.empty()) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        waited, " for services still missing: ", absl::StrJoin(missing, ", ")));
+  }
+  if (!together.last().ok()) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        waited, ": reading every service at one revision failed: ",
+        together.last().status().message()));
+  }
+  std::vector<std::string> short_of;
+  for (const auto& shortfall : *together.last()) {
+    short_of.push_back(internal::Describe(shortfall));
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      waited, " for services still missing at one revision: ",
+      short_of.empty() ? "(not read yet)" : absl::StrJoin(short_of, ", ")));
+}
+
 }  // namespace
 
 absl::Status WaitFor(Client& client, const std::vector<std::string>& services,
@@ -90,25 +115,7 @@ absl::Status WaitFor(Client& client, const std::vector<std::string>& services,
   std::optional<absl::Status> done =
       internal::PollUntil(*changes, deadline, check);
   if (done) return *done;
-  const std::string waited = absl::StrCat(
-      "waited ", absl::FormatDuration(absl::FromChrono(timeout)));
-  if (!missing.empty()) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        waited, " for services still missing: ", absl::StrJoin(missing, ", ")));
-  }
-  // Every view had its hosts at the last look; the reads said otherwise.
-  if (!together.last().ok()) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        waited, ": reading every service at one revision failed: ",
-        together.last().status().message()));
-  }
-  std::vector<std::string> short_of;
-  for (const auto& shortfall : *together.last()) {
-    short_of.push_back(internal::Describe(shortfall));
-  }
-  return absl::DeadlineExceededError(absl::StrCat(
-      waited, " for services still missing at one revision: ",
-      short_of.empty() ? "(not read yet)" : absl::StrJoin(short_of, ", ")));
+  return TimedOut(timeout, missing, together);
 }
 
 }  // namespace etcdisc
